@@ -1,0 +1,227 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/sentinel-fraud/sentinel/store"
+	"github.com/sentinel-fraud/sentinel/views"
+)
+
+// Keys of values that middleware leaves in the Echo context.
+const (
+	ctxUser = "sentinel.user"
+)
+
+// Session keys.
+const (
+	sessUserID   = "user_id"
+	sessTenantID = "tenant_id"
+)
+
+// principal is the signed-in user and their tenant scope.
+type principal struct {
+	User       *store.User
+	Tenant     store.Tenant
+	TenantName string
+}
+
+func currentPrincipal(c echo.Context) *principal {
+	p, _ := c.Get(ctxUser).(*principal)
+	return p
+}
+
+// logRequests writes one structured line per request.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			// Let the error handler write the response now, so the status is known.
+			c.Error(err)
+		}
+		res := c.Response()
+		attrs := []any{
+			"request_id", res.Header().Get(echo.HeaderXRequestID),
+			"method", c.Request().Method,
+			"path", c.Request().URL.Path,
+			"status", res.Status,
+			"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
+		}
+		if p := currentPrincipal(c); p != nil {
+			attrs = append(attrs, "user_id", p.User.ID, "tenant_id", p.Tenant.ID())
+		}
+		slog.Info("request", attrs...)
+		return nil
+	}
+}
+
+// securityHeaders sets the strict CSP and its companions on every response.
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; "+
+			"img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "+
+			"base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if s.cfg.SecureCookies {
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
+		return next(c)
+	}
+}
+
+// loadSession loads the scs session into the request context and commits it
+// (writing the cookie) just before the response is written, whatever writes
+// it: the handler or the error handler.
+func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		c.Response().Header().Add(echo.HeaderVary, "Cookie")
+		var token string
+		if ck, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
+			token = ck.Value
+		}
+		ctx, err := s.sessions.Load(r.Context(), token)
+		if err != nil {
+			return err
+		}
+		c.SetRequest(r.WithContext(ctx))
+		res := c.Response()
+		res.Before(func() {
+			switch s.sessions.Status(ctx) {
+			case scs.Modified:
+				tok, expiry, err := s.sessions.Commit(ctx)
+				if err != nil {
+					slog.Error("commit session", "err", err)
+					return
+				}
+				s.sessions.WriteSessionCookie(ctx, res.Writer, tok, expiry)
+			case scs.Destroyed:
+				s.sessions.WriteSessionCookie(ctx, res.Writer, "", time.Time{})
+			}
+		})
+		return next(c)
+	}
+}
+
+// csrf guards every unsafe request: browsers that send Sec-Fetch-Site are
+// checked by it, others by the token in the X-CSRF-Token header or the _csrf
+// form field. Every failure is a 403.
+func (s *Server) csrf() echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+		CookieName:     "sentinel_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   s.cfg.SecureCookies,
+		CookieSameSite: http.SameSiteLaxMode,
+		ErrorHandler: func(err error, c echo.Context) error {
+			return echo.NewHTTPError(http.StatusForbidden,
+				"This form has expired or did not come from Sentinel. Reload the page and try again.").SetInternal(err)
+		},
+	})
+}
+
+// loadUser resolves the session's user and tenant, if any, and puts the
+// viewer and CSRF token where the views read them.
+func (s *Server) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		if tok, ok := c.Get("csrf").(string); ok {
+			ctx = views.WithCSRFToken(ctx, tok)
+		}
+		userID := s.sessions.GetString(ctx, sessUserID)
+		tenantID := s.sessions.GetString(ctx, sessTenantID)
+		if userID != "" && tenantID != "" {
+			t := store.ForTenant(s.db, tenantID)
+			u, err := store.GetUser(ctx, t, userID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				// The user was removed: the session ends.
+				if err := s.sessions.Destroy(ctx); err != nil {
+					return err
+				}
+			case err != nil:
+				return err
+			default:
+				tenant, err := store.GetTenant(ctx, t)
+				if err != nil {
+					return err
+				}
+				p := &principal{User: u, Tenant: t, TenantName: tenant.Name}
+				c.Set(ctxUser, p)
+				ctx = views.WithViewer(ctx, viewerOf(p, c.Request().URL.Path))
+			}
+		}
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
+// requireLogin sends anonymous visitors to the login page.
+func (s *Server) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if currentPrincipal(c) != nil {
+			return next(c)
+		}
+		target := "/login"
+		if c.Request().Method == http.MethodGet && c.Request().URL.Path != "/" {
+			target += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())
+		}
+		if c.Request().Header.Get("HX-Request") == "true" {
+			c.Response().Header().Set("HX-Redirect", target)
+			return c.NoContent(http.StatusUnauthorized)
+		}
+		return c.Redirect(http.StatusSeeOther, target)
+	}
+}
+
+// require answers 403 unless the signed-in user's role has permission p.
+func (s *Server) require(p Permission) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if pr := currentPrincipal(c); pr == nil || !Can(pr.User.Role, p) {
+				return echo.NewHTTPError(http.StatusForbidden, "Your role does not allow this. Ask an admin if you need access.")
+			}
+			return next(c)
+		}
+	}
+}
+
+// navItems is the sidebar for a role: only pages that exist and that the role may open.
+func navItems(role string) []views.NavItem {
+	all := []struct {
+		item views.NavItem
+		perm Permission
+	}{
+		{views.NavItem{Label: "Home", Href: "/", Section: "Workspace"}, PermViewHome},
+		{views.NavItem{Label: "Users", Href: "/settings/users", Section: "Admin"}, PermViewUsers},
+		{views.NavItem{Label: "Audit trail", Href: "/audit", Section: "Admin"}, PermViewAudit},
+	}
+	var out []views.NavItem
+	for _, a := range all {
+		if Can(role, a.perm) {
+			out = append(out, a.item)
+		}
+	}
+	return out
+}
+
+func viewerOf(p *principal, path string) views.Viewer {
+	return views.Viewer{
+		Name: p.User.Name, Email: p.User.Email, Role: p.User.Role,
+		TenantName: p.TenantName, Nav: navItems(p.User.Role), Path: path,
+	}
+}

@@ -1,0 +1,34 @@
+package handlers
+
+import "github.com/sentinel-fraud/sentinel/store"
+
+// Permission is an action a role may take. Routes name the permission they
+// need; the matrix below is the only place that says who has it.
+type Permission string
+
+// The actions of the workspace.
+const (
+	PermViewHome  Permission = "home.view"
+	PermViewUsers Permission = "users.view"
+	PermViewAudit Permission = "audit.view"
+)
+
+// matrix maps each role to what it may do. A role not listed may do nothing.
+var matrix = map[string]map[Permission]bool{
+	store.RoleAnalyst: {
+		PermViewHome: true,
+	},
+	store.RoleSeniorAnalyst: {
+		PermViewHome: true,
+	},
+	store.RoleAdmin: {
+		PermViewHome:  true,
+		PermViewUsers: true,
+		PermViewAudit: true,
+	},
+}
+
+// Can reports whether role may take action p.
+func Can(role string, p Permission) bool {
+	return matrix[role][p]
+}

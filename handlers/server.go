@@ -1,0 +1,62 @@
+// Package handlers is Sentinel's HTTP layer: Echo handlers that parse
+// requests, call tenant-scoped store functions and render templ views.
+package handlers
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+
+	"github.com/sentinel-fraud/sentinel/store"
+)
+
+// Config is what the HTTP layer needs from the command line.
+type Config struct {
+	// SecureCookies marks cookies Secure and sends HSTS; set it behind TLS.
+	SecureCookies bool
+	// TrustProxy takes the client address from X-Forwarded-For; set it only
+	// behind a proxy that overwrites that header.
+	TrustProxy bool
+}
+
+// Session lifetimes: an idle session ends after IdleTimeout, any session
+// after SessionLifetime.
+const (
+	IdleTimeout     = 30 * time.Minute
+	SessionLifetime = 12 * time.Hour
+)
+
+// Server holds the dependencies of every handler.
+type Server struct {
+	db       *store.DB
+	sessions *scs.SessionManager
+	cfg      Config
+}
+
+// New builds the Echo application with every route and middleware.
+func New(db *store.DB, cfg Config) *echo.Echo {
+	sm := scs.New()
+	sm.Store = store.NewSessionStore(db)
+	sm.Lifetime = SessionLifetime
+	sm.IdleTimeout = IdleTimeout
+	sm.Cookie.Name = "sentinel_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = cfg.SecureCookies
+	sm.Cookie.Path = "/"
+
+	s := &Server{db: db, sessions: sm, cfg: cfg}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	if cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	s.routes(e)
+	return e
+}

@@ -1,0 +1,246 @@
+// Command sentinel is the Sentinel fraud-operations platform: one binary that
+// serves the workspace and API, migrates and seeds the database.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sentinel-fraud/sentinel/handlers"
+	"github.com/sentinel-fraud/sentinel/seed"
+	"github.com/sentinel-fraud/sentinel/store"
+)
+
+const usage = `Usage: sentinel [command] [flags]
+
+Commands:
+  serve     migrate, seed demo data into an empty embedded database, serve HTTP (default)
+  migrate   apply schema migrations and exit
+  seed      create or refresh the demo tenants and users
+
+Run 'sentinel COMMAND -h' for a command's flags.
+`
+
+// common are the flags every command takes.
+type common struct {
+	DatabaseURL string
+	SQLitePath  string
+	LogLevel    string
+	LogFormat   string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL; empty uses the embedded SQLite file (env DATABASE_URL)")
+	fs.StringVar(&c.SQLitePath, "sqlite-path", env("SENTINEL_SQLITE_PATH", store.DefaultSQLitePath), "embedded database file (env SENTINEL_SQLITE_PATH)")
+	fs.StringVar(&c.LogLevel, "log-level", env("SENTINEL_LOG_LEVEL", "info"), "debug, info, warn or error (env SENTINEL_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("SENTINEL_LOG_FORMAT", "text"), "text or json (env SENTINEL_LOG_FORMAT)")
+}
+
+// setup configures logging and opens and migrates the database.
+func (c *common) setup(ctx context.Context) (*store.DB, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("bad --log-level %q: %w", c.LogLevel, err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.LogFormat {
+	case "json":
+		slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, opts)))
+	case "text":
+		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, opts)))
+	default:
+		return nil, fmt.Errorf("bad --log-format %q: want text or json", c.LogFormat)
+	}
+	db, err := store.Open(c.DatabaseURL, c.SQLitePath)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func main() {
+	args := os.Args[1:]
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = runServe(args)
+	case "migrate":
+		err = runMigrate(args)
+	case "seed":
+		err = runSeed(args)
+	case "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "sentinel: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		slog.Error("sentinel "+cmd+" failed", "err", err)
+		fmt.Fprintf(os.Stderr, "sentinel %s: %v\n", cmd, err)
+		os.Exit(1)
+	}
+}
+
+func runMigrate(args []string) error {
+	var c common
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := c.setup(context.Background())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	slog.Info("database is up to date", "dialect", db.Dialect())
+	return nil
+}
+
+func runSeed(args []string) error {
+	var c common
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	db, err := c.setup(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return seed.Demo(ctx, db)
+}
+
+func runServe(args []string) error {
+	var c common
+	var addr string
+	var noDemo, demo, secure, trustProxy bool
+	var drain time.Duration
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.register(fs)
+	fs.StringVar(&addr, "addr", env("SENTINEL_ADDR", "127.0.0.1:8080"), "listen address (env SENTINEL_ADDR)")
+	fs.BoolVar(&noDemo, "no-demo", false, "do not seed demo data into an empty embedded database")
+	fs.BoolVar(&demo, "demo", false, "seed demo tenants and users (known passwords) even on PostgreSQL")
+	fs.BoolVar(&secure, "secure-cookies", env("SENTINEL_SECURE_COOKIES", "") == "true", "mark cookies Secure and send HSTS; use behind TLS (env SENTINEL_SECURE_COOKIES=true)")
+	fs.BoolVar(&trustProxy, "trust-proxy", env("SENTINEL_TRUST_PROXY", "") == "true", "take client addresses from X-Forwarded-For (env SENTINEL_TRUST_PROXY=true)")
+	fs.DurationVar(&drain, "shutdown-timeout", 15*time.Second, "how long to drain in-flight requests on shutdown")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	db, err := c.setup(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	switch {
+	case demo:
+		if err := seed.Demo(ctx, db); err != nil {
+			return err
+		}
+	case noDemo:
+		slog.Info("demo data not seeded (--no-demo)")
+	case db.Dialect() == store.Postgres:
+		slog.Info("demo data not seeded: PostgreSQL never gets demo users unless --demo is given")
+	default:
+		empty, err := seed.IsEmpty(ctx, db)
+		if err != nil {
+			return err
+		}
+		if empty {
+			slog.Info("empty embedded database: seeding demo data (disable with --no-demo)")
+			if err := seed.Demo(ctx, db); err != nil {
+				return err
+			}
+		}
+	}
+
+	go sweepSessions(ctx, db)
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handlers.New(db, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	slog.Info("sentinel listening", "url", "http://"+ln.Addr().String(), "dialect", db.Dialect())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	slog.Info("shutting down: draining in-flight requests", "timeout", drain)
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	slog.Info("shutdown complete")
+	return nil
+}
+
+// sweepSessions deletes expired sessions every ten minutes until ctx ends.
+func sweepSessions(ctx context.Context, db *store.DB) {
+	tick := time.NewTicker(10 * time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if n, err := store.AdminDeleteExpiredSessions(ctx, db); err != nil {
+				slog.Warn("sweep sessions", "err", err)
+			} else if n > 0 {
+				slog.Debug("expired sessions removed", "count", n)
+			}
+		}
+	}
+}
+
+// env returns the environment variable key, or def when it is unset. For
+// KEY it also reads KEY_FILE (a path holding the value), for secrets.
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	if path, ok := os.LookupEnv(key + "_FILE"); ok {
+		if b, err := os.ReadFile(path); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	return def
+}

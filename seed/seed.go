@@ -1,0 +1,87 @@
+// Package seed creates Sentinel's demo data: two tenants (demo-bank-01 and
+// acme-pay, the second one to prove isolation) and a user per role in each.
+package seed
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/sentinel-fraud/sentinel/store"
+)
+
+// DemoPassword is the password of every demo user. It is public: demo users
+// are never created on PostgreSQL unless asked for explicitly.
+const DemoPassword = "demopass123"
+
+// DemoAdminEmail identifies a seeded demo database.
+const DemoAdminEmail = "admin@sentinel.demo"
+
+// DemoTenant is one seeded tenant and its users.
+type DemoTenant struct {
+	Slug  string
+	Name  string
+	Users []DemoUser
+}
+
+// DemoUser is one seeded user.
+type DemoUser struct {
+	Email string
+	Name  string
+	Role  string
+}
+
+// Tenants lists the demo tenants.
+func Tenants() []DemoTenant {
+	return []DemoTenant{
+		{Slug: "demo-bank-01", Name: "Demo Bank", Users: []DemoUser{
+			{DemoAdminEmail, "Avery Admin", store.RoleAdmin},
+			{"senior@sentinel.demo", "Sam Senior", store.RoleSeniorAnalyst},
+			{"analyst@sentinel.demo", "Alex Analyst", store.RoleAnalyst},
+		}},
+		{Slug: "acme-pay", Name: "Acme Pay", Users: []DemoUser{
+			{"admin@acme.demo", "Ada Acme", store.RoleAdmin},
+			{"senior@acme.demo", "Sol Acme", store.RoleSeniorAnalyst},
+			{"analyst@acme.demo", "Ari Acme", store.RoleAnalyst},
+		}},
+	}
+}
+
+// DemoUsers lists the users of the main demo tenant, for the login page.
+func DemoUsers() []DemoUser { return Tenants()[0].Users }
+
+// Demo creates the demo tenants and users that do not exist yet. Running it
+// again changes nothing.
+func Demo(ctx context.Context, db *store.DB) error {
+	for _, dt := range Tenants() {
+		row, err := store.AdminEnsureTenant(ctx, db, dt.Slug, dt.Name)
+		if err != nil {
+			return fmt.Errorf("seed: tenant %s: %w", dt.Slug, err)
+		}
+		t := store.ForTenant(db, row.ID)
+		for _, du := range dt.Users {
+			exists, err := store.AdminUserExists(ctx, db, du.Email)
+			if err != nil {
+				return fmt.Errorf("seed: %w", err)
+			}
+			if exists {
+				continue
+			}
+			_, err = store.CreateUser(ctx, t, store.NewUser{Email: du.Email, Name: du.Name, Role: du.Role, Password: DemoPassword})
+			if err != nil {
+				return fmt.Errorf("seed: user %s: %w", du.Email, err)
+			}
+			slog.Info("demo user created", "tenant", dt.Slug, "email", du.Email, "role", du.Role)
+		}
+	}
+	return nil
+}
+
+// IsEmpty reports whether the database has no tenants yet.
+func IsEmpty(ctx context.Context, db *store.DB) (bool, error) {
+	n, err := store.AdminCountTenants(ctx, db)
+	if err != nil {
+		return false, fmt.Errorf("seed: %w", err)
+	}
+	return n == 0, nil
+}

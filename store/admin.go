@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// This file holds the only cross-tenant queries: what must run before a
+// tenant is known (login, throttling) and platform bootstrap (seed).
+
+// AdminFindLoginUser finds an active user by email across tenants, for login.
+func AdminFindLoginUser(ctx context.Context, db *DB, email string) (*User, error) {
+	var u User
+	err := db.gorm.WithContext(ctx).Where("email = ? AND deleted_at IS NULL", NormalizeEmail(email)).Take(&u).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: find login user: %w", notFound(err))
+	}
+	return &u, nil
+}
+
+// AdminRecentLoginFailures counts failed logins since a time for an email and
+// for an IP address.
+func AdminRecentLoginFailures(ctx context.Context, db *DB, email, ip string, since time.Time) (byEmail, byIP int64, err error) {
+	q := func() *gorm.DB {
+		return db.gorm.WithContext(ctx).Model(&AuditEvent{}).
+			Where("action = ? AND created_at > ?", ActionLoginFailed, since)
+	}
+	if err := q().Where("actor_email = ?", NormalizeEmail(email)).Count(&byEmail).Error; err != nil {
+		return 0, 0, fmt.Errorf("store: count login failures by email: %w", err)
+	}
+	if err := q().Where("ip = ?", ip).Count(&byIP).Error; err != nil {
+		return 0, 0, fmt.Errorf("store: count login failures by ip: %w", err)
+	}
+	return byEmail, byIP, nil
+}
+
+// AdminAuditUnscoped records an event that belongs to no tenant yet (a failed
+// login for an unknown email, a throttled attempt).
+func AdminAuditUnscoped(ctx context.Context, db *DB, a Actor, e Event) error {
+	row, err := newAuditEvent(nil, a, e)
+	if err != nil {
+		return err
+	}
+	if err := db.gorm.WithContext(ctx).Create(row).Error; err != nil {
+		return fmt.Errorf("store: audit %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// AdminEnsureTenant returns the tenant with slug, creating it with name when
+// it does not exist.
+func AdminEnsureTenant(ctx context.Context, db *DB, slug, name string) (*TenantRow, error) {
+	var row TenantRow
+	err := db.gorm.WithContext(ctx).Where("slug = ?", slug).Take(&row).Error
+	if err == nil {
+		return &row, nil
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("store: find tenant %s: %w", slug, err)
+	}
+	row = TenantRow{ID: NewID(), Slug: slug, Name: name, CreatedAt: time.Now().UTC()}
+	if err := db.gorm.WithContext(ctx).Create(&row).Error; err != nil {
+		return nil, fmt.Errorf("store: create tenant %s: %w", slug, err)
+	}
+	return &row, nil
+}
+
+// AdminUserExists reports whether an active user with email exists in any tenant.
+func AdminUserExists(ctx context.Context, db *DB, email string) (bool, error) {
+	var n int64
+	err := db.gorm.WithContext(ctx).Model(&User{}).
+		Where("email = ? AND deleted_at IS NULL", NormalizeEmail(email)).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("store: user exists %s: %w", email, err)
+	}
+	return n > 0, nil
+}
+
+// AdminDeleteExpiredSessions removes sessions past their expiry.
+func AdminDeleteExpiredSessions(ctx context.Context, db *DB) (int64, error) {
+	res := db.gorm.WithContext(ctx).Where("expiry < ?", time.Now().UTC()).Delete(&sessionRow{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("store: delete expired sessions: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// AdminCountTenants counts all tenants.
+func AdminCountTenants(ctx context.Context, db *DB) (int64, error) {
+	var n int64
+	if err := db.gorm.WithContext(ctx).Model(&TenantRow{}).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("store: count tenants: %w", err)
+	}
+	return n, nil
+}

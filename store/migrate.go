@@ -1,0 +1,148 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/sentinel-fraud/sentinel/migrations"
+)
+
+// migration is one numbered schema step for this database's dialect.
+type migration struct {
+	Version string // "0001_init"
+	File    string
+	SQL     string
+}
+
+// schemaMigration records an applied step.
+type schemaMigration struct {
+	Version   string `gorm:"primaryKey"`
+	AppliedAt time.Time
+}
+
+func (schemaMigration) TableName() string { return "schema_migrations" }
+
+// loadMigrations reads the steps for dialect d from fsys in version order. A
+// step is either NNNN_name.sql or a NNNN_name.<dialect>.sql pair.
+func loadMigrations(fsys fs.FS, d Dialect) ([]migration, error) {
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("store: list migrations: %w", err)
+	}
+	byVersion := map[string]migration{}
+	for _, name := range names {
+		base := strings.TrimSuffix(name, ".sql")
+		version := base
+		if i := strings.IndexByte(base, '.'); i >= 0 {
+			version = base[:i]
+			if base[i+1:] != string(d) {
+				continue
+			}
+		}
+		if len(version) < 5 || version[4] != '_' || strings.Trim(version[:4], "0123456789") != "" {
+			return nil, fmt.Errorf("store: migration %s: name must start with four digits and _", name)
+		}
+		if prev, dup := byVersion[version]; dup {
+			return nil, fmt.Errorf("store: migration %s: %s already defines step %s", name, prev.File, version)
+		}
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("store: read migration %s: %w", name, err)
+		}
+		byVersion[version] = migration{Version: version, File: name, SQL: string(b)}
+	}
+	out := make([]migration, 0, len(byVersion))
+	for _, m := range byVersion {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// Migrate applies every embedded migration not yet recorded, in order, each
+// in its own transaction. It is safe to run again.
+func Migrate(ctx context.Context, db *DB) error {
+	return migrate(ctx, db, migrations.FS)
+}
+
+func migrate(ctx context.Context, db *DB, fsys fs.FS) error {
+	steps, err := loadMigrations(fsys, db.dialect)
+	if err != nil {
+		return err
+	}
+	g := db.gorm.WithContext(ctx)
+	if err := g.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version TEXT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`).Error; err != nil {
+		return fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	var applied []schemaMigration
+	if err := g.Find(&applied).Error; err != nil {
+		return fmt.Errorf("store: read schema_migrations: %w", err)
+	}
+	done := map[string]bool{}
+	for _, a := range applied {
+		done[a.Version] = true
+	}
+	for _, m := range steps {
+		if done[m.Version] {
+			continue
+		}
+		err := g.Transaction(func(tx *gorm.DB) error {
+			if db.dialect == Postgres {
+				// Two servers starting together apply each step once.
+				if err := tx.Exec("SELECT pg_advisory_xact_lock(7311)").Error; err != nil {
+					return err
+				}
+				var n int64
+				if err := tx.Model(&schemaMigration{}).Where("version = ?", m.Version).Count(&n).Error; err != nil {
+					return err
+				}
+				if n > 0 {
+					return nil
+				}
+			}
+			for _, stmt := range splitStatements(m.SQL) {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return err
+				}
+			}
+			return tx.Create(&schemaMigration{Version: m.Version, AppliedAt: time.Now().UTC()}).Error
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %s failed, database left unchanged: %w", m.File, err)
+		}
+		slog.Info("migration applied", "version", m.Version, "file", m.File)
+	}
+	return nil
+}
+
+// splitStatements splits a migration into statements on semicolons that end a
+// line, dropping comment-only lines. Migrations keep to that form (no
+// semicolons inside string literals or function bodies).
+func splitStatements(sqlText string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(sqlText, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(trimmed, ";") {
+			out = append(out, strings.TrimSpace(cur.String()))
+			cur.Reset()
+		}
+	}
+	if s := strings.TrimSpace(cur.String()); s != "" {
+		out = append(out, s)
+	}
+	return out
+}

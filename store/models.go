@@ -1,0 +1,247 @@
+package store
+
+import (
+	"time"
+
+	"gorm.io/datatypes"
+)
+
+// Roles a user can hold, from least to most privileged.
+const (
+	RoleAnalyst       = "analyst"
+	RoleSeniorAnalyst = "senior_analyst"
+	RoleAdmin         = "admin"
+)
+
+// Tenant row: one customer organisation. (The scoped handle is Tenant; the
+// row is TenantRow.)
+type TenantRow struct {
+	ID        string `gorm:"primaryKey"`
+	Slug      string
+	Name      string
+	CreatedAt time.Time
+}
+
+// TableName maps TenantRow to the tenants table.
+func (TenantRow) TableName() string { return "tenants" }
+
+// Owned is embedded by every domain model: the tenant that owns the row. It is
+// set from the scoped handle on create, never from input.
+type Owned struct {
+	TenantID string
+}
+
+func (o *Owned) setTenant(id string) { o.TenantID = id }
+
+// User is a person who signs in to the browser workspace.
+type User struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	Email        string
+	Name         string
+	Role         string
+	PasswordHash string
+	LastLoginAt  *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	DeletedAt    *time.Time
+}
+
+// APIKey authenticates a machine client of the JSON API. Only the SHA-256 of
+// the secret is stored; Prefix is shown so people can tell keys apart.
+type APIKey struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	Name       string
+	Prefix     string
+	Hash       string
+	Scopes     string
+	CreatedBy  *string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// ModelVersion is one registered model bundle and its lifecycle stage.
+type ModelVersion struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	Name        string
+	Version     int
+	Stage       string
+	Bundle      []byte
+	Metrics     datatypes.JSON
+	Thresholds  datatypes.JSON
+	FeatureSet  datatypes.JSON
+	CreatedBy   *string
+	CreatedAt   time.Time
+	ActivatedAt *time.Time
+}
+
+// Transaction is one payment as received, with every PaySim field.
+type Transaction struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	ExternalID     string
+	Step           int
+	Type           string
+	Amount         float64
+	NameOrig       string
+	OldBalanceOrg  float64
+	NewBalanceOrig float64
+	NameDest       string
+	OldBalanceDest float64
+	NewBalanceDest float64
+	IsFraud        *bool
+	ReceivedAt     time.Time
+}
+
+// Prediction is the frozen scoring result of one transaction.
+type Prediction struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	TransactionID  string
+	ModelVersionID string
+	Score          float64
+	RawMargin      float64
+	Band           string
+	Threshold      float64
+	Explanation    datatypes.JSON
+	LatencyUS      int64 `gorm:"column:latency_us"`
+	CreatedAt      time.Time
+}
+
+// AnalystDecision is an analyst's verdict on a transaction.
+type AnalystDecision struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	TransactionID string
+	UserID        string
+	Decision      string
+	Rationale     string
+	CreatedAt     time.Time
+}
+
+// Case groups transactions and accounts under one investigation.
+type Case struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	Title       string
+	Description string
+	Status      string
+	Priority    string
+	AssigneeID  *string
+	SLADueAt    *time.Time `gorm:"column:sla_due_at"`
+	Resolution  string
+	CreatedBy   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ClosedAt    *time.Time
+}
+
+// CaseTransaction links a transaction to a case.
+type CaseTransaction struct {
+	Owned
+	CaseID        string `gorm:"primaryKey"`
+	TransactionID string `gorm:"primaryKey"`
+	AddedBy       string
+	AddedAt       time.Time
+}
+
+// CaseEntity links an account to a case.
+type CaseEntity struct {
+	Owned
+	CaseID  string `gorm:"primaryKey"`
+	Account string `gorm:"primaryKey"`
+	Role    string
+	AddedAt time.Time
+}
+
+// CaseNote is a note written on a case.
+type CaseNote struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	CaseID    string
+	UserID    string
+	Body      string
+	CreatedAt time.Time
+}
+
+// WatchlistEntry marks an account as blocked or trusted.
+type WatchlistEntry struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	Account   string
+	Kind      string
+	Reason    string
+	CreatedBy *string
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+}
+
+// AccountGeo places an account on the map.
+type AccountGeo struct {
+	Owned
+	Account string `gorm:"primaryKey"`
+	Country string
+	City    string
+	Lat     float64
+	Lon     float64
+}
+
+// TableName keeps the singular table name of DESIGN.md.
+func (AccountGeo) TableName() string { return "account_geo" }
+
+// DriftSnapshot is the population stability of one feature over a window.
+type DriftSnapshot struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	ModelVersionID string
+	Feature        string
+	PSI            float64 `gorm:"column:psi"`
+	Bins           datatypes.JSON
+	WindowStart    time.Time
+	WindowEnd      time.Time
+	CreatedAt      time.Time
+}
+
+// UploadAudit records one CSV batch upload and what became of its rows.
+type UploadAudit struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	UserID       string
+	Filename     string
+	SHA256       string `gorm:"column:sha256"`
+	SizeBytes    int64
+	RowsTotal    int
+	RowsAccepted int
+	RowsRejected int
+	Errors       datatypes.JSON
+	CreatedAt    time.Time
+}
+
+// AuditEvent records who did what to which object, when and from where.
+// TenantID is nil only before a tenant is known (a failed login for an
+// unknown email).
+type AuditEvent struct {
+	ID         string `gorm:"primaryKey"`
+	TenantID   *string
+	ActorID    *string
+	ActorEmail string
+	Action     string
+	ObjectType string
+	ObjectID   string
+	IP         string `gorm:"column:ip"`
+	UserAgent  string
+	Details    datatypes.JSON
+	CreatedAt  time.Time
+}
+
+// tenantModels lists every model owned by a tenant; the isolation tests walk it.
+func tenantModels() []any {
+	return []any{
+		&User{}, &APIKey{}, &ModelVersion{}, &Transaction{}, &Prediction{},
+		&AnalystDecision{}, &Case{}, &CaseTransaction{}, &CaseEntity{}, &CaseNote{},
+		&WatchlistEntry{}, &AccountGeo{}, &DriftSnapshot{}, &UploadAudit{}, &AuditEvent{},
+	}
+}

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Tenant is a database handle scoped to one tenant. It is built only by
+// ForTenant, so a store function that takes a Tenant cannot run unscoped.
+type Tenant struct {
+	db *gorm.DB
+	id string
+}
+
+// ForTenant scopes the root handle to tenant id. Only the authentication
+// layer (session or API key) and the seed call it.
+func ForTenant(db *DB, id string) Tenant {
+	return Tenant{db: db.gorm, id: id}
+}
+
+// ID is the tenant's id.
+func (t Tenant) ID() string { return t.id }
+
+// scoped starts a fresh query filtered on the tenant of the model's own table
+// (clause.CurrentTable keeps the filter unambiguous in joins).
+func (t Tenant) scoped(ctx context.Context) *gorm.DB {
+	return t.db.WithContext(ctx).Where(clause.Eq{
+		Column: clause.Column{Table: clause.CurrentTable, Name: "tenant_id"},
+		Value:  t.id,
+	})
+}
+
+// tenantOwned is implemented by every model that embeds Owned.
+type tenantOwned interface{ setTenant(id string) }
+
+// create inserts row with its tenant taken from the handle, never from input.
+func (t Tenant) create(ctx context.Context, row tenantOwned) error {
+	row.setTenant(t.id)
+	return t.db.WithContext(ctx).Create(row).Error
+}
+
+// Tx runs fn in one database transaction on the same tenant scope.
+func (t Tenant) Tx(ctx context.Context, fn func(t Tenant) error) error {
+	return t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(Tenant{db: tx, id: t.id})
+	})
+}
+
+// NewID returns a new random, time-sortable id (UUIDv7 text).
+func NewID() string {
+	id, err := uuid.NewV7FromReader(rand.Reader)
+	if err != nil {
+		// crypto/rand does not fail on supported platforms.
+		panic(fmt.Sprintf("store: new id: %v", err))
+	}
+	return id.String()
+}

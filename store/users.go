@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+)
+
+// ErrEmailTaken is returned when a new user's email is already registered.
+var ErrEmailTaken = errors.New("email already registered")
+
+// bcryptCost is the work factor for password hashes.
+const bcryptCost = 12
+
+// HashPassword returns the bcrypt hash of password.
+func HashPassword(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	if err != nil {
+		return "", fmt.Errorf("store: hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+// dummyHash is compared against when an email is unknown, so a failed login
+// takes as long for an unknown email as for a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("sentinel-dummy-password"), bcryptCost)
+
+// CheckPassword reports whether password matches the user's hash. A nil user
+// is checked against a dummy hash and never matches.
+func CheckPassword(u *User, password string) bool {
+	if u == nil {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return false
+	}
+	return bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) == nil
+}
+
+// NormalizeEmail lowercases and trims an email address.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// NewUser is what CreateUser needs.
+type NewUser struct {
+	Email    string
+	Name     string
+	Role     string
+	Password string
+}
+
+// CreateUser adds a user to the tenant.
+func CreateUser(ctx context.Context, t Tenant, in NewUser) (*User, error) {
+	hash, err := HashPassword(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	u := &User{
+		ID: NewID(), Email: NormalizeEmail(in.Email), Name: in.Name, Role: in.Role,
+		PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := t.create(ctx, u); err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return nil, ErrEmailTaken
+		}
+		return nil, fmt.Errorf("store: create user %s: %w", u.Email, err)
+	}
+	return u, nil
+}
+
+// GetUser loads an active user of the tenant.
+func GetUser(ctx context.Context, t Tenant, id string) (*User, error) {
+	var u User
+	err := t.scoped(ctx).Where("deleted_at IS NULL").Where("id = ?", id).Take(&u).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: get user %s: %w", id, notFound(err))
+	}
+	return &u, nil
+}
+
+// ListUsers lists the tenant's active users by email.
+func ListUsers(ctx context.Context, t Tenant) ([]User, error) {
+	var users []User
+	if err := t.scoped(ctx).Where("deleted_at IS NULL").Order("email").Find(&users).Error; err != nil {
+		return nil, fmt.Errorf("store: list users: %w", err)
+	}
+	return users, nil
+}
+
+// TouchLogin records a successful login time.
+func TouchLogin(ctx context.Context, t Tenant, id string) error {
+	now := time.Now().UTC()
+	err := t.scoped(ctx).Model(&User{}).Where("id = ?", id).
+		Updates(map[string]any{"last_login_at": now, "updated_at": now}).Error
+	if err != nil {
+		return fmt.Errorf("store: touch login %s: %w", id, err)
+	}
+	return nil
+}

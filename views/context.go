@@ -1,0 +1,107 @@
+// Package views holds Sentinel's templ components. Components are pure
+// functions of view-model structs; the only context they read goes through
+// the typed helpers in this file.
+package views
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/a-h/templ"
+)
+
+type ctxKey int
+
+const (
+	viewerKey ctxKey = iota
+	csrfKey
+)
+
+// NavItem is one entry of the sidebar.
+type NavItem struct {
+	Label   string
+	Href    string
+	Section string
+}
+
+// Viewer is the signed-in person as the layout shows them.
+type Viewer struct {
+	Name       string
+	Email      string
+	Role       string
+	TenantName string
+	Nav        []NavItem
+	// Path is the current request path, to mark the active nav item.
+	Path string
+}
+
+// WithViewer stores v in ctx for the layout.
+func WithViewer(ctx context.Context, v Viewer) context.Context {
+	return context.WithValue(ctx, viewerKey, v)
+}
+
+// CurrentUser returns the viewer stored by WithViewer, if any.
+func CurrentUser(ctx context.Context) (Viewer, bool) {
+	v, ok := ctx.Value(viewerKey).(Viewer)
+	return v, ok
+}
+
+// WithCSRFToken stores the request's CSRF token in ctx.
+func WithCSRFToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, csrfKey, token)
+}
+
+// CSRFToken returns the request's CSRF token.
+func CSRFToken(ctx context.Context) string {
+	s, _ := ctx.Value(csrfKey).(string)
+	return s
+}
+
+// RoleLabel turns a role id into words.
+func RoleLabel(role string) string {
+	switch role {
+	case "senior_analyst":
+		return "Senior analyst"
+	case "admin":
+		return "Admin"
+	case "analyst":
+		return "Analyst"
+	}
+	return role
+}
+
+// initials returns up to two capital letters for an avatar.
+func initials(name string) string {
+	var out []rune
+	for _, f := range strings.Fields(name) {
+		for _, r := range f {
+			out = append(out, r)
+			break
+		}
+		if len(out) == 2 {
+			break
+		}
+	}
+	return strings.ToUpper(string(out))
+}
+
+// hxHeaders is the body's hx-headers attribute: every htmx request carries the CSRF token.
+func hxHeaders(ctx context.Context) string {
+	b, _ := json.Marshal(map[string]string{"X-CSRF-Token": CSRFToken(ctx)})
+	return string(b)
+}
+
+// navAttrs marks the nav link of the current page with aria-current.
+func navAttrs(path, href string) templ.Attributes {
+	if path == href || (href != "/" && strings.HasPrefix(path, href+"/")) {
+		return templ.Attributes{"aria-current": "page"}
+	}
+	return templ.Attributes{}
+}
+
+// htmxConfig keeps htmx inside the strict CSP (no inline styles or eval) and
+// lets it swap 422 responses, which carry a re-rendered form.
+const htmxConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,` +
+	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},` +
+	`{"code":"422","swap":true},{"code":"[45]..","swap":false,"error":true}]}`

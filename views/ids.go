@@ -1,0 +1,6 @@
+package views
+
+// Target ids shared by handlers and templates.
+const (
+	IDMain = "main"
+)
