@@ -53,6 +53,11 @@ func DemoUsers() []DemoUser { return Tenants()[0].Users }
 // Demo creates the demo tenants and users that do not exist yet. Running it
 // again changes nothing.
 func Demo(ctx context.Context, db *store.DB) error {
+	// One hash serves every demo user: they share one public password.
+	hash, err := store.HashPassword(DemoPassword)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
 	for _, dt := range Tenants() {
 		row, err := store.AdminEnsureTenant(ctx, db, dt.Slug, dt.Name)
 		if err != nil {
@@ -67,7 +72,7 @@ func Demo(ctx context.Context, db *store.DB) error {
 			if exists {
 				continue
 			}
-			_, err = store.CreateUser(ctx, t, store.NewUser{Email: du.Email, Name: du.Name, Role: du.Role, Password: DemoPassword})
+			_, err = store.CreateUser(ctx, t, store.NewUser{Email: du.Email, Name: du.Name, Role: du.Role, PasswordHash: hash})
 			if err != nil {
 				return fmt.Errorf("seed: user %s: %w", du.Email, err)
 			}

@@ -36,7 +36,7 @@ func loadMigrations(fsys fs.FS, d Dialect) ([]migration, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: list migrations: %w", err)
 	}
-	byVersion := map[string]migration{}
+	byNumber := map[string]migration{}
 	for _, name := range names {
 		base := strings.TrimSuffix(name, ".sql")
 		version := base
@@ -49,17 +49,18 @@ func loadMigrations(fsys fs.FS, d Dialect) ([]migration, error) {
 		if len(version) < 5 || version[4] != '_' || strings.Trim(version[:4], "0123456789") != "" {
 			return nil, fmt.Errorf("store: migration %s: name must start with four digits and _", name)
 		}
-		if prev, dup := byVersion[version]; dup {
-			return nil, fmt.Errorf("store: migration %s: %s already defines step %s", name, prev.File, version)
+		number := version[:4]
+		if prev, dup := byNumber[number]; dup {
+			return nil, fmt.Errorf("store: migration %s: %s already defines step %s", name, prev.File, number)
 		}
 		b, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, fmt.Errorf("store: read migration %s: %w", name, err)
 		}
-		byVersion[version] = migration{Version: version, File: name, SQL: string(b)}
+		byNumber[number] = migration{Version: version, File: name, SQL: string(b)}
 	}
-	out := make([]migration, 0, len(byVersion))
-	for _, m := range byVersion {
+	out := make([]migration, 0, len(byNumber))
+	for _, m := range byNumber {
 		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })

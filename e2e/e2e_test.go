@@ -1,0 +1,176 @@
+// Package e2e drives Sentinel in headless Chromium: it signs in and walks the
+// main flows on a real server. It skips when no Chromium is installed
+// (.ci/run installs Debian's). Set SENTINEL_E2E_SCREENSHOTS=DIR to keep
+// screenshots of each page.
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sentinel-fraud/sentinel/handlers"
+	"github.com/sentinel-fraud/sentinel/seed"
+	"github.com/sentinel-fraud/sentinel/store"
+	"github.com/sentinel-fraud/sentinel/store/storetest"
+)
+
+func chromiumPath(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium installed")
+	return ""
+}
+
+// session starts a seeded server and a headless browser; it fails the test
+// on any console error (a CSP violation shows up there).
+func session(t *testing.T) (context.Context, string) {
+	t.Helper()
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	store.PasswordCost = bcrypt.MinCost
+	db := storetest.SQLite(t)
+	if err := seed.Demo(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handlers.New(db, handlers.Config{}))
+	t.Cleanup(srv.Close)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.WindowSize(1280, 860),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+
+	var mu sync.Mutex
+	var consoleErrors []string
+	chromedp.ListenTarget(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			mu.Lock()
+			consoleErrors = append(consoleErrors, e.ExceptionDetails.Error())
+			mu.Unlock()
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.APITypeError {
+				mu.Lock()
+				for _, a := range e.Args {
+					consoleErrors = append(consoleErrors, string(a.Value)+a.Description)
+				}
+				mu.Unlock()
+			}
+		}
+	})
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(consoleErrors) > 0 {
+			t.Errorf("browser console errors: %v", consoleErrors)
+		}
+	})
+	return ctx, srv.URL
+}
+
+func screenshot(name string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		dir := os.Getenv("SENTINEL_E2E_SCREENSHOTS")
+		if dir == "" {
+			return nil
+		}
+		var buf []byte
+		if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+	})
+}
+
+func login(base, email string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.Navigate(base + "/login"),
+		chromedp.WaitVisible(`#email`),
+		chromedp.SendKeys(`#email`, email),
+		chromedp.SendKeys(`#password`, seed.DemoPassword),
+		chromedp.Submit(`#password`),
+		chromedp.WaitVisible(`[data-testid="home-user"]`),
+	}
+}
+
+func TestSignInThemeAndSignOut(t *testing.T) {
+	ctx, base := session(t)
+	var user, tenant, theme, themeAfterReload, loginText string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(`[data-testid="demo-credentials"]`),
+		screenshot("login"),
+		login(base, "admin@sentinel.demo"),
+		chromedp.Text(`[data-testid="home-user"]`, &user),
+		chromedp.Text(`[data-testid="tenant-name"]`, &tenant),
+		screenshot("home-light"),
+		chromedp.Click(`#theme-toggle`),
+		chromedp.AttributeValue(`html`, "data-theme", &theme, nil),
+		chromedp.Reload(),
+		chromedp.WaitVisible(`[data-testid="home-user"]`),
+		chromedp.AttributeValue(`html`, "data-theme", &themeAfterReload, nil),
+		screenshot("home-dark"),
+		chromedp.Navigate(base+"/audit"),
+		chromedp.WaitVisible(`[data-testid="audit-table"]`),
+		screenshot("audit"),
+		chromedp.Click(`[data-testid="user-menu"]`),
+		chromedp.Click(`[data-testid="logout"]`),
+		chromedp.WaitVisible(`#email`),
+		chromedp.Text(`body`, &loginText),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(user, "Avery Admin") || tenant != "Demo Bank" {
+		t.Errorf("home shows user %q tenant %q", user, tenant)
+	}
+	if theme != "dark" || themeAfterReload != "dark" {
+		t.Errorf("theme after toggle = %q, after reload = %q; want dark, dark", theme, themeAfterReload)
+	}
+	if !strings.Contains(loginText, "Sign in") {
+		t.Errorf("after sign-out the page is not the login page: %q", loginText)
+	}
+}
+
+func TestPhoneDrawer(t *testing.T) {
+	ctx, base := session(t)
+	var before, after string
+	err := chromedp.Run(ctx,
+		chromedp.EmulateViewport(390, 800),
+		login(base, "analyst@sentinel.demo"),
+		chromedp.Evaluate(`document.body.classList.contains("nav-open") ? "open" : "closed"`, &before),
+		chromedp.Click(`.menu-btn`),
+		chromedp.WaitVisible(`[data-testid="nav"]`),
+		chromedp.Sleep(300*time.Millisecond), // the drawer's slide-in transition
+		chromedp.Evaluate(`document.body.classList.contains("nav-open") ? "open" : "closed"`, &after),
+		screenshot("phone-drawer"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before != "closed" || after != "open" {
+		t.Errorf("drawer before/after tap = %s/%s, want closed/open", before, after)
+	}
+}

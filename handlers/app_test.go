@@ -1,0 +1,163 @@
+package handlers
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sentinel-fraud/sentinel/seed"
+	"github.com/sentinel-fraud/sentinel/store"
+	"github.com/sentinel-fraud/sentinel/store/storetest"
+)
+
+// testApp is a real server (router, middleware, sessions, CSRF) on a freshly
+// migrated and seeded database.
+type testApp struct {
+	t   *testing.T
+	db  *store.DB
+	srv *httptest.Server
+}
+
+func newTestApp(t *testing.T, db *store.DB, seeded bool) *testApp {
+	t.Helper()
+	if seeded {
+		if err := seed.Demo(context.Background(), db); err != nil {
+			t.Fatalf("seed.Demo() = %v", err)
+		}
+	}
+	srv := httptest.NewServer(New(db, Config{}))
+	t.Cleanup(srv.Close)
+	return &testApp{t: t, db: db, srv: srv}
+}
+
+// eachApp runs fn on a seeded app over every configured database.
+func eachApp(t *testing.T, fn func(t *testing.T, a *testApp)) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) { fn(t, newTestApp(t, db, true)) })
+}
+
+// browser is a cookie-keeping client that does not follow redirects and
+// remembers the CSRF token of the last page it read, as a browser would.
+type browser struct {
+	t      *testing.T
+	app    *testApp
+	client *http.Client
+	csrf   string
+	header http.Header
+}
+
+type response struct {
+	Status int
+	Body   string
+	Header http.Header
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+func (a *testApp) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: a.t, app: a, header: http.Header{}, client: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+func (b *browser) do(req *http.Request) response {
+	b.t.Helper()
+	for k, v := range b.header {
+		req.Header[k] = v
+	}
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if m := csrfField.FindSubmatch(body); m != nil {
+		b.csrf = string(m[1])
+	}
+	return response{Status: res.StatusCode, Body: string(body), Header: res.Header}
+}
+
+func (b *browser) get(path string) response {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.app.srv.URL+path, nil)
+	return b.do(req)
+}
+
+// post submits a form; withToken adds the CSRF token the last page carried.
+func (b *browser) post(path string, form url.Values, withToken bool) response {
+	b.t.Helper()
+	if withToken {
+		form.Set("_csrf", b.csrf)
+	}
+	req, _ := http.NewRequest(http.MethodPost, b.app.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+func (b *browser) login(email, password string) response {
+	b.t.Helper()
+	b.get("/login")
+	return b.post("/login", url.Values{"email": {email}, "password": {password}}, true)
+}
+
+// signedIn returns a browser logged in as email.
+func (a *testApp) signedIn(email string) *browser {
+	a.t.Helper()
+	b := a.browser()
+	if res := b.login(email, seed.DemoPassword); res.Status != http.StatusSeeOther {
+		a.t.Fatalf("login %s: status %d, want 303\n%s", email, res.Status, res.Body)
+	}
+	return b
+}
+
+func (b *browser) cookie(name string) string {
+	u, _ := url.Parse(b.app.srv.URL)
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// user looks up a seeded user by email.
+func (a *testApp) user(email string) *store.User {
+	a.t.Helper()
+	u, err := store.AdminFindLoginUser(context.Background(), a.db, email)
+	if err != nil {
+		a.t.Fatalf("find %s: %v", email, err)
+	}
+	return u
+}
+
+// auditActions lists the actions in a user's tenant's audit trail, newest first.
+func (a *testApp) auditActions(email string) []string {
+	a.t.Helper()
+	u := a.user(email)
+	rows, err := store.ListAudit(context.Background(), store.ForTenant(a.db, u.TenantID), store.AuditFilter{Limit: 500})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.Action)
+	}
+	return out
+}
+
+func count(list []string, s string) int {
+	n := 0
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,201 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sentinel-fraud/sentinel/store"
+	"github.com/sentinel-fraud/sentinel/store/storetest"
+)
+
+// twoTenants creates tenants a and b with one user each.
+func twoTenants(t *testing.T, db *store.DB) (a, b store.Tenant, ua, ub *store.User) {
+	t.Helper()
+	ctx := context.Background()
+	mk := func(slug, email string) (store.Tenant, *store.User) {
+		row, err := store.AdminEnsureTenant(ctx, db, slug, slug)
+		if err != nil {
+			t.Fatalf("AdminEnsureTenant(%s) = %v", slug, err)
+		}
+		tn := store.ForTenant(db, row.ID)
+		u, err := store.CreateUser(ctx, tn, store.NewUser{Email: email, Name: slug + " user", Role: store.RoleAdmin, PasswordHash: "x"})
+		if err != nil {
+			t.Fatalf("CreateUser(%s) = %v", email, err)
+		}
+		return tn, u
+	}
+	a, ua = mk("tenant-a", "a@example.test")
+	b, ub = mk("tenant-b", "b@example.test")
+	return a, b, ua, ub
+}
+
+func TestTenantIsolation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, b, ua, ub := twoTenants(t, db)
+
+		t.Run("a user of another tenant is not found", func(t *testing.T) {
+			if _, err := store.GetUser(ctx, a, ub.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("GetUser(a, b's user) error = %v, want ErrNotFound", err)
+			}
+			if _, err := store.GetUser(ctx, a, "no-such-id"); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("GetUser(a, missing) error = %v, want ErrNotFound", err)
+			}
+			got, err := store.GetUser(ctx, b, ub.ID)
+			if err != nil || got.Email != ub.Email {
+				t.Fatalf("GetUser(b, own user) = %v, %v; want %s", got, err, ub.Email)
+			}
+		})
+		t.Run("lists hide other tenants' users", func(t *testing.T) {
+			users, err := store.ListUsers(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(users) != 1 || users[0].ID != ua.ID {
+				t.Fatalf("ListUsers(a) = %+v, want only %s", users, ua.Email)
+			}
+		})
+		t.Run("audit trail is per tenant", func(t *testing.T) {
+			if err := store.Audit(ctx, a, store.Actor{Email: ua.Email}, store.Event{Action: "test.a"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.Audit(ctx, b, store.Actor{Email: ub.Email}, store.Event{Action: "test.b"}); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := store.ListAudit(ctx, a, store.AuditFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 1 || rows[0].Action != "test.a" {
+				t.Fatalf("ListAudit(a) = %+v, want only test.a", rows)
+			}
+		})
+		t.Run("a transaction keeps the tenant scope", func(t *testing.T) {
+			err := a.Tx(ctx, func(tx store.Tenant) error {
+				if _, err := store.GetUser(ctx, tx, ub.ID); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("GetUser in a.Tx(b's user) error = %v, want ErrNotFound", err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("emails are unique across tenants", func(t *testing.T) {
+			_, err := store.CreateUser(ctx, b, store.NewUser{Email: "A@Example.test", Name: "dup", Role: store.RoleAnalyst, PasswordHash: "x"})
+			if !errors.Is(err, store.ErrEmailTaken) {
+				t.Fatalf("CreateUser(duplicate email) error = %v, want ErrEmailTaken", err)
+			}
+		})
+	})
+}
+
+func TestLoginLookupsAndFailures(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, _, ua, _ := twoTenants(t, db)
+		u, err := store.AdminFindLoginUser(ctx, db, "  A@EXAMPLE.test ")
+		if err != nil || u.ID != ua.ID {
+			t.Fatalf("AdminFindLoginUser() = %v, %v; want %s", u, err, ua.ID)
+		}
+		if _, err := store.AdminFindLoginUser(ctx, db, "nobody@example.test"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("AdminFindLoginUser(unknown) error = %v, want ErrNotFound", err)
+		}
+		since := time.Now().UTC().Add(-time.Minute)
+		for i := 0; i < 3; i++ {
+			ev := store.Event{Action: store.ActionLoginFailed}
+			if err := store.AdminAuditUnscoped(ctx, db, store.Actor{Email: "x@example.test", IP: "10.0.0.1"}, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := store.AdminAuditUnscoped(ctx, db, store.Actor{Email: "y@example.test", IP: "10.0.0.1"}, store.Event{Action: store.ActionLoginFailed}); err != nil {
+			t.Fatal(err)
+		}
+		byEmail, byIP, err := store.AdminRecentLoginFailures(ctx, db, "X@example.test", "10.0.0.1", since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if byEmail != 3 || byIP != 4 {
+			t.Fatalf("AdminRecentLoginFailures() = %d, %d; want 3, 4", byEmail, byIP)
+		}
+		byEmail, _, err = store.AdminRecentLoginFailures(ctx, db, "x@example.test", "10.0.0.1", time.Now().UTC().Add(time.Minute))
+		if err != nil || byEmail != 0 {
+			t.Fatalf("failures after the window = %d, %v; want 0", byEmail, err)
+		}
+	})
+}
+
+func TestSessionStore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := store.NewSessionStore(db)
+		if err := s.CommitCtx(ctx, "tok", []byte("one"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CommitCtx(ctx, "tok", []byte("two"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		b, found, err := s.FindCtx(ctx, "tok")
+		if err != nil || !found || string(b) != "two" {
+			t.Fatalf("FindCtx() = %q, %v, %v; want two, true", b, found, err)
+		}
+		if err := s.CommitCtx(ctx, "old", []byte("x"), time.Now().Add(-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, found, _ := s.FindCtx(ctx, "old"); found {
+			t.Fatal("FindCtx(expired) found it, want not found")
+		}
+		n, err := store.AdminDeleteExpiredSessions(ctx, db)
+		if err != nil || n != 1 {
+			t.Fatalf("AdminDeleteExpiredSessions() = %d, %v; want 1", n, err)
+		}
+		if err := s.DeleteCtx(ctx, "tok"); err != nil {
+			t.Fatal(err)
+		}
+		if _, found, _ := s.FindCtx(ctx, "tok"); found {
+			t.Fatal("FindCtx(deleted) found it")
+		}
+		if err := s.DeleteCtx(ctx, "never-existed"); err != nil {
+			t.Fatalf("DeleteCtx(missing) = %v, want nil", err)
+		}
+	})
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if err := store.Migrate(context.Background(), db); err != nil {
+			t.Fatalf("second Migrate() = %v, want nil", err)
+		}
+	})
+}
+
+func TestPing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if err := db.Ping(context.Background()); err != nil {
+			t.Fatalf("Ping() = %v", err)
+		}
+		db.Close()
+		if err := db.Ping(context.Background()); err == nil {
+			t.Fatal("Ping() on a closed database = nil, want an error")
+		}
+	})
+}
+
+func TestPasswords(t *testing.T) {
+	hash, err := store.HashPassword("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &store.User{PasswordHash: hash}
+	if !store.CheckPassword(u, "correct horse") {
+		t.Error("CheckPassword(right password) = false")
+	}
+	if store.CheckPassword(u, "correct horse ") {
+		t.Error("CheckPassword(wrong password) = true")
+	}
+	if store.CheckPassword(nil, "anything") {
+		t.Error("CheckPassword(no user) = true")
+	}
+}
