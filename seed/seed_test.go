@@ -1,0 +1,46 @@
+package seed_test
+
+import (
+	"context"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sentinel-fraud/sentinel/seed"
+	"github.com/sentinel-fraud/sentinel/store"
+	"github.com/sentinel-fraud/sentinel/store/storetest"
+)
+
+func TestDemoIsIdempotent(t *testing.T) {
+	store.PasswordCost = bcrypt.MinCost
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		empty, err := seed.IsEmpty(ctx, db)
+		if err != nil || !empty {
+			t.Fatalf("IsEmpty(new database) = %v, %v; want true", empty, err)
+		}
+		for i := 0; i < 2; i++ {
+			if err := seed.Demo(ctx, db); err != nil {
+				t.Fatalf("Demo() run %d = %v", i+1, err)
+			}
+		}
+		if n, _ := store.AdminCountTenants(ctx, db); n != 2 {
+			t.Fatalf("tenants after two seeds = %d, want 2", n)
+		}
+		for _, dt := range seed.Tenants() {
+			for _, du := range dt.Users {
+				u, err := store.AdminFindLoginUser(ctx, db, du.Email)
+				if err != nil {
+					t.Fatalf("demo user %s: %v", du.Email, err)
+				}
+				if u.Role != du.Role || !store.CheckPassword(u, seed.DemoPassword) {
+					t.Errorf("demo user %s: role %s, password ok %v", du.Email, u.Role, store.CheckPassword(u, seed.DemoPassword))
+				}
+				users, _ := store.ListUsers(ctx, store.ForTenant(db, u.TenantID))
+				if len(users) != 3 {
+					t.Errorf("tenant %s has %d users, want 3", dt.Slug, len(users))
+				}
+			}
+		}
+	})
+}
