@@ -1,0 +1,255 @@
+// Package training is Sentinel's offline side: PaySim-format dataset I/O,
+// splits, the GBDT trainer, metrics and reports. It depends on scoring for
+// the feature registry, so training and serving share one implementation.
+package training
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sentinel-fraud/sentinel/scoring"
+)
+
+// Column names of the Kaggle PaySim header.
+const (
+	colStep           = "step"
+	colType           = "type"
+	colAmount         = "amount"
+	colNameOrig       = "nameOrig"
+	colOldBalanceOrg  = "oldbalanceOrg"
+	colNewBalanceOrig = "newbalanceOrig"
+	colNameDest       = "nameDest"
+	colOldBalanceDest = "oldbalanceDest"
+	colNewBalanceDest = "newbalanceDest"
+	colIsFraud        = "isFraud"
+	colIsFlaggedFraud = "isFlaggedFraud"
+)
+
+// KaggleHeader is the PaySim CSV header Sentinel writes.
+var KaggleHeader = []string{colStep, colType, colAmount, colNameOrig, colOldBalanceOrg, colNewBalanceOrig,
+	colNameDest, colOldBalanceDest, colNewBalanceDest, colIsFraud, colIsFlaggedFraud}
+
+// aliases maps accepted header spellings (lowercased) to the Kaggle names.
+var aliases = map[string]string{
+	"step": colStep, "type": colType, "amount": colAmount,
+	"nameorig": colNameOrig, "name_orig": colNameOrig,
+	"oldbalanceorg": colOldBalanceOrg, "old_balance_org": colOldBalanceOrg, "old_balance_orig": colOldBalanceOrg,
+	"newbalanceorig": colNewBalanceOrig, "new_balance_orig": colNewBalanceOrig, "new_balance_org": colNewBalanceOrig,
+	"namedest": colNameDest, "name_dest": colNameDest,
+	"oldbalancedest": colOldBalanceDest, "old_balance_dest": colOldBalanceDest,
+	"newbalancedest": colNewBalanceDest, "new_balance_dest": colNewBalanceDest,
+	"isfraud": colIsFraud, "is_fraud": colIsFraud,
+	"isflaggedfraud": colIsFlaggedFraud, "is_flagged_fraud": colIsFlaggedFraud,
+}
+
+var requiredColumns = []string{colStep, colType, colAmount, colNameOrig, colOldBalanceOrg, colNewBalanceOrig,
+	colNameDest, colOldBalanceDest, colNewBalanceDest}
+
+// RowError is a bad row: its number (1 is the first row after the header),
+// the field and the reason. Reading can go on after one.
+type RowError struct {
+	Row    int64
+	Field  string
+	Reason string
+}
+
+func (e *RowError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("row %d: %s", e.Row, e.Reason)
+	}
+	return fmt.Sprintf("row %d: %s: %s", e.Row, e.Field, e.Reason)
+}
+
+// Row is one transaction read from a file. Label is 1 for fraud, 0 for not,
+// -1 when the file has no isFraud column.
+type Row struct {
+	Number int64
+	Tx     scoring.Transaction
+	Label  int8
+}
+
+// Reader streams PaySim-format rows from CSV (gzip is detected and read
+// transparently).
+type Reader struct {
+	csv    *csv.Reader
+	col    map[string]int
+	width  int
+	rows   int64
+	closer io.Closer
+}
+
+// ErrEmpty is returned for a file with no header.
+var ErrEmpty = errors.New("the file is empty")
+
+// NewReader reads the header of r and returns a reader of its rows.
+func NewReader(r io.Reader) (*Reader, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("training: gzip: %w", err)
+		}
+		br = bufio.NewReaderSize(zr, 1<<16)
+	}
+	c := csv.NewReader(br)
+	c.ReuseRecord = true
+	c.FieldsPerRecord = -1
+	header, err := c.Read()
+	if err == io.EOF {
+		return nil, ErrEmpty
+	}
+	if err != nil {
+		return nil, fmt.Errorf("training: header: %w", err)
+	}
+	rd := &Reader{csv: c, col: map[string]int{}, width: len(header)}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if !utf8.ValidString(h) {
+			return nil, fmt.Errorf("training: header column %d is not UTF-8", i+1)
+		}
+		name, ok := aliases[strings.ToLower(h)]
+		if !ok {
+			continue // extra columns are ignored
+		}
+		if _, dup := rd.col[name]; dup {
+			return nil, fmt.Errorf("training: header names column %q twice", name)
+		}
+		rd.col[name] = i
+	}
+	var missing []string
+	for _, name := range requiredColumns {
+		if _, ok := rd.col[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("training: missing column %s", strings.Join(missing, ", "))
+	}
+	return rd, nil
+}
+
+// Open opens a CSV or CSV.gz file for reading; Close closes it.
+func Open(path string) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("training: %w", err)
+	}
+	r, err := NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	r.closer = f
+	return r, nil
+}
+
+// Close closes the underlying file, if Open opened one.
+func (r *Reader) Close() error {
+	if r.closer == nil {
+		return nil
+	}
+	return r.closer.Close()
+}
+
+// HasLabels reports whether the file has an isFraud column.
+func (r *Reader) HasLabels() bool {
+	_, ok := r.col[colIsFraud]
+	return ok
+}
+
+// Next returns the next row, a *RowError for a bad row (call Next again to go
+// on), or io.EOF at the end.
+func (r *Reader) Next() (Row, error) {
+	rec, err := r.csv.Read()
+	if err == io.EOF {
+		return Row{}, io.EOF
+	}
+	r.rows++
+	row := Row{Number: r.rows, Label: -1}
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return row, &RowError{Row: r.rows, Reason: "malformed CSV: " + pe.Err.Error()}
+		}
+		return row, fmt.Errorf("training: row %d: %w", r.rows, err)
+	}
+	if len(rec) != r.width {
+		return row, &RowError{Row: r.rows, Reason: fmt.Sprintf("has %d fields, the header has %d", len(rec), r.width)}
+	}
+	for i, v := range rec {
+		if !utf8.ValidString(v) {
+			return row, &RowError{Row: r.rows, Field: fmt.Sprintf("column %d", i+1), Reason: "is not valid UTF-8"}
+		}
+	}
+	get := func(name string) string { return strings.TrimSpace(rec[r.col[name]]) }
+	num := func(name string) (float64, *RowError) {
+		s := get(name)
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, &RowError{Row: r.rows, Field: name, Reason: fmt.Sprintf("bad number %q", truncate(s, 40))}
+		}
+		return v, nil
+	}
+	t := &row.Tx
+	step, perr := strconv.Atoi(get(colStep))
+	if perr != nil {
+		return row, &RowError{Row: r.rows, Field: colStep, Reason: fmt.Sprintf("bad integer %q", truncate(get(colStep), 40))}
+	}
+	t.Step = step
+	t.Type = get(colType)
+	if !scoring.IsType(t.Type) {
+		return row, &RowError{Row: r.rows, Field: colType, Reason: fmt.Sprintf("unknown type %q", truncate(t.Type, 40))}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *float64
+	}{
+		{colAmount, &t.Amount}, {colOldBalanceOrg, &t.OldBalanceOrg}, {colNewBalanceOrig, &t.NewBalanceOrig},
+		{colOldBalanceDest, &t.OldBalanceDest}, {colNewBalanceDest, &t.NewBalanceDest},
+	} {
+		v, rerr := num(f.name)
+		if rerr != nil {
+			return row, rerr
+		}
+		*f.dst = v
+	}
+	t.NameOrig = get(colNameOrig)
+	t.NameDest = get(colNameDest)
+	if err := t.Validate(); err != nil {
+		var ve *scoring.ValidationError
+		if errors.As(err, &ve) {
+			return row, &RowError{Row: r.rows, Field: ve.Fields[0].Field, Reason: ve.Fields[0].Message}
+		}
+		return row, err
+	}
+	if i, ok := r.col[colIsFraud]; ok {
+		switch strings.TrimSpace(rec[i]) {
+		case "0":
+			row.Label = 0
+		case "1":
+			row.Label = 1
+		default:
+			return row, &RowError{Row: r.rows, Field: colIsFraud, Reason: fmt.Sprintf("must be 0 or 1, got %q", truncate(rec[i], 40))}
+		}
+	}
+	return row, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
