@@ -38,7 +38,8 @@ type Explanation struct {
 }
 
 // Explain computes the full TreeSHAP contributions of t, the top k by size
-// (DefaultTopK when k ≤ 0) and a plain-English summary.
+// (DefaultTopK when k ≤ 0) and a plain-English summary naming the model's
+// band (before watchlist overrides).
 func (m *Model) Explain(t *Transaction, k int) Explanation {
 	if k <= 0 {
 		k = DefaultTopK
@@ -55,7 +56,7 @@ func (m *Model) Explain(t *Transaction, k int) Explanation {
 		ex.All[i] = Contribution{Feature: f.Name, Label: f.Label, Value: x[i], Contribution: phi[i], Direction: direction(phi[i])}
 	}
 	ex.Top = topContributions(ex.All, k)
-	ex.Summary = Summarize(t, ex.Top)
+	ex.Summary = Summarize(t, m.thresholds.BandOf(m.calib.Apply(ex.RawMargin)), ex.Top)
 	return ex
 }
 
@@ -92,15 +93,16 @@ func topContributions(all []Contribution, k int) []Contribution {
 }
 
 // summaryMinShare drops drivers smaller than this share of the largest one
-// from the summary: they are listed, but not worth a sentence.
+// from the summary: they are listed, but not worth words.
 const summaryMinShare = 0.1
 
-// Summarize writes a deterministic plain-English summary of what drives a
-// score, from the top contributions and what each feature means.
-func Summarize(t *Transaction, top []Contribution) string {
-	what := "This " + typeWord(t.Type) + " of " + FormatAmount(t.Amount)
+// Summarize writes a deterministic plain-English summary: what the
+// transaction is, the band the model puts it in, and which features raise or
+// lower its score against a typical transaction, from what each feature means.
+func Summarize(t *Transaction, band Band, top []Contribution) string {
+	lead := "This " + typeWord(t.Type) + " of " + FormatAmount(t.Amount) + " scores as " + string(band) + " risk"
 	if len(top) == 0 {
-		return what + " looks like typical traffic: no feature moves its score."
+		return lead + ": no feature moves its score away from a typical transaction."
 	}
 	largest := math.Abs(top[0].Contribution)
 	var ups, downs []string
@@ -114,35 +116,24 @@ func Summarize(t *Transaction, top []Contribution) string {
 			continue // amount and amount_log say the same thing
 		}
 		seen[p] = true
-		if c.Contribution > 0 && len(ups) < 3 {
+		if c.Contribution > 0 {
 			ups = append(ups, p)
-		} else if c.Contribution < 0 && len(downs) < 3 {
+		} else {
 			downs = append(downs, p)
 		}
 	}
-	var b strings.Builder
-	b.WriteString(what)
-	switch {
-	case len(ups) > 0:
-		fmt.Fprintf(&b, ": %s; %s.", joinPhrases(ups), agree(len(ups), "push", "the risk up"))
-		if len(downs) > 0 {
-			fmt.Fprintf(&b, " Against that, %s %s.", joinPhrases(downs), verb(len(downs), "pulls", "pull")+" it down")
+	var parts []string
+	if len(ups) > 0 {
+		parts = append(parts, joinPhrases(ups)+" "+verb(len(ups), "raises", "raise")+" its score above a typical transaction")
+	}
+	if len(downs) > 0 {
+		obj := "it"
+		if len(ups) == 0 {
+			obj = "its score below a typical transaction"
 		}
-	default:
-		fmt.Fprintf(&b, ": %s; %s.", joinPhrases(downs), agree(len(downs), "pull", "the risk down"))
+		parts = append(parts, joinPhrases(downs)+" "+verb(len(downs), "lowers", "lower")+" "+obj)
 	}
-	return b.String()
-}
-
-// agree words "this pushes", "both push", "all push".
-func agree(n int, v, rest string) string {
-	switch n {
-	case 1:
-		return "this " + v + "es " + rest
-	case 2:
-		return "both " + v + " " + rest
-	}
-	return "all " + v + " " + rest
+	return lead + ": " + strings.Join(parts, "; ") + "."
 }
 
 func verb(n int, one, many string) string {
@@ -153,10 +144,7 @@ func verb(n int, one, many string) string {
 }
 
 func joinPhrases(p []string) string {
-	switch len(p) {
-	case 0:
-		return ""
-	case 1:
+	if len(p) == 1 {
 		return p[0]
 	}
 	return strings.Join(p[:len(p)-1], ", ") + " and " + p[len(p)-1]
@@ -178,7 +166,7 @@ func typeWord(typ string) string {
 	return "transaction"
 }
 
-// phrase says what one feature's value means, as a clause.
+// phrase says what one feature's value means, as a noun phrase.
 func phrase(c Contribution, t *Transaction) string {
 	v := c.Value
 	switch c.Feature {
@@ -186,64 +174,66 @@ func phrase(c Contribution, t *Transaction) string {
 		return "the amount of " + FormatAmount(t.Amount)
 	case "oldbalanceOrg":
 		if v < 0.01 {
-			return "the sender's account was empty before"
+			return "a sender whose account was empty"
 		}
-		return "the sender's balance before of " + FormatAmount(v)
+		return "the sender's prior balance of " + FormatAmount(v)
 	case "oldbalanceDest":
 		if v < 0.01 {
-			return "the receiving account was empty before"
+			return "a receiving account that was empty before"
 		}
-		return "the receiver's balance before of " + FormatAmount(v)
+		return "the receiver's prior balance of " + FormatAmount(v)
 	case "hour":
-		return fmt.Sprintf("the time of day (%02d:00)", int(v))
+		return fmt.Sprintf("the hour (%02d:00)", int(v))
 	case "day":
-		return fmt.Sprintf("the day of the month (day %d)", int(v))
+		return fmt.Sprintf("the day (day %d)", int(v))
 	case "is_weekend":
 		if v == 1 {
-			return "it happens on a weekend"
+			return "a weekend day"
 		}
-		return "it happens on a weekday"
+		return "a weekday"
 	case "balance_drained":
 		if v == 1 {
-			return "the sender is left with nothing"
+			return "leaving the sender with nothing"
 		}
-		return "the sender keeps a balance"
+		return "leaving the sender a balance"
 	case "drains_full_balance":
 		if v == 1 {
-			return "it moves 100% of the sender's balance"
+			return "moving 100% of the sender's balance"
 		}
-		return "it moves only part of the sender's balance"
+		return "moving only part of the sender's balance"
 	case "receiver_was_empty":
 		if v == 1 {
-			return "the receiving account was empty before"
+			return "a receiving account that was empty before"
 		}
-		return "the receiving account already held money"
+		return "a receiving account that already held money"
 	case "amount_to_balance_ratio":
-		if t.OldBalanceOrg < 0.01 {
-			return "the sender had no balance to cover it"
+		switch {
+		case t.OldBalanceOrg < 0.01:
+			return "a sender with no balance to cover it"
+		case math.Abs(t.Amount-t.OldBalanceOrg) <= 0.001*math.Max(t.Amount, t.OldBalanceOrg):
+			return "moving 100% of the sender's balance"
+		case v >= 1.5:
+			return "an amount " + strconv.FormatFloat(v, 'f', 1, 64) + " times the sender's balance"
 		}
-		if v >= 1.5 {
-			return "the amount is " + strconv.FormatFloat(v, 'f', 1, 64) + " times the sender's balance"
-		}
-		return fmt.Sprintf("the amount is %.0f%% of the sender's balance", 100*t.Amount/t.OldBalanceOrg)
+		return fmt.Sprintf("an amount of %.0f%% of the sender's balance", 100*t.Amount/t.OldBalanceOrg)
 	case "type_CASH_IN", "type_CASH_OUT", "type_DEBIT", "type_PAYMENT", "type_TRANSFER":
 		word := typeWord(strings.TrimPrefix(c.Feature, "type_"))
 		if v == 1 {
-			return "it is a " + word
+			return "being a " + word
 		}
-		return "it is not a " + word
+		return "not being a " + word
 	case "orig_balance_error":
 		if math.Abs(v) < 0.01 {
-			return "the sender's balances add up"
+			return "sender balances that add up"
 		}
-		return "the sender's balances are off by " + FormatAmount(math.Abs(v))
+		return "sender balances that are off by " + FormatAmount(math.Abs(v))
 	case "dest_balance_error":
 		if math.Abs(v) < 0.01 {
-			return "the receiver's balances add up"
+			return "receiver balances that add up"
 		}
-		return "the receiver's balances are off by " + FormatAmount(math.Abs(v))
+		return "receiver balances that are off by " + FormatAmount(math.Abs(v))
 	}
-	return strings.ToLower(c.Label[:1]) + c.Label[1:]
+	return strings.ToLower(c.Label)
 }
 
 // FormatAmount writes money with two decimals and thousands separators.

@@ -76,7 +76,8 @@ func Load(data []byte) (m *Model, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if ens.NFeatures() != fs.Len() {
+	// leaves reports 0 features for a one-feature model, so only "more" is an error.
+	if ens.NFeatures() > fs.Len() {
 		return nil, fmt.Errorf("scoring: leaves sees %d features, the model names %d", ens.NFeatures(), fs.Len())
 	}
 	if d := maxDistinctPathFeatures(lg); d > maxPathFeatures {
