@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/sentinel-fraud/sentinel/handlers"
+	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
+	"github.com/sentinel-fraud/sentinel/training"
 )
 
 const usage = `Usage: sentinel [command] [flags]
@@ -27,6 +29,7 @@ Commands:
   serve     migrate, seed demo data into an empty embedded database, serve HTTP (default)
   migrate   apply schema migrations and exit
   seed      create or refresh the demo tenants and users
+  score     score a PaySim-format CSV offline with a model bundle or LightGBM model file
 
 Run 'sentinel COMMAND -h' for a command's flags.
 `
@@ -86,6 +89,8 @@ func main() {
 		err = runMigrate(args)
 	case "seed":
 		err = runSeed(args)
+	case "score":
+		err = runScore(args)
 	case "help":
 		fmt.Print(usage)
 	default:
@@ -96,7 +101,6 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
-		slog.Error("sentinel "+cmd+" failed", "err", err)
 		fmt.Fprintf(os.Stderr, "sentinel %s: %v\n", cmd, err)
 		os.Exit(1)
 	}
@@ -132,6 +136,44 @@ func runSeed(args []string) error {
 	}
 	defer db.Close()
 	return seed.Demo(ctx, db)
+}
+
+func runScore(args []string) error {
+	var modelPath, input, format string
+	var explain bool
+	fs := flag.NewFlagSet("score", flag.ContinueOnError)
+	fs.StringVar(&modelPath, "model", "", "model bundle or LightGBM model text file (required)")
+	fs.StringVar(&input, "input", "-", "PaySim-format CSV or CSV.gz; - reads standard input")
+	fs.StringVar(&format, "format", "csv", "output format: csv or jsonl")
+	fs.BoolVar(&explain, "explain", false, "add the base value and every feature's SHAP contribution")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if modelPath == "" {
+		return errors.New("--model is required")
+	}
+	m, err := scoring.LoadFile(modelPath)
+	if err != nil {
+		return err
+	}
+	var r *training.Reader
+	if input == "-" {
+		r, err = training.NewReader(os.Stdin)
+	} else {
+		r, err = training.Open(input)
+	}
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	st, err := training.Score(os.Stdout, os.Stderr, r, m, training.ScoreOptions{Format: format, Explain: explain})
+	if err != nil {
+		return err
+	}
+	if st.Bad > 0 {
+		return fmt.Errorf("%d of %d rows were bad (see the error column)", st.Bad, st.Bad+st.Scored)
+	}
+	return nil
 }
 
 func runServe(args []string) error {

@@ -1,0 +1,114 @@
+package training_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/sentinel-fraud/sentinel/training"
+)
+
+const kaggle = "step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,isFraud,isFlaggedFraud\n"
+
+func readAll(t *testing.T, r *training.Reader) ([]training.Row, []error) {
+	t.Helper()
+	var rows []training.Row
+	var errs []error
+	for {
+		row, err := r.Next()
+		if err == io.EOF {
+			return rows, errs
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rows = append(rows, row)
+	}
+}
+
+func TestReaderHeadersAndGzip(t *testing.T) {
+	snake := "step,type,amount,name_orig,old_balance_org,new_balance_orig,name_dest,old_balance_dest,new_balance_dest\n" +
+		"5,TRANSFER,100.5,C1,100.5,0,C2,0,0\n"
+	r, err := training.NewReader(strings.NewReader(snake))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, errs := readAll(t, r)
+	if len(errs) != 0 || len(rows) != 1 || rows[0].Tx.Amount != 100.5 || rows[0].Tx.NameDest != "C2" || rows[0].Label != -1 || r.HasLabels() {
+		t.Fatalf("snake_case file: rows %+v errs %v labels %v", rows, errs, r.HasLabels())
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(kaggle + "1,CASH_OUT,10,C1,10,0,M1,0,10,1,0\n"))
+	zw.Close()
+	r, err = training.NewReader(&gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, errs = readAll(t, r)
+	if len(errs) != 0 || len(rows) != 1 || rows[0].Label != 1 || !r.HasLabels() {
+		t.Fatalf("gzip file: rows %+v errs %v", rows, errs)
+	}
+}
+
+func TestReaderErrors(t *testing.T) {
+	if _, err := training.NewReader(strings.NewReader("")); !errors.Is(err, training.ErrEmpty) {
+		t.Errorf("empty file: %v, want ErrEmpty", err)
+	}
+	if _, err := training.NewReader(strings.NewReader("step,type,amount\n")); err == nil || !strings.Contains(err.Error(), "missing column nameOrig") {
+		t.Errorf("missing columns: %v", err)
+	}
+	for _, tc := range []struct {
+		name, row, field, reason string
+	}{
+		{"bad number", "1,PAYMENT,1e,C1,0,0,M1,0,0,0,0", "amount", "bad number"},
+		{"bad step", "x,PAYMENT,1,C1,0,0,M1,0,0,0,0", "step", "bad integer"},
+		{"unknown type", "1,WIRE,1,C1,0,0,M1,0,0,0,0", "type", "unknown type"},
+		{"NaN", "1,PAYMENT,NaN,C1,0,0,M1,0,0,0,0", "amount", "finite"},
+		{"negative", "1,PAYMENT,-3,C1,0,0,M1,0,0,0,0", "amount", "0 or more"},
+		{"bad label", "1,PAYMENT,1,C1,0,0,M1,0,0,2,0", "isFraud", "0 or 1"},
+		{"short row", "1,PAYMENT,1", "", "has 3 fields"},
+		{"not UTF-8", "1,PAYMENT,1,C\xff1,0,0,M1,0,0,0,0", "column 4", "UTF-8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := training.NewReader(strings.NewReader(kaggle + "1,PAYMENT,1,C1,0,0,M1,0,0,0,0\n" + tc.row + "\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, errs := readAll(t, r)
+			var re *training.RowError
+			if len(rows) != 1 || len(errs) != 1 || !errors.As(errs[0], &re) {
+				t.Fatalf("rows %d errs %v, want 1 good row and 1 RowError", len(rows), errs)
+			}
+			if re.Row != 2 || re.Field != tc.field || !strings.Contains(re.Reason, tc.reason) {
+				t.Fatalf("error = %+v, want row 2, field %q, reason with %q", re, tc.field, tc.reason)
+			}
+		})
+	}
+}
+
+func FuzzReader(f *testing.F) {
+	f.Add([]byte(kaggle + "1,PAYMENT,1,C1,0,0,M1,0,0,0,0\n"))
+	f.Add([]byte("step,type\n\"unterminated\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := training.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for i := 0; i < 10000; i++ {
+			row, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err == nil {
+				if verr := row.Tx.Validate(); verr != nil {
+					t.Fatalf("row %d passed the reader but not validation: %v", row.Number, verr)
+				}
+			}
+		}
+	})
+}
