@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +31,8 @@ Commands:
   migrate   apply schema migrations and exit
   seed      create or refresh the demo tenants and users
   score     score a PaySim-format CSV offline with a model bundle or LightGBM model file
+  train     train a model bundle from a labelled PaySim-format CSV
+  eval      evaluate a model bundle on a labelled CSV (metrics JSON on stdout)
 
 Run 'sentinel COMMAND -h' for a command's flags.
 `
@@ -91,6 +94,10 @@ func main() {
 		err = runSeed(args)
 	case "score":
 		err = runScore(args)
+	case "train":
+		err = runTrain(args)
+	case "eval":
+		err = runEval(args)
 	case "help":
 		fmt.Print(usage)
 	default:
@@ -174,6 +181,84 @@ func runScore(args []string) error {
 		return fmt.Errorf("%d of %d rows were bad (see the error column)", st.Bad, st.Bad+st.Scored)
 	}
 	return nil
+}
+
+func runTrain(args []string) error {
+	cfg := training.Config{Params: training.DefaultParams(), Log: os.Stderr}
+	var out, features string
+	p := &cfg.Params
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.StringVar(&cfg.Data, "data", "", "labelled PaySim-format CSV or CSV.gz (required)")
+	fs.StringVar(&out, "out", "", "model bundle to write (required)")
+	fs.StringVar(&cfg.Name, "name", "sentinel-gbdt", "model name stored in the bundle")
+	fs.StringVar(&cfg.Split, "split", "stratified", "stratified (70/10/10/10) or temporal")
+	fs.IntVar(&cfg.CutStep, "cut-step", 432, "with --split temporal: steps from here on are the test split")
+	fs.StringVar(&features, "features", strings.Join(scoring.ReferenceFeatures, ","), "comma-separated feature names")
+	fs.BoolVar(&cfg.SkipBadRows, "skip-bad-rows", false, "skip rows that fail validation (and report how many)")
+	fs.IntVar(&p.NumTrees, "trees", p.NumTrees, "most boosting iterations")
+	fs.Float64Var(&p.LearningRate, "learning-rate", p.LearningRate, "shrinkage")
+	fs.IntVar(&p.NumLeaves, "num-leaves", p.NumLeaves, "leaves per tree")
+	fs.IntVar(&p.MaxDepth, "max-depth", p.MaxDepth, "tree depth limit; ≤ 0 for none")
+	fs.IntVar(&p.MinDataInLeaf, "min-data-in-leaf", p.MinDataInLeaf, "fewest rows in a leaf")
+	fs.Float64Var(&p.MinSumHessianInLeaf, "min-sum-hessian-in-leaf", p.MinSumHessianInLeaf, "smallest hessian sum in a leaf")
+	fs.Float64Var(&p.LambdaL2, "lambda-l2", p.LambdaL2, "L2 regularisation of leaf values")
+	fs.Float64Var(&p.ScalePosWeight, "scale-pos-weight", p.ScalePosWeight, "weight of fraud rows")
+	fs.Float64Var(&p.FeatureFraction, "feature-fraction", p.FeatureFraction, "share of features each tree may use")
+	fs.Float64Var(&p.BaggingFraction, "bagging-fraction", p.BaggingFraction, "share of rows each bag keeps")
+	fs.IntVar(&p.BaggingFreq, "bagging-freq", p.BaggingFreq, "draw a new bag every N iterations; 0 for no bagging")
+	fs.IntVar(&p.EarlyStoppingRounds, "early-stopping-rounds", p.EarlyStoppingRounds, "stop after N rounds without a better validation AP; 0 for off")
+	fs.Uint64Var(&p.Seed, "seed", p.Seed, "random seed (split, bagging, features)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.Data == "" || out == "" {
+		return errors.New("--data and --out are required")
+	}
+	cfg.Features = strings.Split(features, ",")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b, _, err := training.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	data, err := b.Encode()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, data, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", out, err)
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s (%d bytes)\n", out, len(data))
+	return nil
+}
+
+func runEval(args []string) error {
+	var modelPath, data string
+	var skipBad bool
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.StringVar(&modelPath, "model", "", "model bundle or LightGBM model file (required)")
+	fs.StringVar(&data, "data", "", "labelled PaySim-format CSV or CSV.gz (required)")
+	fs.BoolVar(&skipBad, "skip-bad-rows", false, "skip rows that fail validation")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if modelPath == "" || data == "" {
+		return errors.New("--model and --data are required")
+	}
+	m, err := scoring.LoadFile(modelPath)
+	if err != nil {
+		return err
+	}
+	metrics, skipped, err := training.EvalFile(data, m, skipBad)
+	if err != nil {
+		return err
+	}
+	if skipped > 0 {
+		fmt.Fprintf(os.Stderr, "skipped %d bad rows\n", skipped)
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(metrics)
 }
 
 func runServe(args []string) error {

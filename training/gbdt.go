@@ -28,7 +28,8 @@ type Params struct {
 }
 
 // DefaultParams are LightGBM's defaults, with 500 trees and early stopping
-// after 20 rounds without a better validation average precision.
+// after 20 rounds without a better validation average precision (at equal
+// AP, a validation log loss 0.1% lower counts as better).
 func DefaultParams() Params {
 	return Params{
 		NumTrees: 500, LearningRate: 0.1, NumLeaves: 31, MaxDepth: -1, MinDataInLeaf: 20,
@@ -105,20 +106,34 @@ type histBin struct {
 	n    int32
 }
 
-// trainer holds the state of one training run.
+// trainer holds the state of one training run. Training rows live in
+// "position" order: every split moves the rows of a leaf so that each leaf
+// is a contiguous range, and histograms then read memory sequentially. The
+// bag of the current iteration is positions [0, nBag).
 type trainer struct {
 	p       Params
 	nf      int
 	mappers []binMapper
-	// Row-major bins: row i's bins are bins[i*nf : (i+1)*nf].
-	trainBins, validBins []uint8
-	labels, validLabels  []uint8
-	weights              []float64
-	scores, validScores  []float64
-	grad, hess           []float64
-	idx, tmp             []int32
-	feats                []bool
-	histPool             [][]histBin
+	// Per position: bins[i*nf:(i+1)*nf], gradient gh[2i] and hessian gh[2i+1],
+	// score, label, weight.
+	bins   []uint8
+	gh     []float64
+	scores []float64
+	labels []uint8
+	weight []float64
+	nBag   int
+	// Partition scratch, one per array.
+	tBins   []uint8
+	tGH     []float64
+	tScores []float64
+	tLabels []uint8
+	tWeight []float64
+
+	validCols   [][]uint8
+	validLabels []uint8
+	validScores []float64
+	feats       []bool
+	histPool    [][]histBin
 }
 
 // Train fits a GBDT on rows train of d, early-stopping on rows valid.
@@ -133,17 +148,18 @@ func Train(ctx context.Context, d *Dataset, train, valid []int32, p Params, prog
 	t := &trainer{p: p, nf: d.Features.Len()}
 	e := &Ensemble{FeatureNames: d.Features.Names(), Params: p}
 	t.bin(d, train, valid, e)
+	n := len(train)
 	t.labels = gather(d.Labels, train)
 	t.validLabels = gather(d.Labels, valid)
-	t.weights = make([]float64, len(train))
+	t.weight = make([]float64, n)
 	sumW, sumWY := 0.0, 0.0
 	for i, y := range t.labels {
-		t.weights[i] = 1
+		t.weight[i] = 1
 		if y == 1 {
-			t.weights[i] = p.ScalePosWeight
+			t.weight[i] = p.ScalePosWeight
 		}
-		sumW += t.weights[i]
-		sumWY += t.weights[i] * float64(y)
+		sumW += t.weight[i]
+		sumWY += t.weight[i] * float64(y)
 	}
 	// Boost from the (weighted) average: the first tree carries the log-odds.
 	init := 0.0
@@ -151,7 +167,7 @@ func Train(ctx context.Context, d *Dataset, train, valid []int32, p Params, prog
 		pw := sumWY / sumW
 		init = math.Log(pw / (1 - pw))
 	}
-	t.scores = make([]float64, len(train))
+	t.scores = make([]float64, n)
 	t.validScores = make([]float64, len(valid))
 	for i := range t.scores {
 		t.scores[i] = init
@@ -159,12 +175,13 @@ func Train(ctx context.Context, d *Dataset, train, valid []int32, p Params, prog
 	for i := range t.validScores {
 		t.validScores[i] = init
 	}
-	t.grad = make([]float64, len(train))
-	t.hess = make([]float64, len(train))
-	t.tmp = make([]int32, len(train))
+	t.gh = make([]float64, 2*n)
+	t.tBins, t.tGH, t.tScores = make([]uint8, n*t.nf), make([]float64, 2*n), make([]float64, n)
+	t.tLabels, t.tWeight = make([]uint8, n), make([]float64, n)
+	t.nBag = n
 	t.feats = make([]bool, t.nf)
 
-	best, bestAP := 0, -1.0
+	best, bestAP, bestLL := 0, -1.0, math.Inf(1)
 	for it := 0; it < p.NumTrees; it++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -183,8 +200,11 @@ func Train(ctx context.Context, d *Dataset, train, valid []int32, p Params, prog
 		ap := bestAP
 		if len(valid) > 0 {
 			ap = AveragePrecision(t.validScores, t.validLabels)
-			if ap > bestAP {
-				best, bestAP = it+1, ap
+			ll := validLogLoss(t.validScores, t.validLabels)
+			// Better AP wins; at equal AP (a separable set sits at 1.0 from the
+			// first tree) a log loss lower by 0.1% counts as progress.
+			if ap > bestAP || (ap == bestAP && ll < bestLL*(1-1e-3)) {
+				best, bestAP, bestLL = it+1, ap, ll
 			}
 		} else {
 			best = it + 1
@@ -199,6 +219,20 @@ func Train(ctx context.Context, d *Dataset, train, valid []int32, p Params, prog
 	e.Trees = e.Trees[:best]
 	e.BestIteration, e.ValidAP = best, bestAP
 	return e, nil
+}
+
+// validLogLoss is the log loss of raw margins.
+func validLogLoss(margins []float64, labels []uint8) float64 {
+	s := 0.0
+	for i, m := range margins {
+		// log(1+e^-m) for positives, log(1+e^m) for negatives, computed stably.
+		z := m
+		if labels[i] == 1 {
+			z = -m
+		}
+		s += math.Max(z, 0) + math.Log1p(math.Exp(-math.Abs(z)))
+	}
+	return s / float64(len(margins))
 }
 
 func gather[T any](v []T, rows []int32) []T {
@@ -237,19 +271,25 @@ func (t *trainer) bin(d *Dataset, train, valid []int32, e *Ensemble) {
 		}
 		e.FeatureMin[f], e.FeatureMax[f] = lo, hi
 	})
-	binRows := func(rows []int32) []uint8 {
-		out := make([]uint8, len(rows)*t.nf)
+	binCols := func(rows []int32) [][]uint8 {
+		cols := make([][]uint8, t.nf)
 		parallel(t.nf, func(f int) {
 			m := &t.mappers[f]
-			col := d.X[f]
+			x := d.X[f]
+			cols[f] = make([]uint8, len(rows))
 			for i, r := range rows {
-				out[i*t.nf+f] = m.bin(float64(col[r]))
+				cols[f][i] = m.bin(float64(x[r]))
 			}
 		})
-		return out
+		return cols
 	}
-	t.trainBins = binRows(train)
-	t.validBins = binRows(valid)
+	t.validCols = binCols(valid)
+	t.bins = make([]uint8, len(train)*t.nf)
+	for f, col := range binCols(train) {
+		for i, b := range col {
+			t.bins[i*t.nf+f] = b
+		}
+	}
 }
 
 // parallel runs fn(0..n-1) on two goroutines; each index runs once, so the
@@ -275,30 +315,23 @@ func (t *trainer) gradients() {
 		lo, hi := w*n/2, (w+1)*n/2
 		for i := lo; i < hi; i++ {
 			p := 1 / (1 + math.Exp(-t.scores[i]))
-			wt := t.weights[i]
-			t.grad[i] = (p - float64(t.labels[i])) * wt
-			t.hess[i] = math.Max(p*(1-p), 1e-16) * wt
+			wt := t.weight[i]
+			t.gh[2*i] = (p - float64(t.labels[i])) * wt
+			t.gh[2*i+1] = math.Max(p*(1-p), 1e-16) * wt
 		}
 	})
 }
 
-// sample draws this iteration's bag of rows and its features.
+// sample draws this iteration's bag of rows (moved to the front) and its features.
 func (t *trainer) sample(it int) {
 	n := len(t.labels)
-	if t.idx == nil || (t.p.BaggingFreq > 0 && t.p.BaggingFraction < 1 && it%t.p.BaggingFreq == 0) {
-		t.idx = t.idx[:0]
-		if t.p.BaggingFreq > 0 && t.p.BaggingFraction < 1 {
-			rng := rand.New(rand.NewPCG(t.p.Seed, uint64(it)+1))
-			for i := 0; i < n; i++ {
-				if rng.Float64() < t.p.BaggingFraction {
-					t.idx = append(t.idx, int32(i))
-				}
-			}
-		} else {
-			for i := 0; i < n; i++ {
-				t.idx = append(t.idx, int32(i))
-			}
+	if t.p.BaggingFreq > 0 && t.p.BaggingFraction < 1 && it%t.p.BaggingFreq == 0 {
+		rng := rand.New(rand.NewPCG(t.p.Seed, uint64(it)+1))
+		in := make([]bool, n)
+		for i := range in {
+			in[i] = rng.Float64() < t.p.BaggingFraction
 		}
+		t.nBag = t.partition(0, n, func(i int) bool { return in[i] })
 	}
 	for f := range t.feats {
 		t.feats[f] = true
@@ -316,8 +349,74 @@ func (t *trainer) sample(it int) {
 	}
 }
 
-// leaf is a leaf of the tree being grown: its rows idx[start:end], sums,
-// histogram and best split.
+// partition (used for bags) stably moves the rows at positions [start, end) for which left
+// holds to the front of the range, carrying every per-row array along, and
+// returns where the right part begins. left sees positions before any move.
+func (t *trainer) partition(start, end int, left func(i int) bool) int {
+	nf := t.nf
+	w, r := start, 0
+	for i := start; i < end; i++ {
+		if left(i) {
+			if w != i {
+				copy(t.bins[w*nf:(w+1)*nf], t.bins[i*nf:(i+1)*nf])
+				t.gh[2*w], t.gh[2*w+1] = t.gh[2*i], t.gh[2*i+1]
+				t.scores[w], t.labels[w], t.weight[w] = t.scores[i], t.labels[i], t.weight[i]
+			}
+			w++
+			continue
+		}
+		copy(t.tBins[r*nf:(r+1)*nf], t.bins[i*nf:(i+1)*nf])
+		t.tGH[2*r], t.tGH[2*r+1] = t.gh[2*i], t.gh[2*i+1]
+		t.tScores[r], t.tLabels[r], t.tWeight[r] = t.scores[i], t.labels[i], t.weight[i]
+		r++
+	}
+	copy(t.bins[w*nf:end*nf], t.tBins[:r*nf])
+	copy(t.gh[2*w:2*end], t.tGH[:2*r])
+	copy(t.scores[w:end], t.tScores[:r])
+	copy(t.labels[w:end], t.tLabels[:r])
+	copy(t.weight[w:end], t.tWeight[:r])
+	return w
+}
+
+// partitionSplit moves the rows at positions [start, end) with bin ≤ bin on
+// feature f to the front and returns where the others begin. It swaps
+// misplaced pairs from both ends, so a lopsided split moves only the rows of
+// its smaller side. The order it leaves is deterministic.
+func (t *trainer) partitionSplit(start, end, f int, bin uint8) int {
+	nf := t.nf
+	i, j := start, end-1
+	for {
+		for i <= j && t.bins[i*nf+f] <= bin {
+			i++
+		}
+		for i <= j && t.bins[j*nf+f] > bin {
+			j--
+		}
+		if i >= j {
+			return i
+		}
+		t.swap(i, j)
+		i++
+		j--
+	}
+}
+
+// swap exchanges the rows at positions i and j in every per-row array.
+func (t *trainer) swap(i, j int) {
+	nf := t.nf
+	a, b := t.bins[i*nf:(i+1)*nf], t.bins[j*nf:(j+1)*nf]
+	for k := range a {
+		a[k], b[k] = b[k], a[k]
+	}
+	t.gh[2*i], t.gh[2*j] = t.gh[2*j], t.gh[2*i]
+	t.gh[2*i+1], t.gh[2*j+1] = t.gh[2*j+1], t.gh[2*i+1]
+	t.scores[i], t.scores[j] = t.scores[j], t.scores[i]
+	t.labels[i], t.labels[j] = t.labels[j], t.labels[i]
+	t.weight[i], t.weight[j] = t.weight[j], t.weight[i]
+}
+
+// leaf is a leaf of the tree being grown: its rows at positions
+// [start, end), sums, histogram and best split.
 type leaf struct {
 	id         int
 	start, end int
@@ -342,15 +441,16 @@ func (t *trainer) newHist() []histBin {
 	return make([]histBin, t.nf*256)
 }
 
-// buildHist fills h from the rows idx[start:end], on two goroutines for
-// large leaves; the halves are added in a fixed order.
+// buildHist fills h from the rows at positions [start, end), on two
+// goroutines for large leaves; the halves are added in a fixed order.
 func (t *trainer) buildHist(h []histBin, start, end int) {
-	add := func(h []histBin, rows []int32) {
+	add := func(h []histBin, lo, hi int) {
 		nf := t.nf
-		for _, p := range rows {
-			g, hs := t.grad[p], t.hess[p]
-			row := t.trainBins[int(p)*nf : int(p)*nf+nf]
-			for f, b := range row {
+		bins := t.bins[lo*nf : hi*nf]
+		gh := t.gh[2*lo : 2*hi]
+		for i := 0; i < hi-lo; i++ {
+			g, hs := gh[2*i], gh[2*i+1]
+			for f, b := range bins[i*nf : (i+1)*nf] {
 				hb := &h[f*256+int(b)]
 				hb.g += g
 				hb.h += hs
@@ -359,15 +459,15 @@ func (t *trainer) buildHist(h []histBin, start, end int) {
 		}
 	}
 	if end-start < 50_000 {
-		add(h, t.idx[start:end])
+		add(h, start, end)
 		return
 	}
 	mid := (start + end) / 2
 	other := t.newHist()
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); add(other, t.idx[mid:end]) }()
-	add(h, t.idx[start:mid])
+	go func() { defer wg.Done(); add(other, mid, end) }()
+	add(h, start, mid)
 	wg.Wait()
 	for i := range h {
 		h[i].g += other[i].g
@@ -436,15 +536,15 @@ func (t *trainer) grow() *Tree {
 		leafParent: make([]int, 1, maxL), leafDepth: make([]int, 1, maxL), NumLeaves: 1, Shrinkage: t.p.LearningRate,
 	}
 	tr.leafParent[0] = -1
-	root := &leaf{id: 0, start: 0, end: len(t.idx), hist: t.newHist()}
+	root := &leaf{id: 0, start: 0, end: t.nBag, hist: t.newHist()}
 	t.buildHist(root.hist, root.start, root.end)
-	for _, p := range t.idx {
-		root.g += t.grad[p]
-		root.h += t.hess[p]
+	for i := 0; i < t.nBag; i++ {
+		root.g += t.gh[2*i]
+		root.h += t.gh[2*i+1]
 	}
 	tr.LeafValue[0] = t.output(root.g, root.h)
 	tr.LeafWeight[0] = root.h
-	tr.LeafCount[0] = len(t.idx)
+	tr.LeafCount[0] = t.nBag
 	t.findSplit(root, 0)
 	leaves := []*leaf{root}
 	for tr.NumLeaves < maxL {
@@ -470,18 +570,7 @@ func (t *trainer) grow() *Tree {
 // and the returned leaf the right one.
 func (t *trainer) split(tr *Tree, l *leaf) *leaf {
 	f, bin := l.feat, l.bin
-	// Stable partition of the rows: left (bin ≤ split bin) first.
-	nl, nr := l.start, 0
-	for _, p := range t.idx[l.start:l.end] {
-		if int(t.trainBins[int(p)*t.nf+f]) <= bin {
-			t.idx[nl] = p
-			nl++
-		} else {
-			t.tmp[nr] = p
-			nr++
-		}
-	}
-	copy(t.idx[nl:l.end], t.tmp[:nr])
+	nl := t.partitionSplit(l.start, l.end, f, uint8(bin))
 
 	node := tr.NumLeaves - 1
 	newLeaf := tr.NumLeaves
@@ -546,15 +635,15 @@ func (tr *Tree) addBias(b float64) {
 	}
 }
 
-// leafOf walks the tree on a binned row.
-func (tr *Tree) leafOf(bins []uint8) int {
+// leafOf walks the tree on a row whose feature f has bin bin(f).
+func (tr *Tree) leafOf(bin func(f int) uint8) int {
 	if tr.NumLeaves == 1 {
 		return 0
 	}
 	n := 0
 	for {
 		var next int
-		if int(bins[tr.SplitFeature[n]]) <= tr.ThresholdBin[n] {
+		if int(bin(tr.SplitFeature[n])) <= tr.ThresholdBin[n] {
 			next = tr.Left[n]
 		} else {
 			next = tr.Right[n]
@@ -574,14 +663,17 @@ func (t *trainer) update(tr *Tree, first bool, init float64) {
 	if first {
 		bias = init
 	}
-	apply := func(bins []uint8, scores []float64) {
-		n := len(scores)
-		parallel(2, func(w int) {
-			for i := w * n / 2; i < (w+1)*n/2; i++ {
-				scores[i] += tr.LeafValue[tr.leafOf(bins[i*t.nf:(i+1)*t.nf])] - bias
-			}
-		})
-	}
-	apply(t.trainBins, t.scores)
-	apply(t.validBins, t.validScores)
+	n := len(t.scores)
+	parallel(2, func(w int) {
+		for i := w * n / 2; i < (w+1)*n/2; i++ {
+			row := t.bins[i*t.nf : (i+1)*t.nf]
+			t.scores[i] += tr.LeafValue[tr.leafOf(func(f int) uint8 { return row[f] })] - bias
+		}
+	})
+	m := len(t.validScores)
+	parallel(2, func(w int) {
+		for i := w * m / 2; i < (w+1)*m/2; i++ {
+			t.validScores[i] += tr.LeafValue[tr.leafOf(func(f int) uint8 { return t.validCols[f][i] })] - bias
+		}
+	})
 }

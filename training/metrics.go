@@ -1,46 +1,72 @@
 package training
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 )
 
 // order returns row indices by score, highest first; ties keep row order.
 func order(scores []float64) []int {
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
+	type pair struct {
+		s float64
+		i int
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+	ps := make([]pair, len(scores))
+	for i, s := range scores {
+		ps[i] = pair{s, i}
+	}
+	slices.SortFunc(ps, func(a, b pair) int {
+		if c := cmp.Compare(b.s, a.s); c != 0 {
+			return c
+		}
+		return a.i - b.i
+	})
+	idx := make([]int, len(ps))
+	for i, p := range ps {
+		idx[i] = p.i
+	}
 	return idx
 }
 
 // AveragePrecision is scikit-learn's average_precision_score: the sum over
 // distinct score thresholds, highest first, of (R_n − R_{n−1}) · P_n. Rows
 // with equal scores enter together. It is 0 when there are no positives.
+// Frauds' and others' scores are sorted apart and merged from the top,
+// which is quick enough to run at every boosting iteration.
 func AveragePrecision(scores []float64, labels []uint8) float64 {
-	idx := order(scores)
-	pos := 0
-	for _, y := range labels {
-		pos += int(y)
+	var pos, neg []float64
+	for i, s := range scores {
+		if labels[i] == 1 {
+			pos = append(pos, s)
+		} else {
+			neg = append(neg, s)
+		}
 	}
-	if pos == 0 {
+	if len(pos) == 0 {
 		return 0
 	}
+	slices.Sort(pos)
+	slices.Sort(neg)
+	i, j := len(pos)-1, len(neg)-1
 	ap, tp, fp, prevRecall := 0.0, 0, 0, 0.0
-	for i := 0; i < len(idx); {
-		j := i
-		for ; j < len(idx) && scores[idx[j]] == scores[idx[i]]; j++ {
-			if labels[idx[j]] == 1 {
-				tp++
-			} else {
-				fp++
-			}
+	for i >= 0 || j >= 0 {
+		s := math.Inf(-1)
+		if i >= 0 {
+			s = pos[i]
 		}
-		recall := float64(tp) / float64(pos)
+		if j >= 0 && neg[j] > s {
+			s = neg[j]
+		}
+		for ; i >= 0 && pos[i] == s; i-- {
+			tp++
+		}
+		for ; j >= 0 && neg[j] == s; j-- {
+			fp++
+		}
+		recall := float64(tp) / float64(len(pos))
 		ap += (recall - prevRecall) * float64(tp) / float64(tp+fp)
 		prevRecall = recall
-		i = j
 	}
 	return ap
 }

@@ -1,0 +1,72 @@
+package training
+
+import (
+	"math"
+
+	"github.com/sentinel-fraud/sentinel/scoring"
+)
+
+// Metrics are a model's results on one labelled set.
+type Metrics struct {
+	Rows             int              `json:"rows"`
+	Frauds           int              `json:"frauds"`
+	AveragePrecision float64          `json:"average_precision"`
+	ROCAUC           float64          `json:"roc_auc"`
+	Brier            float64          `json:"brier"`
+	ECE              float64          `json:"ece"`
+	LogLoss          float64          `json:"log_loss"`
+	AtReview         Confusion        `json:"at_review_threshold"`
+	PrecisionAt100   float64          `json:"precision_at_100"`
+	PrecisionAt1000  float64          `json:"precision_at_1000"`
+	Calibration      []CalibrationBin `json:"calibration_table"`
+	CostCurve        []CostPoint      `json:"cost_curve,omitempty"`
+}
+
+// Evaluate computes every metric of calibrated scores against labels, at
+// the review threshold, with the cost curve when amounts are given.
+func Evaluate(probs []float64, labels []uint8, amounts []float64, review float64) Metrics {
+	m := Metrics{Rows: len(probs)}
+	for _, y := range labels {
+		m.Frauds += int(y)
+	}
+	m.AveragePrecision = AveragePrecision(probs, labels)
+	m.ROCAUC = nanToZero(ROCAUC(probs, labels))
+	m.Brier = Brier(probs, labels)
+	m.ECE, m.Calibration = ExpectedCalibrationError(probs, labels, 10)
+	m.LogLoss = LogLoss(probs, labels)
+	m.AtReview = AtThreshold(probs, labels, review)
+	m.PrecisionAt100 = PrecisionAtK(probs, labels, 100)
+	m.PrecisionAt1000 = PrecisionAtK(probs, labels, 1000)
+	if amounts != nil {
+		m.CostCurve = CostCurve(probs, labels, amounts, DefaultCostModel)
+	}
+	return m
+}
+
+func nanToZero(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return v
+}
+
+// Report is everything a training run found out; it travels in the bundle
+// and the model card is written from it.
+type Report struct {
+	CreatedAt       string               `json:"created_at"`
+	Data            scoring.Fingerprint  `json:"data"`
+	SkippedRows     int64                `json:"skipped_rows"`
+	Features        []string             `json:"features"`
+	Params          Params               `json:"params"`
+	Split           string               `json:"split"`
+	CutStep         int                  `json:"cut_step,omitempty"`
+	SplitSizes      map[string]SplitSize `json:"split_sizes"`
+	Trees           int                  `json:"trees"`
+	TrainSeconds    float64              `json:"train_seconds"`
+	Thresholds      scoring.Thresholds   `json:"thresholds"`
+	Valid           Metrics              `json:"valid"`
+	Test            Metrics              `json:"test"`
+	ImportanceGain  []Importance         `json:"importance_gain"`
+	ImportanceSHAP  []Importance         `json:"importance_mean_abs_shap"`
+	CalibrationSize int                  `json:"calibration_blocks"`
+}
