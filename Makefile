@@ -2,7 +2,11 @@
 GO ?= go
 SENTINEL_TEST_POSTGRES_URL ?=
 
-.PHONY: help run test generate lint check build docker
+# The PaySim training file (sha256 8ab29e561e13ea366de69208344097680f5b274d9e8d911fa419ba1d56a81844).
+PAYSIM ?= ../shared/data/paysim/paysim-train.csv.gz
+NO_BALANCE_FEATURES = amount,hour,day,is_weekend,amount_log,type_CASH_IN,type_CASH_OUT,type_DEBIT,type_PAYMENT,type_TRANSFER
+
+.PHONY: help run test generate lint check build docker model
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -26,6 +30,14 @@ check: generate ## generate, fail on a diff, lint, test
 
 build: ## build a static binary ./sentinel
 	CGO_ENABLED=0 $(GO) build -trimpath -o sentinel .
+
+model: ## train the default model, the temporal and ablation runs, and write docs/model_card.md
+	mkdir -p models/compare
+	$(GO) build -o var/sentinel .
+	var/sentinel train --data $(PAYSIM) --skip-bad-rows --name paysim-gbdt --out models/paysim-gbdt.json
+	var/sentinel train --data $(PAYSIM) --skip-bad-rows --name paysim-gbdt-temporal --split temporal --cut-step 432 --out models/compare/temporal.json
+	var/sentinel train --data $(PAYSIM) --skip-bad-rows --name paysim-gbdt-no-balances --features $(NO_BALANCE_FEATURES) --out models/compare/ablation.json
+	var/sentinel card --main models/paysim-gbdt.json --temporal models/compare/temporal.json --ablation models/compare/ablation.json --out docs/model_card.md
 
 docker: ## build the container image
 	docker build -t sentinel .

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,8 +32,10 @@ Commands:
   migrate   apply schema migrations and exit
   seed      create or refresh the demo tenants and users
   score     score a PaySim-format CSV offline with a model bundle or LightGBM model file
+  simulate  write a PaySim-format CSV from the built-in simulator
   train     train a model bundle from a labelled PaySim-format CSV
   eval      evaluate a model bundle on a labelled CSV (metrics JSON on stdout)
+  card      write the model card (Markdown) from model bundles' training reports
 
 Run 'sentinel COMMAND -h' for a command's flags.
 `
@@ -94,10 +97,14 @@ func main() {
 		err = runSeed(args)
 	case "score":
 		err = runScore(args)
+	case "simulate":
+		err = runSimulate(args)
 	case "train":
 		err = runTrain(args)
 	case "eval":
 		err = runEval(args)
+	case "card":
+		err = runCard(args)
 	case "help":
 		fmt.Print(usage)
 	default:
@@ -259,6 +266,79 @@ func runEval(args []string) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(metrics)
+}
+
+func runSimulate(args []string) error {
+	cfg := seed.DefaultSimConfig()
+	var out string
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.IntVar(&cfg.Rows, "rows", cfg.Rows, "rows to write")
+	fs.Float64Var(&cfg.FraudRate, "fraud-rate", cfg.FraudRate, "share of rows that are fraud")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed writes the same file")
+	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "simulated hours")
+	fs.Float64Var(&cfg.FanIn, "mule-fan-in", cfg.FanIn, "chance that a fraud reuses one of the day's mules")
+	fs.StringVar(&out, "out", "-", "output file (.gz compresses); - writes standard output")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	start := time.Now()
+	w := io.Writer(os.Stdout)
+	if out != "-" {
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := seed.SimulateTo(w, strings.HasSuffix(out, ".gz"), cfg); err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
+	el := time.Since(start)
+	fmt.Fprintf(os.Stderr, "wrote %d rows in %.2fs (%.0f rows/s)\n", cfg.Rows, el.Seconds(), float64(cfg.Rows)/el.Seconds())
+	return nil
+}
+
+func runCard(args []string) error {
+	var mainPath, temporal, ablation, out string
+	fs := flag.NewFlagSet("card", flag.ContinueOnError)
+	fs.StringVar(&mainPath, "main", "", "the model's bundle (required)")
+	fs.StringVar(&temporal, "temporal", "", "bundle of the temporal-split run")
+	fs.StringVar(&ablation, "ablation", "", "bundle of the run without balance-derived features")
+	fs.StringVar(&out, "out", "docs/model_card.md", "where to write the card")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	report := func(path string) (*training.Report, string, error) {
+		m, err := scoring.LoadFile(path)
+		if err != nil {
+			return nil, "", err
+		}
+		r, err := training.ReportOf(m.Bundle())
+		return r, m.Bundle().Name, err
+	}
+	if mainPath == "" {
+		return errors.New("--main is required")
+	}
+	mainRep, name, err := report(mainPath)
+	if err != nil {
+		return err
+	}
+	var comps []training.Comparison
+	for _, c := range []struct{ label, path string }{
+		{"temporal split (test = steps ≥ cut)", temporal},
+		{"ablation: no balance-derived features", ablation},
+	} {
+		if c.path == "" {
+			continue
+		}
+		r, _, err := report(c.path)
+		if err != nil {
+			return err
+		}
+		comps = append(comps, training.Comparison{Label: c.label, Report: r})
+	}
+	return os.WriteFile(out, []byte(training.ModelCard(name, mainRep, comps)), 0o644)
 }
 
 func runServe(args []string) error {

@@ -4,9 +4,12 @@ package seed
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 
+	"github.com/sentinel-fraud/sentinel/models"
+	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/store"
 )
 
@@ -78,7 +81,41 @@ func Demo(ctx context.Context, db *store.DB) error {
 			}
 			slog.Info("demo user created", "tenant", dt.Slug, "email", du.Email, "role", du.Role)
 		}
+		if err := registerDefaultModel(ctx, t, dt.Slug); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// registerDefaultModel makes the embedded default model the tenant's
+// production model, unless the tenant has a version of it already.
+func registerDefaultModel(ctx context.Context, t store.Tenant, slug string) error {
+	has, err := store.HasModelNamed(ctx, t, models.DefaultName)
+	if err != nil || has {
+		return err
+	}
+	m, err := scoring.Load(models.Default)
+	if err != nil {
+		return fmt.Errorf("seed: default model: %w", err)
+	}
+	b := m.Bundle()
+	thresholds, err := json.Marshal(b.Thresholds)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	features, err := json.Marshal(b.Features)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	mv, err := store.RegisterModel(ctx, t, store.NewModelVersion{
+		Name: models.DefaultName, Bundle: models.Default, Metrics: b.Metrics, Thresholds: thresholds,
+		FeatureSet: features, Stage: store.StageProduction,
+	})
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	slog.Info("default model registered", "tenant", slug, "model", mv.Name, "version", mv.Version, "stage", mv.Stage)
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sentinel-fraud/sentinel/models"
+	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/store/storetest"
@@ -36,9 +38,17 @@ func TestDemoIsIdempotent(t *testing.T) {
 				if u.Role != du.Role || !store.CheckPassword(u, seed.DemoPassword) {
 					t.Errorf("demo user %s: role %s, password ok %v", du.Email, u.Role, store.CheckPassword(u, seed.DemoPassword))
 				}
-				users, _ := store.ListUsers(ctx, store.ForTenant(db, u.TenantID))
+				tn := store.ForTenant(db, u.TenantID)
+				users, _ := store.ListUsers(ctx, tn)
 				if len(users) != 3 {
 					t.Errorf("tenant %s has %d users, want 3", dt.Slug, len(users))
+				}
+				mv, err := store.ProductionModel(ctx, tn)
+				if err != nil || mv.Name != models.DefaultName || mv.Version != 1 {
+					t.Fatalf("tenant %s production model = %+v, %v; want %s v1", dt.Slug, mv, err, models.DefaultName)
+				}
+				if _, err := scoring.Load(mv.Bundle); err != nil {
+					t.Errorf("the registered bundle does not load: %v", err)
 				}
 			}
 		}

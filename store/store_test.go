@@ -199,3 +199,35 @@ func TestPasswords(t *testing.T) {
 		t.Error("CheckPassword(no user) = true")
 	}
 }
+
+func TestRegisterModelKeepsOneProductionVersion(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, b, _, _ := twoTenants(t, db)
+		if _, err := store.ProductionModel(ctx, a); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("ProductionModel(no models) error = %v, want ErrNotFound", err)
+		}
+		in := store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction}
+		v1, err := store.RegisterModel(ctx, a, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v2, err := store.RegisterModel(ctx, a, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v1.Version != 1 || v2.Version != 2 {
+			t.Fatalf("versions = %d, %d; want 1, 2", v1.Version, v2.Version)
+		}
+		prod, err := store.ProductionModel(ctx, a)
+		if err != nil || prod.ID != v2.ID {
+			t.Fatalf("ProductionModel() = %v, %v; want version 2", prod, err)
+		}
+		if _, err := store.ProductionModel(ctx, b); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("another tenant sees the model: %v", err)
+		}
+		if has, _ := store.HasModelNamed(ctx, b, "m"); has {
+			t.Fatal("HasModelNamed sees another tenant's model")
+		}
+	})
+}

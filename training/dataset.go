@@ -85,6 +85,7 @@ type Reader struct {
 	width  int
 	rows   int64
 	closer io.Closer
+	pipe   *io.PipeReader // set while a goroutine inflates gzip input
 }
 
 // ErrEmpty is returned for a file with no header.
@@ -93,27 +94,40 @@ var ErrEmpty = errors.New("the file is empty")
 // NewReader reads the header of r and returns a reader of its rows.
 func NewReader(r io.Reader) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
+	var pipe *io.PipeReader
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("training: gzip: %w", err)
 		}
-		br = bufio.NewReaderSize(zr, 1<<16)
+		// Decompress on a goroutine of its own, so the second core inflates
+		// while this one parses. Close stops it.
+		pr, pw := io.Pipe()
+		go func() {
+			_, err := io.Copy(pw, zr)
+			pw.CloseWithError(err)
+		}()
+		pipe = pr
+		br = bufio.NewReaderSize(pr, 1<<16)
 	}
 	c := csv.NewReader(br)
 	c.ReuseRecord = true
 	c.FieldsPerRecord = -1
+	rd := &Reader{csv: c, col: map[string]int{}, pipe: pipe}
 	header, err := c.Read()
 	if err == io.EOF {
+		rd.Close()
 		return nil, ErrEmpty
 	}
 	if err != nil {
+		rd.Close()
 		return nil, fmt.Errorf("training: header: %w", err)
 	}
-	rd := &Reader{csv: c, col: map[string]int{}, width: len(header)}
+	rd.width = len(header)
 	for i, h := range header {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
 		if !utf8.ValidString(h) {
+			rd.Close()
 			return nil, fmt.Errorf("training: header column %d is not UTF-8", i+1)
 		}
 		name, ok := aliases[strings.ToLower(h)]
@@ -121,6 +135,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 			continue // extra columns are ignored
 		}
 		if _, dup := rd.col[name]; dup {
+			rd.Close()
 			return nil, fmt.Errorf("training: header names column %q twice", name)
 		}
 		rd.col[name] = i
@@ -132,6 +147,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 		}
 	}
 	if len(missing) > 0 {
+		rd.Close()
 		return nil, fmt.Errorf("training: missing column %s", strings.Join(missing, ", "))
 	}
 	return rd, nil
@@ -152,8 +168,11 @@ func Open(path string) (*Reader, error) {
 	return r, nil
 }
 
-// Close closes the underlying file, if Open opened one.
+// Close stops the gzip goroutine, if any, and closes the file Open opened.
 func (r *Reader) Close() error {
+	if r.pipe != nil {
+		r.pipe.Close()
+	}
 	if r.closer == nil {
 		return nil
 	}

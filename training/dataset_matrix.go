@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/sentinel-fraud/sentinel/scoring"
 )
@@ -85,7 +86,7 @@ func LoadDataset(path string, fs *scoring.FeatureSet, opt LoadOptions) (*Dataset
 	if d.Rows() == 0 {
 		return nil, fmt.Errorf("training: %s has no usable rows", path)
 	}
-	d.Print = scoring.Fingerprint{File: path, SHA256: sum, Rows: int64(d.Rows())}
+	d.Print = scoring.Fingerprint{File: filepath.Base(path), SHA256: sum, Rows: int64(d.Rows())}
 	for _, y := range d.Labels {
 		d.Print.Frauds += int64(y)
 	}

@@ -5,9 +5,11 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/training"
 )
 
@@ -111,4 +113,24 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLoadDatasetRefusesBadRowsUnlessSkipped(t *testing.T) {
+	path := t.TempDir() + "/d.csv"
+	body := kaggle + "1,PAYMENT,1,C1,5,4,M1,0,0,0,0\n2,TRANSFER,9,C1,-9,0,C2,0,9,1,0\n3,TRANSFER,9,C1,9,0,C2,0,9,1,0\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs, _ := scoring.NewFeatureSet(scoring.ReferenceFeatures)
+	_, err := training.LoadDataset(path, fs, training.LoadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "1 bad rows") || !strings.Contains(err.Error(), "--skip-bad-rows") {
+		t.Fatalf("LoadDataset(bad row) error = %v, want a refusal naming --skip-bad-rows", err)
+	}
+	d, err := training.LoadDataset(path, fs, training.LoadOptions{SkipBadRows: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Rows() != 2 || d.Skipped != 1 || d.Print.Frauds != 1 || len(d.Print.SHA256) != 64 || len(d.X) != 16 || d.X[0][1] != 9 {
+		t.Fatalf("dataset = %d rows, %d skipped, %+v", d.Rows(), d.Skipped, d.Print)
+	}
 }

@@ -27,13 +27,16 @@ type Params struct {
 	Seed                uint64  `json:"seed"`
 }
 
-// DefaultParams are LightGBM's defaults, with 500 trees and early stopping
-// after 20 rounds without a better validation average precision (at equal
-// AP, a validation log loss 0.1% lower counts as better).
+// DefaultParams are LightGBM's defaults with two changes for fraud's class
+// imbalance (about 1 fraud in 1,700 rows): lambda_l2 10 and
+// min_data_in_leaf 100, without which a first tree's few-fraud leaves get
+// huge values and validation AP falls as trees are added. 500 trees at most,
+// early stopping after 20 rounds without a better validation AP (at equal
+// AP, a validation log loss 5% lower counts as better).
 func DefaultParams() Params {
 	return Params{
-		NumTrees: 500, LearningRate: 0.1, NumLeaves: 31, MaxDepth: -1, MinDataInLeaf: 20,
-		MinSumHessianInLeaf: 1e-3, LambdaL2: 0, ScalePosWeight: 1, FeatureFraction: 1,
+		NumTrees: 500, LearningRate: 0.1, NumLeaves: 31, MaxDepth: -1, MinDataInLeaf: 100,
+		MinSumHessianInLeaf: 1e-3, LambdaL2: 10, ScalePosWeight: 1, FeatureFraction: 1,
 		BaggingFraction: 1, BaggingFreq: 0, EarlyStoppingRounds: 20, Seed: 42,
 	}
 }
@@ -201,9 +204,10 @@ func Train(ctx context.Context, d *Dataset, train, valid []int32, p Params, prog
 		if len(valid) > 0 {
 			ap = AveragePrecision(t.validScores, t.validLabels)
 			ll := validLogLoss(t.validScores, t.validLabels)
-			// Better AP wins; at equal AP (a separable set sits at 1.0 from the
-			// first tree) a log loss lower by 0.1% counts as progress.
-			if ap > bestAP || (ap == bestAP && ll < bestLL*(1-1e-3)) {
+			// Better AP wins. At equal AP (a separable set sits at 1.0 from the
+			// first tree) a validation log loss 5% lower counts as progress, so
+			// the model keeps sharpening its ranking while that pays.
+			if ap > bestAP || (ap == bestAP && ll < bestLL*0.95) {
 				best, bestAP, bestLL = it+1, ap, ll
 			}
 		} else {
@@ -221,16 +225,15 @@ func Train(ctx context.Context, d *Dataset, train, valid []int32, p Params, prog
 	return e, nil
 }
 
-// validLogLoss is the log loss of raw margins.
+// validLogLoss is the mean log loss of raw margins.
 func validLogLoss(margins []float64, labels []uint8) float64 {
 	s := 0.0
 	for i, m := range margins {
-		// log(1+e^-m) for positives, log(1+e^m) for negatives, computed stably.
-		z := m
-		if labels[i] == 1 {
+		z := m // log(1+e^-z) with z = m for frauds, −m for others, computed stably
+		if labels[i] == 0 {
 			z = -m
 		}
-		s += math.Max(z, 0) + math.Log1p(math.Exp(-math.Abs(z)))
+		s += math.Max(-z, 0) + math.Log1p(math.Exp(-math.Abs(z)))
 	}
 	return s / float64(len(margins))
 }
