@@ -78,7 +78,7 @@ func Open(url, sqlitePath string) (*DB, error) {
 	}
 	// One connection: SQLite has a single writer, and one connection makes
 	// every write wait its turn in Go instead of failing with SQLITE_BUSY.
-	dsn := "file:" + sqlitePath + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+	dsn := "file:" + uriPath.Replace(sqlitePath) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	g, err := gorm.Open(sqlite.Open(dsn), cfg)
 	if err != nil {
@@ -121,6 +121,10 @@ func (db *DB) Close() error {
 	}
 	return sqlDB.Close()
 }
+
+// uriPath escapes what would end the path of an SQLite file: URI early
+// (a "#" in a path once sent tests to a stray database outside their temp dir).
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // notFound maps GORM's not-found error to ErrNotFound.
 func notFound(err error) error {

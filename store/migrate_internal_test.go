@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -121,5 +122,25 @@ func TestEveryTenantModelHasTenantColumn(t *testing.T) {
 		if !found {
 			t.Errorf("table %s has no tenant_id column", table)
 		}
+	}
+}
+
+func TestSQLitePathWithURICharacters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "odd#name?x=1%.db")
+	db, err := Open("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the database is not at %s: %v", path, err)
+	}
+	var mode string
+	db.gorm.Raw("PRAGMA journal_mode").Scan(&mode)
+	if mode != "wal" {
+		t.Fatalf("journal_mode = %q, want wal (the DSN's pragmas were lost)", mode)
 	}
 }
