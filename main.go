@@ -256,7 +256,10 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	metrics, skipped, err := training.EvalFile(data, m, skipBad)
+	start := time.Now()
+	metrics, skipped, err := training.EvalFile(data, m, skipBad, func(rows int64) {
+		fmt.Fprintf(os.Stderr, "  %d rows scored, %.1fs\n", rows, time.Since(start).Seconds())
+	})
 	if err != nil {
 		return err
 	}
@@ -282,6 +285,9 @@ func runSimulate(args []string) error {
 		return err
 	}
 	start := time.Now()
+	cfg.Progress = func(rows int) {
+		fmt.Fprintf(os.Stderr, "  %d rows, %.1fs\n", rows, time.Since(start).Seconds())
+	}
 	w := io.Writer(os.Stdout)
 	if out != "-" {
 		f, err := os.Create(out)

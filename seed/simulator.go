@@ -19,6 +19,8 @@ type SimConfig struct {
 	// FanIn is the chance that a fraud's TRANSFER goes to a mule already used
 	// in the same day, so one mule collects from several victims.
 	FanIn float64
+	// Progress, when set, is called after every simulated day with the rows written.
+	Progress func(rows int)
 }
 
 // DefaultSimConfig mirrors the shared PaySim file: 720 hourly steps and its fraud rate.
@@ -79,10 +81,15 @@ func Simulate(w io.Writer, cfg SimConfig) error {
 	legit := cfg.Rows - 2*pairs
 	legitPerStep := spread(legit, s.hourWeights())
 	fraudPerStep := spread(pairs, uniform(cfg.Steps))
+	written := 0
 	for step := 0; step < cfg.Steps; step++ {
 		if day := step / 24; day != s.muleDay {
 			s.muleDay, s.mules = day, s.mules[:0]
+			if cfg.Progress != nil {
+				cfg.Progress(written)
+			}
 		}
+		written += legitPerStep[step] + 2*fraudPerStep[step]
 		nl, nf := legitPerStep[step], fraudPerStep[step]
 		for nl+nf > 0 {
 			// Interleave frauds among the step's legitimate rows.

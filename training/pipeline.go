@@ -215,8 +215,9 @@ func meanAbsSHAP(m *scoring.Model, d *Dataset, rows []int32) []Importance {
 	return out
 }
 
-// EvalFile scores every row of a labelled file with m and returns the metrics.
-func EvalFile(path string, m *scoring.Model, skipBad bool) (Metrics, int64, error) {
+// EvalFile scores every row of a labelled file with m and returns the
+// metrics; progress, when set, hears every million rows.
+func EvalFile(path string, m *scoring.Model, skipBad bool, progress func(rows int64)) (Metrics, int64, error) {
 	r, err := Open(path)
 	if err != nil {
 		return Metrics{}, 0, err
@@ -243,6 +244,9 @@ func EvalFile(path string, m *scoring.Model, skipBad bool) (Metrics, int64, erro
 		}
 		if err != nil {
 			return Metrics{}, 0, err
+		}
+		if progress != nil && row.Number%1_000_000 == 0 {
+			progress(row.Number)
 		}
 		probs = append(probs, m.Predict(&row.Tx).Score)
 		labels = append(labels, uint8(row.Label))
