@@ -36,6 +36,7 @@ Commands:
   train     train a model bundle from a labelled PaySim-format CSV
   eval      evaluate a model bundle on a labelled CSV (metrics JSON on stdout)
   card      write the model card (Markdown) from model bundles' training reports
+  apikey    create or revoke a tenant's API key: apikey create|revoke --tenant SLUG ...
 
 Run 'sentinel COMMAND -h' for a command's flags.
 `
@@ -105,6 +106,8 @@ func main() {
 		err = runEval(args)
 	case "card":
 		err = runCard(args)
+	case "apikey":
+		err = runAPIKey(args)
 	case "help":
 		fmt.Print(usage)
 	default:
@@ -305,6 +308,62 @@ func runSimulate(args []string) error {
 	return nil
 }
 
+func runAPIKey(args []string) error {
+	if len(args) == 0 || (args[0] != "create" && args[0] != "revoke") {
+		return errors.New("usage: sentinel apikey create --tenant SLUG --name NAME | sentinel apikey revoke --tenant SLUG --prefix PREFIX")
+	}
+	action := args[0]
+	var c common
+	var slug, name, prefix string
+	fs := flag.NewFlagSet("apikey "+action, flag.ContinueOnError)
+	c.register(fs)
+	fs.StringVar(&slug, "tenant", "", "tenant slug (required)")
+	fs.StringVar(&name, "name", "", "with create: what the key is for (required)")
+	fs.StringVar(&prefix, "prefix", "", "with revoke: the key's prefix, as listed (required)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	db, err := c.setup(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tenant, err := store.AdminTenantBySlug(ctx, db, slug)
+	if err != nil {
+		return fmt.Errorf("tenant %q: %w", slug, err)
+	}
+	t := store.ForTenant(db, tenant.ID)
+	actor := store.Actor{Email: "cli", UserAgent: "sentinel apikey"}
+	switch action {
+	case "create":
+		if strings.TrimSpace(name) == "" {
+			return errors.New("--name is required")
+		}
+		key, secret, err := store.CreateAPIKey(ctx, t, strings.TrimSpace(name), nil)
+		if err != nil {
+			return err
+		}
+		if err := store.Audit(ctx, t, actor, store.Event{Action: store.ActionAPIKeyCreate, ObjectType: "api_key", ObjectID: key.ID,
+			Details: map[string]any{"name": key.Name, "prefix": key.Prefix}}); err != nil {
+			return err
+		}
+		fmt.Println(secret)
+		fmt.Fprintf(os.Stderr, "created API key %q (prefix %s) for %s; the key is shown only now\n", key.Name, key.Prefix, slug)
+	case "revoke":
+		key, err := store.AdminRevokeAPIKeyByPrefix(ctx, t, prefix)
+		if err != nil {
+			return err
+		}
+		if err := store.Audit(ctx, t, actor, store.Event{Action: store.ActionAPIKeyRevoke, ObjectType: "api_key", ObjectID: key.ID,
+			Details: map[string]any{"name": key.Name, "prefix": key.Prefix}}); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "revoked API key %q (prefix %s)\n", key.Name, key.Prefix)
+	}
+	return nil
+}
+
 func runCard(args []string) error {
 	var mainPath, temporal, ablation, out string
 	fs := flag.NewFlagSet("card", flag.ContinueOnError)
@@ -395,13 +454,18 @@ func runServe(args []string) error {
 	}
 
 	go sweepSessions(ctx, db)
+	scorer := handlers.NewScorer(db)
+	if err := scorer.Preload(ctx); err != nil {
+		return err
+	}
+	go scorer.Watch(ctx, 15*time.Second)
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	srv := &http.Server{
-		Handler:           handlers.New(db, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy}),
+		Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,

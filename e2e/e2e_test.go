@@ -47,7 +47,7 @@ func session(t *testing.T) (context.Context, string) {
 	if err := seed.Demo(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(handlers.New(db, handlers.Config{}))
+	srv := httptest.NewServer(handlers.New(db, handlers.NewScorer(db), handlers.Config{}))
 	t.Cleanup(srv.Close)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],

@@ -31,7 +31,7 @@ func newTestApp(t *testing.T, db *store.DB, seeded bool) *testApp {
 			t.Fatalf("seed.Demo() = %v", err)
 		}
 	}
-	srv := httptest.NewServer(New(db, Config{}))
+	srv := httptest.NewServer(New(db, NewScorer(db), Config{}))
 	t.Cleanup(srv.Close)
 	return &testApp{t: t, db: db, srv: srv}
 }

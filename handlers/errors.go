@@ -19,7 +19,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	p := views.ErrorProps{RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}
 	var he *echo.HTTPError
+	var prob *problem
 	switch {
+	case errors.As(err, &prob):
+		p.Status, p.Message = prob.Status, prob.Detail
 	case errors.Is(err, store.ErrNotFound):
 		p.Status = http.StatusNotFound
 	case errors.As(err, &he):
@@ -53,6 +56,18 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(p.Status)
+		return
+	}
+	if isAPI(c) {
+		if prob == nil {
+			prob = newProblem(p.Status, p.Message)
+			if p.Status >= 500 {
+				prob.Detail = "Sentinel could not finish this request; quote request id " + p.RequestID + " when reporting it."
+			}
+		}
+		if werr := writeProblem(c, prob); werr != nil {
+			slog.Error("write problem", "err", werr, "request_id", p.RequestID)
+		}
 		return
 	}
 	if rerr := render(c, p.Status, views.ErrorPage(p), views.ErrorPanel(p)); rerr != nil {

@@ -26,9 +26,11 @@ const (
 	sessTenantID = "tenant_id"
 )
 
-// principal is the signed-in user and their tenant scope.
+// principal is who is calling and their tenant scope: a signed-in user, or
+// an API key (User nil).
 type principal struct {
 	User       *store.User
+	APIKey     *store.APIKey
 	Tenant     store.Tenant
 	TenantName string
 }
@@ -56,7 +58,12 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
 		}
 		if p := currentPrincipal(c); p != nil {
-			attrs = append(attrs, "user_id", p.User.ID, "tenant_id", p.Tenant.ID())
+			attrs = append(attrs, "tenant_id", p.Tenant.ID())
+			if p.User != nil {
+				attrs = append(attrs, "user_id", p.User.ID)
+			} else if p.APIKey != nil {
+				attrs = append(attrs, "api_key_id", p.APIKey.ID)
+			}
 		}
 		slog.Info("request", attrs...)
 		return nil
@@ -192,7 +199,7 @@ func (s *Server) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) require(p Permission) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if pr := currentPrincipal(c); pr == nil || !Can(pr.User.Role, p) {
+			if pr := currentPrincipal(c); pr == nil || pr.User == nil || !Can(pr.User.Role, p) {
 				return echo.NewHTTPError(http.StatusForbidden, "Your role does not allow this. Ask an admin if you need access.")
 			}
 			return next(c)

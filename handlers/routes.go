@@ -36,6 +36,11 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/ready", s.Ready).Name = "Ready"
 	e.GET("/assets/:hash/:name", s.Asset).Name = "Asset"
 
+	api := e.Group("/api/v1", s.apiAuth)
+	api.POST("/score", s.APIScore).Name = "APIScore"
+	api.POST("/score/batch", s.APIScoreBatch).Name = "APIScoreBatch"
+	api.GET("/transactions/:id", s.APITransaction).Name = "APITransaction"
+
 	web := e.Group("", s.loadSession, s.csrf(), s.loadUser)
 	web.GET("/login", s.LoginForm).Name = "LoginForm"
 	web.POST("/login", s.Login).Name = "Login"

@@ -32,11 +32,13 @@ const (
 type Server struct {
 	db       *store.DB
 	sessions *scs.SessionManager
+	scorer   *Scorer
 	cfg      Config
 }
 
-// New builds the Echo application with every route and middleware.
-func New(db *store.DB, cfg Config) *echo.Echo {
+// New builds the Echo application with every route and middleware; scorer
+// holds the tenants' live models.
+func New(db *store.DB, scorer *Scorer, cfg Config) *echo.Echo {
 	sm := scs.New()
 	sm.Store = store.NewSessionStore(db)
 	sm.Lifetime = SessionLifetime
@@ -47,7 +49,7 @@ func New(db *store.DB, cfg Config) *echo.Echo {
 	sm.Cookie.Secure = cfg.SecureCookies
 	sm.Cookie.Path = "/"
 
-	s := &Server{db: db, sessions: sm, cfg: cfg}
+	s := &Server{db: db, sessions: sm, scorer: scorer, cfg: cfg}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -97,3 +97,12 @@ func AdminCountTenants(ctx context.Context, db *DB) (int64, error) {
 	}
 	return n, nil
 }
+
+// AdminListTenants lists every tenant (the scoring service preloads their models).
+func AdminListTenants(ctx context.Context, db *DB) ([]TenantRow, error) {
+	var rows []TenantRow
+	if err := db.gorm.WithContext(ctx).Order("slug").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: list tenants: %w", err)
+	}
+	return rows, nil
+}

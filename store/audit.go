@@ -16,6 +16,9 @@ const (
 	ActionLogout         = "auth.logout"
 	ActionLoginFailed    = "auth.login_failed"
 	ActionLoginThrottled = "auth.login_throttled"
+	ActionAPIKeyCreate   = "api_key.create"
+	ActionAPIKeyRevoke   = "api_key.revoke"
+	ActionDecision       = "transaction.decide"
 )
 
 // Actor is who did something and from where.

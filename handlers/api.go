@@ -1,0 +1,246 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sentinel-fraud/sentinel/scoring"
+	"github.com/sentinel-fraud/sentinel/store"
+)
+
+// Body limits of the JSON API.
+const (
+	maxScoreBody = 1 << 20
+	maxBatchBody = 5 << 20
+	maxBatchSize = 1000
+)
+
+// scoreRequest is one transaction as the API takes it: the PaySim fields
+// plus the caller's id, which makes scoring idempotent.
+type scoreRequest struct {
+	ExternalID string `json:"external_id"`
+	scoring.Transaction
+	IsFraud *bool `json:"isFraud,omitempty"`
+}
+
+// scoreResponse is a scored transaction as the API returns it.
+type scoreResponse struct {
+	ID          string              `json:"id"`
+	ExternalID  string              `json:"external_id"`
+	Created     bool                `json:"created"`
+	ReceivedAt  time.Time           `json:"received_at"`
+	Transaction scoring.Transaction `json:"transaction"`
+	Score       float64             `json:"score"`
+	RawMargin   float64             `json:"raw_margin"`
+	Band        string              `json:"band"`
+	ModelBand   string              `json:"model_band"`
+	Override    string              `json:"override,omitempty"`
+	Trusted     bool                `json:"trusted,omitempty"`
+	Review      bool                `json:"review"`
+	Threshold   float64             `json:"threshold"`
+	Model       frozenModel         `json:"model"`
+	Explanation apiExplanation      `json:"explanation"`
+	LatencyUS   int64               `json:"latency_us"`
+}
+
+type apiExplanation struct {
+	BaseValue float64                `json:"base_value"`
+	Top       []scoring.Contribution `json:"top"`
+	Summary   string                 `json:"summary"`
+}
+
+func toResponse(s *store.Scored, created bool) (scoreResponse, error) {
+	var fe frozenExplanation
+	if err := json.Unmarshal(s.Prediction.Explanation, &fe); err != nil {
+		return scoreResponse{}, fmt.Errorf("decode explanation of %s: %w", s.Transaction.ID, err)
+	}
+	tx := s.Transaction
+	top := fe.Explanation.Top
+	if len(top) > scoring.DefaultTopK {
+		top = top[:scoring.DefaultTopK]
+	}
+	return scoreResponse{
+		ID: tx.ID, ExternalID: tx.ExternalID, Created: created, ReceivedAt: tx.ReceivedAt,
+		Transaction: scoring.Transaction{Step: tx.Step, Type: tx.Type, Amount: tx.Amount, NameOrig: tx.NameOrig,
+			OldBalanceOrg: tx.OldBalanceOrg, NewBalanceOrig: tx.NewBalanceOrig, NameDest: tx.NameDest,
+			OldBalanceDest: tx.OldBalanceDest, NewBalanceDest: tx.NewBalanceDest},
+		Score: s.Prediction.Score, RawMargin: s.Prediction.RawMargin, Band: s.Prediction.Band,
+		ModelBand: string(fe.Result.ModelBand), Override: fe.Result.Override, Trusted: fe.Result.Trusted,
+		Review: fe.Result.Review, Threshold: s.Prediction.Threshold, Model: fe.Model,
+		Explanation: apiExplanation{BaseValue: fe.Explanation.BaseValue, Top: top, Summary: fe.Explanation.Summary},
+		LatencyUS:   s.Prediction.LatencyUS,
+	}, nil
+}
+
+// decodeJSON reads one JSON value from the body, refusing unknown fields and
+// trailing data, and turning every failure into a 400 problem.
+func decodeJSON(c echo.Context, dst any) error {
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit))
+		}
+		return newProblem(http.StatusBadRequest, "malformed JSON: "+err.Error())
+	}
+	if dec.More() {
+		return newProblem(http.StatusBadRequest, "malformed JSON: more than one value in the body")
+	}
+	return nil
+}
+
+// limitBody caps the request body at n bytes.
+func limitBody(c echo.Context, n int64) {
+	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, n)
+}
+
+// scoreOne scores one request, mapping validation failures to field errors.
+func (s *Server) scoreOne(c echo.Context, req scoreRequest) (scoreResponse, []scoring.FieldError, error) {
+	p := currentPrincipal(c)
+	if len(req.ExternalID) > 128 || strings.ContainsFunc(req.ExternalID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return scoreResponse{}, []scoring.FieldError{{Field: "external_id", Message: "must be at most 128 characters without control characters"}}, nil
+	}
+	scored, created, err := s.scorer.Score(c.Request().Context(), p.Tenant, ScoreInput{ExternalID: req.ExternalID, Tx: req.Transaction, IsFraud: req.IsFraud})
+	var ve *scoring.ValidationError
+	if errors.As(err, &ve) {
+		return scoreResponse{}, ve.Fields, nil
+	}
+	if errors.Is(err, ErrNoModel) {
+		return scoreResponse{}, nil, newProblem(http.StatusServiceUnavailable, "no production model is active for this tenant; an admin must promote one")
+	}
+	if err != nil {
+		return scoreResponse{}, nil, err
+	}
+	res, err := toResponse(scored, created)
+	return res, nil, err
+}
+
+// APIScore scores one transaction: 201 when new, 200 when the external id
+// was scored before (the stored result, nothing written).
+func (s *Server) APIScore(c echo.Context) error {
+	limitBody(c, maxScoreBody)
+	var req scoreRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	res, fields, err := s.scoreOne(c, req)
+	if err != nil {
+		return err
+	}
+	if fields != nil {
+		return newProblem(http.StatusUnprocessableEntity, "the transaction is invalid", fields...)
+	}
+	status := http.StatusCreated
+	if !res.Created {
+		status = http.StatusOK
+	}
+	return c.JSON(status, res)
+}
+
+// batchItem is one entry of a batch response: a result or its errors.
+type batchItem struct {
+	Index  int                  `json:"index"`
+	Result *scoreResponse       `json:"result,omitempty"`
+	Errors []scoring.FieldError `json:"errors,omitempty"`
+}
+
+// APIScoreBatch scores 1 to 1,000 transactions. Invalid items are reported
+// by index with their field errors; the valid ones are scored all the same.
+func (s *Server) APIScoreBatch(c echo.Context) error {
+	limitBody(c, maxBatchBody)
+	var req struct {
+		Transactions []json.RawMessage `json:"transactions"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if n := len(req.Transactions); n < 1 || n > maxBatchSize {
+		return newProblem(http.StatusUnprocessableEntity, fmt.Sprintf("a batch holds 1 to %d transactions, this one %d", maxBatchSize, n),
+			scoring.FieldError{Field: "transactions", Message: fmt.Sprintf("must hold 1 to %d items", maxBatchSize)})
+	}
+	out := struct {
+		Scored  int         `json:"scored"`
+		Invalid int         `json:"invalid"`
+		Items   []batchItem `json:"items"`
+	}{Items: make([]batchItem, len(req.Transactions))}
+	for i, raw := range req.Transactions {
+		item := batchItem{Index: i}
+		var one scoreRequest
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&one); err != nil && err != io.EOF {
+			item.Errors = []scoring.FieldError{{Field: "", Message: "malformed transaction: " + err.Error()}}
+		} else {
+			res, fields, err := s.scoreOne(c, one)
+			if err != nil {
+				return err
+			}
+			if fields != nil {
+				item.Errors = fields
+			} else {
+				item.Result = &res
+			}
+		}
+		if item.Errors != nil {
+			out.Invalid++
+		} else {
+			out.Scored++
+		}
+		out.Items[i] = item
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// APITransaction returns one scored transaction of the caller's tenant.
+func (s *Server) APITransaction(c echo.Context) error {
+	scored, err := store.GetScored(c.Request().Context(), currentPrincipal(c).Tenant, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	res, err := toResponse(scored, false)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// apiAuth authenticates the JSON API: a Bearer API key, or else the browser
+// session (with its CSRF check).
+func (s *Server) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	withSession := s.loadSession(s.csrf()(s.loadUser(func(c echo.Context) error {
+		if currentPrincipal(c) == nil {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="sentinel"`)
+			return newProblem(http.StatusUnauthorized, "send an API key as Authorization: Bearer <key>, or sign in")
+		}
+		return next(c)
+	})))
+	return func(c echo.Context) error {
+		auth := c.Request().Header.Get(echo.HeaderAuthorization)
+		if auth == "" {
+			return withSession(c)
+		}
+		secret, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok {
+			return newProblem(http.StatusUnauthorized, "the Authorization header must be Bearer <key>")
+		}
+		key, err := store.AdminAuthenticateAPIKey(c.Request().Context(), s.db, strings.TrimSpace(secret))
+		if errors.Is(err, store.ErrNotFound) {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="sentinel", error="invalid_token"`)
+			return newProblem(http.StatusUnauthorized, "the API key is unknown or revoked")
+		}
+		if err != nil {
+			return err
+		}
+		c.Set(ctxUser, &principal{Tenant: store.ForTenant(s.db, key.TenantID), APIKey: key})
+		return next(c)
+	}
+}

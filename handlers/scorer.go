@@ -1,0 +1,185 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sentinel-fraud/sentinel/scoring"
+	"github.com/sentinel-fraud/sentinel/store"
+)
+
+// ErrNoModel is returned when a tenant has no production model to score with.
+var ErrNoModel = errors.New("this tenant has no production model")
+
+// liveModel is a tenant's loaded production model.
+type liveModel struct {
+	VersionID string
+	Name      string
+	Version   int
+	Model     *scoring.Model
+}
+
+// Scorer scores and persists transactions with each tenant's production
+// model. A tenant's model sits behind an atomic pointer: a promotion swaps
+// it whole, so every request uses exactly one model, and none fails during
+// the swap.
+type Scorer struct {
+	db     *store.DB
+	mu     sync.Mutex // serialises loads
+	models sync.Map   // tenant id → *atomic.Pointer[liveModel]
+}
+
+// NewScorer returns a scorer that loads models from db on first use.
+func NewScorer(db *store.DB) *Scorer { return &Scorer{db: db} }
+
+func (s *Scorer) slot(tenantID string) *atomic.Pointer[liveModel] {
+	p, _ := s.models.LoadOrStore(tenantID, new(atomic.Pointer[liveModel]))
+	return p.(*atomic.Pointer[liveModel])
+}
+
+// Current returns the tenant's live model, loading it on first use.
+func (s *Scorer) Current(ctx context.Context, t store.Tenant) (*liveModel, error) {
+	if m := s.slot(t.ID()).Load(); m != nil {
+		return m, nil
+	}
+	return s.Reload(ctx, t)
+}
+
+// Reload loads the tenant's production model and swaps it in when it differs
+// from the live one.
+func (s *Scorer) Reload(ctx context.Context, t store.Tenant) (*liveModel, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	slot := s.slot(t.ID())
+	mv, err := store.ProductionModel(ctx, t)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoModel
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cur := slot.Load(); cur != nil && cur.VersionID == mv.ID {
+		return cur, nil
+	}
+	m, err := scoring.Load(mv.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s v%d: %w", mv.Name, mv.Version, err)
+	}
+	lm := &liveModel{VersionID: mv.ID, Name: mv.Name, Version: mv.Version, Model: m}
+	slot.Store(lm)
+	slog.Info("model live", "tenant_id", t.ID(), "model", mv.Name, "version", mv.Version)
+	return lm, nil
+}
+
+// Preload loads every tenant's production model (at start).
+func (s *Scorer) Preload(ctx context.Context) error {
+	tenants, err := store.AdminListTenants(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	for _, tn := range tenants {
+		if _, err := s.Reload(ctx, store.ForTenant(s.db, tn.ID)); err != nil && !errors.Is(err, ErrNoModel) {
+			return fmt.Errorf("preload %s: %w", tn.Slug, err)
+		}
+	}
+	return nil
+}
+
+// Watch re-checks the loaded tenants' production models every interval, so a
+// promotion made on another replica reaches this one.
+func (s *Scorer) Watch(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			s.models.Range(func(k, _ any) bool {
+				if _, err := s.Reload(ctx, store.ForTenant(s.db, k.(string))); err != nil && !errors.Is(err, ErrNoModel) {
+					slog.Warn("model refresh", "tenant_id", k, "err", err)
+				}
+				return true
+			})
+		}
+	}
+}
+
+// ScoreInput is one transaction to score.
+type ScoreInput struct {
+	ExternalID string
+	Tx         scoring.Transaction
+	IsFraud    *bool
+}
+
+// frozenExplanation is what a prediction keeps: the explanation and the
+// model that made it, never recomputed.
+type frozenExplanation struct {
+	Model         frozenModel         `json:"model"`
+	Result        scoring.Result      `json:"result"`
+	Explanation   scoring.Explanation `json:"explanation"`
+	WatchOverride *scoring.Watch      `json:"watch,omitempty"`
+}
+
+type frozenModel struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+}
+
+// Score validates, scores, explains and stores one transaction. A repeated
+// external id returns the stored result (created false) and writes nothing.
+func (s *Scorer) Score(ctx context.Context, t store.Tenant, in ScoreInput) (*store.Scored, bool, error) {
+	if err := in.Tx.Validate(); err != nil {
+		return nil, false, err
+	}
+	if in.ExternalID != "" {
+		if got, err := store.GetScoredByExternalID(ctx, t, in.ExternalID); err == nil {
+			return got, false, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, false, err
+		}
+	} else {
+		in.ExternalID = store.NewID()
+	}
+	lm, err := s.Current(ctx, t)
+	if err != nil {
+		return nil, false, err
+	}
+	ws, err := store.Watch(ctx, t, in.Tx.NameOrig, in.Tx.NameDest)
+	if err != nil {
+		return nil, false, err
+	}
+	watch := scoring.Watch(ws)
+	start := time.Now()
+	res := lm.Model.Score(&in.Tx, watch)
+	ex := lm.Model.Explain(&in.Tx, 10)
+	latency := time.Since(start)
+	frozen := frozenExplanation{Model: frozenModel{ID: lm.VersionID, Name: lm.Name, Version: lm.Version}, Result: res, Explanation: ex}
+	if watch != (scoring.Watch{}) {
+		frozen.WatchOverride = &watch
+	}
+	exJSON, err := json.Marshal(frozen)
+	if err != nil {
+		return nil, false, fmt.Errorf("encode explanation: %w", err)
+	}
+	now := time.Now().UTC()
+	tx := &store.Transaction{
+		ID: store.NewID(), ExternalID: in.ExternalID, Step: in.Tx.Step, Type: in.Tx.Type, Amount: in.Tx.Amount,
+		NameOrig: in.Tx.NameOrig, OldBalanceOrg: in.Tx.OldBalanceOrg, NewBalanceOrig: in.Tx.NewBalanceOrig,
+		NameDest: in.Tx.NameDest, OldBalanceDest: in.Tx.OldBalanceDest, NewBalanceDest: in.Tx.NewBalanceDest,
+		IsFraud: in.IsFraud, ReceivedAt: now,
+	}
+	p := &store.Prediction{
+		ID: store.NewID(), ModelVersionID: lm.VersionID, Score: res.Score, RawMargin: res.RawMargin,
+		Band: string(res.Band), Threshold: lm.Model.Thresholds().Review, Explanation: exJSON,
+		LatencyUS: latency.Microseconds(), CreatedAt: now,
+	}
+	return store.SaveScored(ctx, t, tx, p)
+}
