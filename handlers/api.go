@@ -216,13 +216,14 @@ func (s *Server) APITransaction(c echo.Context) error {
 // apiAuth authenticates the JSON API: a Bearer API key, or else the browser
 // session (with its CSRF check).
 func (s *Server) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
-	withSession := s.loadSession(s.csrf()(s.loadUser(func(c echo.Context) error {
+	// A caller with neither key nor session hears 401 before any CSRF check.
+	withSession := s.loadSession(s.loadUser(func(c echo.Context) error {
 		if currentPrincipal(c) == nil {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="sentinel"`)
 			return newProblem(http.StatusUnauthorized, "send an API key as Authorization: Bearer <key>, or sign in")
 		}
-		return next(c)
-	})))
+		return s.csrf(next)(c)
+	}))
 	return func(c echo.Context) error {
 		auth := c.Request().Header.Get(echo.HeaderAuthorization)
 		if auth == "" {

@@ -19,9 +19,10 @@ import (
 // testApp is a real server (router, middleware, sessions, CSRF) on a freshly
 // migrated and seeded database.
 type testApp struct {
-	t   *testing.T
-	db  *store.DB
-	srv *httptest.Server
+	t      *testing.T
+	db     *store.DB
+	scorer *Scorer
+	srv    *httptest.Server
 }
 
 func newTestApp(t *testing.T, db *store.DB, seeded bool) *testApp {
@@ -31,9 +32,10 @@ func newTestApp(t *testing.T, db *store.DB, seeded bool) *testApp {
 			t.Fatalf("seed.Demo() = %v", err)
 		}
 	}
-	srv := httptest.NewServer(New(db, NewScorer(db), Config{}))
+	scorer := NewScorer(db)
+	srv := httptest.NewServer(New(db, scorer, Config{}))
 	t.Cleanup(srv.Close)
-	return &testApp{t: t, db: db, srv: srv}
+	return &testApp{t: t, db: db, scorer: scorer, srv: srv}
 }
 
 // eachApp runs fn on a seeded app over every configured database.

@@ -126,7 +126,7 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 // csrf guards every unsafe request: browsers that send Sec-Fetch-Site are
 // checked by it, others by the token in the X-CSRF-Token header or the _csrf
 // form field. Every failure is a 403.
-func (s *Server) csrf() echo.MiddlewareFunc {
+func (s *Server) newCSRF() echo.MiddlewareFunc {
 	return middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
 		CookieName:     "sentinel_csrf",

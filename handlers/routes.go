@@ -41,7 +41,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/score/batch", s.APIScoreBatch).Name = "APIScoreBatch"
 	api.GET("/transactions/:id", s.APITransaction).Name = "APITransaction"
 
-	web := e.Group("", s.loadSession, s.csrf(), s.loadUser)
+	web := e.Group("", s.loadSession, s.csrf, s.loadUser)
 	web.GET("/login", s.LoginForm).Name = "LoginForm"
 	web.POST("/login", s.Login).Name = "Login"
 	web.POST("/logout", s.Logout).Name = "Logout"

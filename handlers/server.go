@@ -33,6 +33,7 @@ type Server struct {
 	db       *store.DB
 	sessions *scs.SessionManager
 	scorer   *Scorer
+	csrf     echo.MiddlewareFunc
 	cfg      Config
 }
 
@@ -50,6 +51,7 @@ func New(db *store.DB, scorer *Scorer, cfg Config) *echo.Echo {
 	sm.Cookie.Path = "/"
 
 	s := &Server{db: db, sessions: sm, scorer: scorer, cfg: cfg}
+	s.csrf = s.newCSRF()
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -1,0 +1,221 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sentinel-fraud/sentinel/models"
+	"github.com/sentinel-fraud/sentinel/store"
+)
+
+const fraudJSON = `{"external_id":"%s","step":400,"type":"TRANSFER","amount":181000,"nameOrig":"C123","oldbalanceOrg":181000,"newbalanceOrig":0,"nameDest":"C456","oldbalanceDest":0,"newbalanceDest":0}`
+
+func txJSON(id string) string { return strings.Replace(fraudJSON, "%s", id, 1) }
+
+// apiKey creates a key for the tenant of email's user.
+func (a *testApp) apiKey(email string) string {
+	a.t.Helper()
+	u := a.user(email)
+	_, secret, err := store.CreateAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), "test", nil)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return secret
+}
+
+func (a *testApp) api(method, path, key, body string) response {
+	a.t.Helper()
+	req, _ := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	return a.browser().do(req)
+}
+
+func decode[T any](t *testing.T, body string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("decode %q: %v", body, err)
+	}
+	return v
+}
+
+func TestAPIScore(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		key := a.apiKey("admin@sentinel.demo")
+		res := a.api("POST", "/api/v1/score", key, txJSON("ext-1"))
+		if res.Status != http.StatusCreated {
+			t.Fatalf("POST /score = %d %s", res.Status, res.Body)
+		}
+		got := decode[scoreResponse](t, res.Body)
+		if !got.Created || got.Band != "critical" || got.Model.Name != models.DefaultName || got.Explanation.Summary == "" || len(got.Explanation.Top) == 0 {
+			t.Fatalf("score response = %+v", got)
+		}
+		t.Run("is idempotent on the external id", func(t *testing.T) {
+			again := a.api("POST", "/api/v1/score", key, txJSON("ext-1"))
+			second := decode[scoreResponse](t, again.Body)
+			if again.Status != http.StatusOK || second.Created || second.ID != got.ID || second.Score != got.Score {
+				t.Fatalf("repeat = %d %+v, want 200 with the stored result", again.Status, second)
+			}
+		})
+		t.Run("reads back by id, never across tenants", func(t *testing.T) {
+			if res := a.api("GET", "/api/v1/transactions/"+got.ID, key, ""); res.Status != http.StatusOK {
+				t.Fatalf("GET own transaction = %d", res.Status)
+			}
+			acme := a.apiKey("admin@acme.demo")
+			res := a.api("GET", "/api/v1/transactions/"+got.ID, acme, "")
+			if res.Status != http.StatusNotFound || strings.Contains(res.Body, "C123") {
+				t.Fatalf("GET another tenant's transaction = %d %s, want 404 without its data", res.Status, res.Body)
+			}
+			missing := a.api("GET", "/api/v1/transactions/0190f000-0000-7000-8000-000000000000", acme, "")
+			if missing.Status != http.StatusNotFound || missing.Header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("GET missing = %d %q", missing.Status, missing.Header.Get("Content-Type"))
+			}
+		})
+		t.Run("refuses revoked and unknown keys", func(t *testing.T) {
+			u := a.user("admin@sentinel.demo")
+			k, secret, _ := store.CreateAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), "old", nil)
+			if _, err := store.RevokeAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), k.ID); err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range []string{secret, "snl_nothing", ""} {
+				if res := a.api("POST", "/api/v1/score", bad, txJSON("ext-x")); res.Status != http.StatusUnauthorized {
+					t.Errorf("key %q: status %d, want 401", bad, res.Status)
+				}
+			}
+		})
+	})
+}
+
+func TestAPIProblems(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		key := a.apiKey("analyst@sentinel.demo")
+		for _, tc := range []struct {
+			name, body string
+			status     int
+			wantField  string
+		}{
+			{"malformed JSON", `{"step":`, 400, ""},
+			{"unknown field", `{"stepp":1}`, 400, ""},
+			{"NaN amount", strings.Replace(txJSON("n"), `"amount":181000`, `"amount":NaN`, 1), 400, ""},
+			{"negative amount", strings.Replace(txJSON("n"), `"amount":181000`, `"amount":-1`, 1), 422, "amount"},
+			{"unknown type", strings.Replace(txJSON("n"), `TRANSFER`, `WIRE`, 1), 422, "type"},
+			{"oversized body", `{"external_id":"` + strings.Repeat("x", maxScoreBody) + `"}`, 413, ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res := a.api("POST", "/api/v1/score", key, tc.body)
+				if res.Status != tc.status || res.Header.Get("Content-Type") != "application/problem+json" {
+					t.Fatalf("status %d type %q, want %d problem+json: %s", res.Status, res.Header.Get("Content-Type"), tc.status, res.Body)
+				}
+				p := decode[problem](t, res.Body)
+				if p.Status != tc.status || p.Title == "" {
+					t.Fatalf("problem = %+v", p)
+				}
+				if tc.wantField != "" && (len(p.Errors) != 1 || p.Errors[0].Field != tc.wantField) {
+					t.Fatalf("field errors = %+v, want one on %s", p.Errors, tc.wantField)
+				}
+			})
+		}
+	})
+}
+
+func TestAPIBatch(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		key := a.apiKey("admin@sentinel.demo")
+		body := `{"transactions":[` + txJSON("b-1") + `,` + strings.Replace(txJSON("b-2"), `"amount":181000`, `"amount":-3`, 1) +
+			`,{"bogus":1},` + txJSON("b-3") + `]}`
+		res := a.api("POST", "/api/v1/score/batch", key, body)
+		if res.Status != http.StatusOK {
+			t.Fatalf("batch = %d %s", res.Status, res.Body)
+		}
+		out := decode[struct {
+			Scored, Invalid int
+			Items           []batchItem
+		}](t, res.Body)
+		if out.Scored != 2 || out.Invalid != 2 || len(out.Items) != 4 {
+			t.Fatalf("batch = %+v", out)
+		}
+		if out.Items[0].Result == nil || out.Items[1].Errors[0].Field != "amount" || out.Items[2].Errors == nil || out.Items[3].Result == nil {
+			t.Fatalf("items = %+v", out.Items)
+		}
+		if res := a.api("POST", "/api/v1/score/batch", key, `{"transactions":[]}`); res.Status != 422 {
+			t.Fatalf("empty batch = %d, want 422", res.Status)
+		}
+	})
+}
+
+func TestAPIBySessionNeedsCSRF(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		b := a.signedIn("analyst@sentinel.demo")
+		b.get("/")
+		req, _ := http.NewRequest("POST", a.srv.URL+"/api/v1/score", strings.NewReader(txJSON("s-1")))
+		if res := b.do(req); res.Status != http.StatusForbidden {
+			t.Fatalf("session POST without CSRF = %d, want 403", res.Status)
+		}
+		req, _ = http.NewRequest("POST", a.srv.URL+"/api/v1/score", strings.NewReader(txJSON("s-1")))
+		req.Header.Set("X-CSRF-Token", b.csrf)
+		if res := b.do(req); res.Status != http.StatusCreated {
+			t.Fatalf("session POST with CSRF = %d %s, want 201", res.Status, res.Body)
+		}
+		if res := a.browser().get("/api/v1/transactions/x"); res.Status != http.StatusUnauthorized {
+			t.Fatalf("anonymous GET = %d, want 401", res.Status)
+		}
+	})
+}
+
+// Promoting a new version while requests run: every request succeeds and
+// is scored by exactly one of the two versions.
+func TestModelHotSwapUnderLoad(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		key := a.apiKey("admin@sentinel.demo")
+		u := a.user("admin@sentinel.demo")
+		tn := store.ForTenant(a.db, u.TenantID)
+		var wg sync.WaitGroup
+		versions := make(chan int, 200)
+		errs := make(chan string, 200)
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := 0; i < 20; i++ {
+					res := a.api("POST", "/api/v1/score", key, txJSON(strings.Repeat("w", w+1)+"-"+string(rune('a'+i))))
+					if res.Status != http.StatusCreated {
+						errs <- res.Body
+						continue
+					}
+					var r scoreResponse
+					json.Unmarshal([]byte(res.Body), &r)
+					versions <- r.Model.Version
+				}
+			}(w)
+		}
+		if _, err := store.RegisterModel(context.Background(), tn, store.NewModelVersion{
+			Name: models.DefaultName, Bundle: models.Default, Stage: store.StageProduction}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.scorer.Reload(context.Background(), tn); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		close(versions)
+		close(errs)
+		for e := range errs {
+			t.Errorf("a request failed during the swap: %s", e)
+		}
+		for v := range versions {
+			if v != 1 && v != 2 {
+				t.Errorf("scored by version %d", v)
+			}
+		}
+		lm, _ := a.scorer.Current(context.Background(), tn)
+		if lm.Version != 2 {
+			t.Fatalf("live version after the swap = %d, want 2", lm.Version)
+		}
+	})
+}
