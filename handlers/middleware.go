@@ -215,6 +215,7 @@ func navItems(role string) []views.NavItem {
 	}{
 		{views.NavItem{Label: "Home", Href: "/", Section: "Workspace"}, PermViewHome},
 		{views.NavItem{Label: "Users", Href: "/settings/users", Section: "Admin"}, PermViewUsers},
+		{views.NavItem{Label: "API keys", Href: "/settings/api-keys", Section: "Admin"}, PermManageAPIKeys},
 		{views.NavItem{Label: "Audit trail", Href: "/audit", Section: "Admin"}, PermViewAudit},
 	}
 	var out []views.NavItem

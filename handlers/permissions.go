@@ -11,6 +11,8 @@ const (
 	PermViewHome  Permission = "home.view"
 	PermViewUsers Permission = "users.view"
 	PermViewAudit Permission = "audit.view"
+	// PermManageAPIKeys covers listing, creating and revoking API keys.
+	PermManageAPIKeys Permission = "api_keys.manage"
 )
 
 // matrix maps each role to what it may do. A role not listed may do nothing.
@@ -24,7 +26,8 @@ var matrix = map[string]map[Permission]bool{
 	store.RoleAdmin: {
 		PermViewHome:  true,
 		PermViewUsers: true,
-		PermViewAudit: true,
+		PermViewAudit:     true,
+		PermManageAPIKeys: true,
 	},
 }
 

@@ -23,6 +23,9 @@ var appRoutes = []route{
 	{http.MethodGet, "/settings/users", "UserList", PermViewUsers, (*Server).UserList},
 	{http.MethodGet, "/settings/users/:id", "UserShow", PermViewUsers, (*Server).UserShow},
 	{http.MethodGet, "/audit", "AuditList", PermViewAudit, (*Server).AuditList},
+	{http.MethodGet, "/settings/api-keys", "APIKeyList", PermManageAPIKeys, (*Server).APIKeyList},
+	{http.MethodPost, "/settings/api-keys", "APIKeyCreate", PermManageAPIKeys, (*Server).APIKeyCreate},
+	{http.MethodPost, "/settings/api-keys/:id/revoke", "APIKeyRevoke", PermManageAPIKeys, (*Server).APIKeyRevoke},
 }
 
 // routes registers every route explicitly.
