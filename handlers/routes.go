@@ -45,6 +45,8 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/transactions/:id", s.APITransaction).Name = "APITransaction"
 
 	web := e.Group("", s.loadSession, s.csrf, s.loadUser)
+	web.GET("/api/openapi.json", s.OpenAPI).Name = "OpenAPI"
+	web.GET("/api/docs", s.APIDocs).Name = "APIDocs"
 	web.GET("/login", s.LoginForm).Name = "LoginForm"
 	web.POST("/login", s.Login).Name = "Login"
 	web.POST("/logout", s.Logout).Name = "Logout"
