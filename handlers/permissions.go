@@ -24,8 +24,8 @@ var matrix = map[string]map[Permission]bool{
 		PermViewHome: true,
 	},
 	store.RoleAdmin: {
-		PermViewHome:  true,
-		PermViewUsers: true,
+		PermViewHome:      true,
+		PermViewUsers:     true,
 		PermViewAudit:     true,
 		PermManageAPIKeys: true,
 	},
