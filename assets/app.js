@@ -1,4 +1,5 @@
-// Sentinel's only hand-written script: theme and navigation drawer.
+// Sentinel's only hand-written script: theme, navigation drawer, and the
+// mounting of server-built ECharts options.
 // Loaded in <head> without defer so the saved theme applies before first paint.
 (function () {
   "use strict";
@@ -24,8 +25,40 @@
 
   apply(preferred());
 
+  // Chart options come from the server with colours as theme tokens
+  // ("var(--color-danger)"); resolve them from the live stylesheet.
+  function resolve(v) {
+    if (typeof v === "string" && v.indexOf("var(--") === 0) {
+      return getComputedStyle(root).getPropertyValue(v.slice(4, -1)).trim() || v;
+    }
+    if (Array.isArray(v)) return v.map(resolve);
+    if (v && typeof v === "object") {
+      var out = {};
+      Object.keys(v).forEach(function (k) { out[k] = resolve(v[k]); });
+      return out;
+    }
+    return v;
+  }
+
+  function mountCharts(scope) {
+    if (!window.echarts) return;
+    (scope || document).querySelectorAll("[data-echarts]").forEach(function (el) {
+      if (el._chart) el._chart.dispose();
+      el._chart = window.echarts.init(el, null, { renderer: "canvas" });
+      el._chart.setOption(resolve(JSON.parse(el.getAttribute("data-echarts"))));
+    });
+  }
+
+  window.addEventListener("resize", function () {
+    document.querySelectorAll("[data-echarts]").forEach(function (el) {
+      if (el._chart) el._chart.resize();
+    });
+  });
+  document.addEventListener("htmx:afterSwap", function (ev) { mountCharts(ev.target); });
+
   document.addEventListener("DOMContentLoaded", function () {
     apply(preferred());
+    mountCharts();
     document.addEventListener("click", function (ev) {
       var t = ev.target.closest ? ev.target.closest("[data-action]") : null;
       if (!t) return;
@@ -34,6 +67,7 @@
         var next = root.getAttribute("data-theme") === "dark" ? "light" : "dark";
         try { localStorage.setItem(KEY, next); } catch (e) { /* not persisted */ }
         apply(next);
+        mountCharts();
       } else if (action === "open-nav") {
         document.body.classList.add("nav-open");
       } else if (action === "close-nav") {

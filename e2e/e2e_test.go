@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sentinel-fraud/sentinel/handlers"
+	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/store/storetest"
@@ -40,6 +41,11 @@ func chromiumPath(t *testing.T) string {
 // session starts a seeded server and a headless browser; it fails the test
 // on any console error (a CSP violation shows up there).
 func session(t *testing.T) (context.Context, string) {
+	ctx, base, _ := sessionWithScorer(t)
+	return ctx, base
+}
+
+func sessionWithScorer(t *testing.T) (context.Context, string, func(external string, tx scoring.Transaction)) {
 	t.Helper()
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	store.PasswordCost = bcrypt.MinCost
@@ -47,7 +53,17 @@ func session(t *testing.T) (context.Context, string) {
 	if err := seed.Demo(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(handlers.New(db, handlers.NewScorer(db), handlers.Config{}))
+	scorer := handlers.NewScorer(db)
+	admin, err := store.AdminFindLoginUser(context.Background(), db, "admin@sentinel.demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	score := func(external string, tx scoring.Transaction) {
+		if _, _, err := scorer.Score(context.Background(), store.ForTenant(db, admin.TenantID), handlers.ScoreInput{ExternalID: external, Tx: tx}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(handlers.New(db, scorer, handlers.Config{}))
 	t.Cleanup(srv.Close)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -87,7 +103,7 @@ func session(t *testing.T) (context.Context, string) {
 			t.Errorf("browser console errors: %v", consoleErrors)
 		}
 	})
-	return ctx, srv.URL
+	return ctx, srv.URL, score
 }
 
 func screenshot(name string) chromedp.Action {
@@ -172,5 +188,52 @@ func TestPhoneDrawer(t *testing.T) {
 	}
 	if before != "closed" || after != "open" {
 		t.Errorf("drawer before/after tap = %s/%s, want closed/open", before, after)
+	}
+}
+
+func TestQueueDetailAndDecision(t *testing.T) {
+	ctx, base, score := sessionWithScorer(t)
+	score("legit-1", scoring.Transaction{Step: 10, Type: "PAYMENT", Amount: 9839.64, NameOrig: "C1000000001", OldBalanceOrg: 170136,
+		NewBalanceOrig: 160296.36, NameDest: "M2000000001"})
+	score("fraud-1", scoring.Transaction{Step: 400, Type: "TRANSFER", Amount: 181000, NameOrig: "C1000000002", OldBalanceOrg: 181000,
+		NewBalanceOrig: 0, NameDest: "C3000000003"})
+	var rows, label, history, canvas, polled string
+	err := chromedp.Run(ctx,
+		login(base, "analyst@sentinel.demo"),
+		chromedp.Navigate(base+"/queue?decision=any"),
+		chromedp.WaitVisible(`[data-testid="queue-table"]`),
+		chromedp.Evaluate(`String(document.querySelectorAll('[data-testid="queue-row"]').length)`, &rows),
+		screenshot("queue"),
+		chromedp.ActionFunc(func(context.Context) error {
+			score("fraud-2", scoring.Transaction{Step: 401, Type: "CASH_OUT", Amount: 181000, NameOrig: "C3000000003", OldBalanceOrg: 181000,
+				NewBalanceOrig: 0, NameDest: "M2000000002"})
+			return nil
+		}),
+		chromedp.Sleep(6*time.Second), // one poll
+		chromedp.Evaluate(`String(document.querySelectorAll('[data-testid="queue-row"]').length)`, &polled),
+		chromedp.Click(`[data-testid="queue-row"] a`),
+		chromedp.WaitVisible(`[data-testid="waterfall"]`),
+		chromedp.Sleep(500*time.Millisecond),
+		chromedp.Evaluate(`String(document.querySelectorAll('[data-testid="waterfall"] canvas').length)`, &canvas),
+		screenshot("transaction"),
+		chromedp.Click(`input[name="decision"][value="confirmed_fraud"]`),
+		chromedp.SendKeys(`#rationale`, "Whole balance to a fresh account, cashed out at once."),
+		chromedp.Click(`[data-testid="decision-form"] button[type="submit"]`),
+		chromedp.WaitVisible(`[data-testid="history"]`),
+		chromedp.Text(`[data-testid="label"]`, &label),
+		chromedp.Text(`[data-testid="history"]`, &history),
+		screenshot("decided"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != "2" || polled != "3" {
+		t.Errorf("queue rows = %s, after one poll %s; want 2 then 3", rows, polled)
+	}
+	if canvas == "0" {
+		t.Error("the waterfall did not render a canvas")
+	}
+	if label != "Confirmed fraud" || !strings.Contains(history, "Alex Analyst") || !strings.Contains(history, "cashed out at once") {
+		t.Errorf("after deciding: label %q, history %q", label, history)
 	}
 }

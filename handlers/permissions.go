@@ -11,6 +11,10 @@ const (
 	PermViewHome  Permission = "home.view"
 	PermViewUsers Permission = "users.view"
 	PermViewAudit Permission = "audit.view"
+	// PermViewQueue covers the queue and transaction pages.
+	PermViewQueue Permission = "queue.view"
+	// PermDecide is recording a decision on a transaction.
+	PermDecide Permission = "transaction.decide"
 	// PermManageAPIKeys covers listing, creating and revoking API keys.
 	PermManageAPIKeys Permission = "api_keys.manage"
 )
@@ -18,13 +22,19 @@ const (
 // matrix maps each role to what it may do. A role not listed may do nothing.
 var matrix = map[string]map[Permission]bool{
 	store.RoleAnalyst: {
-		PermViewHome: true,
+		PermViewHome:  true,
+		PermViewQueue: true,
+		PermDecide:    true,
 	},
 	store.RoleSeniorAnalyst: {
-		PermViewHome: true,
+		PermViewHome:  true,
+		PermViewQueue: true,
+		PermDecide:    true,
 	},
 	store.RoleAdmin: {
 		PermViewHome:      true,
+		PermViewQueue:     true,
+		PermDecide:        true,
 		PermViewUsers:     true,
 		PermViewAudit:     true,
 		PermManageAPIKeys: true,

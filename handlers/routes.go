@@ -20,6 +20,10 @@ type route struct {
 // permission tests walk this table role by role.
 var appRoutes = []route{
 	{http.MethodGet, "/", "Home", PermViewHome, (*Server).Home},
+	{http.MethodGet, "/queue", "QueueList", PermViewQueue, (*Server).QueueList},
+	{http.MethodGet, "/queue/new", "QueueNew", PermViewQueue, (*Server).QueueNew},
+	{http.MethodGet, "/transactions/:id", "TransactionShow", PermViewQueue, (*Server).TransactionShow},
+	{http.MethodPost, "/transactions/:id/decisions", "TransactionDecide", PermDecide, (*Server).TransactionDecide},
 	{http.MethodGet, "/settings/users", "UserList", PermViewUsers, (*Server).UserList},
 	{http.MethodGet, "/settings/users/:id", "UserShow", PermViewUsers, (*Server).UserShow},
 	{http.MethodGet, "/audit", "AuditList", PermViewAudit, (*Server).AuditList},

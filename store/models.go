@@ -94,6 +94,8 @@ type Transaction struct {
 	NewBalanceDest float64
 	IsFraud        *bool
 	ReceivedAt     time.Time
+	// Label is the latest analyst decision, "" while undecided.
+	Label string
 }
 
 // Prediction is the frozen scoring result of one transaction.

@@ -1,0 +1,168 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sentinel-fraud/sentinel/scoring"
+	"github.com/sentinel-fraud/sentinel/store"
+)
+
+// scoreN scores n transactions for the tenant of email: every third a
+// full-balance transfer (critical), the others small payments (low).
+func (a *testApp) scoreN(email string, n int, prefix string) []string {
+	a.t.Helper()
+	t := store.ForTenant(a.db, a.user(email).TenantID)
+	var ids []string
+	for i := 0; i < n; i++ {
+		tx := scoring.Transaction{Step: i, Type: "PAYMENT", Amount: 100 + float64(i), NameOrig: fmt.Sprintf("C%d", i),
+			OldBalanceOrg: 5000, NewBalanceOrig: 4900 - float64(i), NameDest: "M1"}
+		if i%3 == 0 {
+			tx = scoring.Transaction{Step: 400, Type: "TRANSFER", Amount: 1000 + float64(i), NameOrig: fmt.Sprintf("C%d", i),
+				OldBalanceOrg: 1000 + float64(i), NameDest: "C999"}
+		}
+		s, _, err := a.scorer.Score(context.Background(), t, ScoreInput{ExternalID: fmt.Sprintf("%s-%d", prefix, i), Tx: tx})
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		ids = append(ids, s.Transaction.ID)
+	}
+	return ids
+}
+
+var rowRe = regexp.MustCompile(`data-testid="queue-row"`)
+var txLinkRe = regexp.MustCompile(`href="/transactions/([0-9a-f-]+)"`)
+
+func TestQueueFiltersAndPages(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		ids := a.scoreN("analyst@sentinel.demo", 60, "q")
+		a.scoreN("analyst@acme.demo", 5, "other")
+		b := a.signedIn("analyst@sentinel.demo")
+		page := b.get("/queue?decision=any")
+		if got := len(rowRe.FindAllString(page.Body, -1)); got != queuePageSize {
+			t.Fatalf("first page rows = %d, want %d", got, queuePageSize)
+		}
+		links := txLinkRe.FindAllStringSubmatch(page.Body, -1)
+		if links[0][1] != ids[len(ids)-1] {
+			t.Fatalf("first row %s, want the newest %s", links[0][1], ids[len(ids)-1])
+		}
+		next := regexp.MustCompile(`href="(/queue\?[^"]*after=[^"]+)"`).FindStringSubmatch(page.Body)
+		if next == nil {
+			t.Fatal("no link to the next page")
+		}
+		second := b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+		if got := len(rowRe.FindAllString(second.Body, -1)); got != 10 {
+			t.Fatalf("second page rows = %d, want 10", got)
+		}
+		if strings.Contains(second.Body, ids[len(ids)-1]) {
+			t.Fatal("the second page repeats the first")
+		}
+		crit := b.get("/queue?decision=any&band=critical")
+		if got := len(rowRe.FindAllString(crit.Body, -1)); got != 20 || strings.Contains(crit.Body, `band-low">low</span></td>`) {
+			t.Fatalf("critical rows = %d, want 20 and no low band", got)
+		}
+		if strings.Contains(page.Body, "other-") || strings.Contains(crit.Body, "C999\" ") {
+			t.Fatal("the queue shows another tenant's rows")
+		}
+		acct := b.get("/queue?decision=any&account=C3")
+		if got := len(rowRe.FindAllString(acct.Body, -1)); got != 1 {
+			t.Fatalf("account C3 rows = %d, want 1", got)
+		}
+		byScore := b.get("/queue?decision=any&sort=score&type=TRANSFER")
+		if !strings.Contains(byScore.Body, "<td>TRANSFER</td>") || strings.Contains(byScore.Body, "<td>PAYMENT</td>") {
+			t.Fatal("type filter leaks other types")
+		}
+		if bad := b.get("/queue?min_score=2"); bad.Status != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, "Min score must be") {
+			t.Fatalf("min_score=2 = %d, want 422 with a message", bad.Status)
+		}
+		// htmx asks for the results fragment only.
+		req, _ := http.NewRequest("GET", a.srv.URL+"/queue?decision=any&band=low", nil)
+		req.Header.Set("HX-Request", "true")
+		frag := b.do(req)
+		if strings.Contains(frag.Body, "<html") || !strings.Contains(frag.Body, "queue-rows") {
+			t.Fatal("the htmx answer is not the results fragment")
+		}
+	})
+}
+
+func TestQueuePollReturnsOnlyNewerRows(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		first := a.scoreN("analyst@sentinel.demo", 3, "p")
+		b := a.signedIn("analyst@sentinel.demo")
+		poll := b.get("/queue/new?decision=any&sort=time&newest=" + first[2])
+		if rowRe.MatchString(poll.Body) {
+			t.Fatal("the poll returned rows that are not newer than the cursor")
+		}
+		more := a.scoreN("analyst@sentinel.demo", 2, "p2")
+		poll = b.get("/queue/new?decision=any&sort=time&newest=" + first[2])
+		if got := len(rowRe.FindAllString(poll.Body, -1)); got != 2 || !strings.Contains(poll.Body, "is-new") {
+			t.Fatalf("poll rows = %d, want the 2 new ones highlighted", got)
+		}
+		if !strings.Contains(poll.Body, `hx-swap-oob="true"`) || !strings.Contains(poll.Body, "newest="+more[1]) {
+			t.Fatal("the poll did not move its cursor to the newest row")
+		}
+		// Filters hold: a critical-only poll skips the low rows.
+		crit := b.get("/queue/new?decision=any&band=critical&newest=" + first[2])
+		if got := len(rowRe.FindAllString(crit.Body, -1)); got != 1 {
+			t.Fatalf("critical poll rows = %d, want 1", got)
+		}
+	})
+}
+
+func TestDecisionFlow(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		ids := a.scoreN("analyst@sentinel.demo", 1, "d")
+		b := a.signedIn("analyst@sentinel.demo")
+		page := b.get("/transactions/" + ids[0])
+		if page.Status != http.StatusOK || !strings.Contains(page.Body, `data-testid="waterfall"`) || !strings.Contains(page.Body, "/entities/C0") {
+			t.Fatalf("detail page = %d", page.Status)
+		}
+		req, _ := http.NewRequest("POST", a.srv.URL+"/transactions/"+ids[0]+"/decisions",
+			strings.NewReader(url.Values{"decision": {"confirmed_fraud"}, "rationale": {"mule <b>pattern</b>"}, "_csrf": {b.csrf}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("HX-Request", "true")
+		res := b.do(req)
+		if res.Status != http.StatusOK || !strings.Contains(res.Body, "Confirmed fraud") || !strings.Contains(res.Body, "Alex Analyst") {
+			t.Fatalf("decide = %d %s", res.Status, res.Body)
+		}
+		if strings.Contains(res.Body, "<b>pattern</b>") || !strings.Contains(res.Body, "&lt;b&gt;") {
+			t.Fatal("the rationale is not escaped")
+		}
+		if q := b.get("/queue?decision=confirmed_fraud"); len(rowRe.FindAllString(q.Body, -1)) != 1 {
+			t.Fatal("the decided transaction is not under confirmed fraud")
+		}
+		if q := b.get("/queue"); rowRe.MatchString(q.Body) {
+			t.Fatal("the default (undecided) queue still shows the decided transaction")
+		}
+		for _, tc := range []struct {
+			name string
+			form url.Values
+		}{
+			{"unknown decision", url.Values{"decision": {"maybe"}}},
+			{"rationale too long", url.Values{"decision": {"escalated"}, "rationale": {strings.Repeat("x", maxRationale+1)}}},
+		} {
+			if r := b.post("/transactions/"+ids[0]+"/decisions", tc.form, true); r.Status != http.StatusUnprocessableEntity {
+				t.Errorf("%s = %d, want 422", tc.name, r.Status)
+			}
+		}
+		if r := b.post("/transactions/"+ids[0]+"/decisions", url.Values{"decision": {"escalated"}}, false); r.Status != http.StatusForbidden {
+			t.Errorf("decision without CSRF = %d, want 403", r.Status)
+		}
+		acme := a.signedIn("analyst@acme.demo")
+		if r := acme.get("/transactions/" + ids[0]); r.Status != http.StatusNotFound || strings.Contains(r.Body, "C0") {
+			t.Errorf("another tenant's transaction page = %d, want 404", r.Status)
+		}
+		acme.get("/queue")
+		if r := acme.post("/transactions/"+ids[0]+"/decisions", url.Values{"decision": {"false_positive"}}, true); r.Status != http.StatusNotFound {
+			t.Errorf("another tenant deciding = %d, want 404", r.Status)
+		}
+		if n := count(a.auditActions("analyst@sentinel.demo"), store.ActionDecision); n != 1 {
+			t.Errorf("decision audit events = %d, want 1", n)
+		}
+	})
+}

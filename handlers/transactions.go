@@ -1,0 +1,134 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sentinel-fraud/sentinel/scoring"
+	"github.com/sentinel-fraud/sentinel/store"
+	"github.com/sentinel-fraud/sentinel/views"
+)
+
+// maxRationale is the longest rationale an analyst may write.
+const maxRationale = 2000
+
+// TransactionShow is the transaction detail page.
+func (s *Server) TransactionShow(c echo.Context) error {
+	p := currentPrincipal(c)
+	ctx := c.Request().Context()
+	scored, err := store.GetScored(ctx, p.Tenant, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	var fe frozenExplanation
+	if err := json.Unmarshal(scored.Prediction.Explanation, &fe); err != nil {
+		return fmt.Errorf("decode explanation of %s: %w", scored.Transaction.ID, err)
+	}
+	chart, err := waterfallOptions(fe.Explanation)
+	if err != nil {
+		return err
+	}
+	decision, err := s.decisionProps(c, scored.Transaction.ID)
+	if err != nil {
+		return err
+	}
+	similar, err := store.SimilarTransactions(ctx, p.Tenant, scored, 10)
+	if err != nil {
+		return err
+	}
+	tx, pr := scored.Transaction, scored.Prediction
+	money := scoring.FormatAmount
+	props := views.TransactionProps{
+		ID: tx.ID, ExternalID: tx.ExternalID,
+		Title: fmt.Sprintf("%s of %s", strings.ReplaceAll(tx.Type, "_", "-"), money(tx.Amount)),
+		Score: strconv.FormatFloat(pr.Score, 'f', 4, 64),
+		Band:  pr.Band, ModelBand: string(fe.Result.ModelBand), Override: fe.Result.Override, Trusted: fe.Result.Trusted,
+		Sender: tx.NameOrig, Receiver: tx.NameDest, Summary: fe.Explanation.Summary, ChartJSON: chart,
+		Probability: fmt.Sprintf("a raw margin of %.3f calibrates to a fraud probability of %.2f%%", pr.RawMargin, 100*pr.Score),
+		Decision:    decision,
+		Fields: []views.Field{
+			{Label: "External id", Value: tx.ExternalID}, {Label: "Received (UTC)", Value: tx.ReceivedAt.UTC().Format("2006-01-02 15:04:05")},
+			{Label: "Step", Value: fmt.Sprintf("%d (day %d, %02d:00)", tx.Step, tx.Step/24, tx.Step%24)},
+			{Label: "Type", Value: tx.Type}, {Label: "Amount", Value: money(tx.Amount)},
+			{Label: "Sender balance before", Value: money(tx.OldBalanceOrg)}, {Label: "Sender balance after", Value: money(tx.NewBalanceOrig)},
+			{Label: "Receiver balance before", Value: money(tx.OldBalanceDest)}, {Label: "Receiver balance after", Value: money(tx.NewBalanceDest)},
+		},
+		Scoring: []views.Field{
+			{Label: "Score", Value: strconv.FormatFloat(pr.Score, 'f', 6, 64)},
+			{Label: "Raw margin", Value: strconv.FormatFloat(pr.RawMargin, 'f', 4, 64)},
+			{Label: "Band", Value: pr.Band},
+			{Label: "Review threshold at scoring", Value: strconv.FormatFloat(pr.Threshold, 'f', 2, 64)},
+			{Label: "Model", Value: fmt.Sprintf("%s v%d", fe.Model.Name, fe.Model.Version)},
+			{Label: "Scoring latency", Value: fmt.Sprintf("%d µs", pr.LatencyUS)},
+		},
+	}
+	for i := range similar {
+		props.Similar = append(props.Similar, queueRow(&similar[i], false))
+	}
+	return render(c, http.StatusOK, views.TransactionPage(props), nil)
+}
+
+func (s *Server) decisionProps(c echo.Context, txID string) (views.DecisionProps, error) {
+	p := currentPrincipal(c)
+	scored, err := store.GetScored(c.Request().Context(), p.Tenant, txID)
+	if err != nil {
+		return views.DecisionProps{}, err
+	}
+	history, err := store.ListDecisions(c.Request().Context(), p.Tenant, txID)
+	if err != nil {
+		return views.DecisionProps{}, err
+	}
+	dp := views.DecisionProps{TransactionID: txID, Label: scored.Transaction.Label, CanDecide: Can(p.User.Role, PermDecide)}
+	for _, h := range history {
+		dp.History = append(dp.History, views.DecisionRow{
+			When: formatTime(&h.CreatedAt), Who: h.UserName, Decision: h.Decision, Rationale: h.Rationale})
+	}
+	return dp, nil
+}
+
+// TransactionDecide records a decision. With htmx it answers the updated
+// decision panel; without, it redirects back to the page.
+func (s *Server) TransactionDecide(c echo.Context) error {
+	p := currentPrincipal(c)
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	decision := c.FormValue("decision")
+	rationale := strings.TrimSpace(c.FormValue("rationale"))
+	fail := func(msg string) error {
+		dp, err := s.decisionProps(c, id)
+		if err != nil {
+			return err
+		}
+		dp.Error, dp.Rationale, dp.Decision = msg, rationale, decision
+		return render(c, http.StatusUnprocessableEntity, views.TransactionDecisionFallback(dp), views.DecisionPanel(dp))
+	}
+	if utf8.RuneCountInString(rationale) > maxRationale {
+		return fail(fmt.Sprintf("The rationale is %d characters; keep it to %d.", utf8.RuneCountInString(rationale), maxRationale))
+	}
+	d, err := store.Decide(ctx, p.Tenant, id, p.User.ID, decision, rationale)
+	if errors.Is(err, store.ErrBadDecision) {
+		return fail("Choose confirmed fraud, false positive or escalated.")
+	}
+	if err != nil {
+		return err
+	}
+	if err := store.Audit(ctx, p.Tenant, actorOf(c, p), store.Event{Action: store.ActionDecision, ObjectType: "transaction",
+		ObjectID: id, Details: map[string]any{"decision": d.Decision, "rationale": d.Rationale}}); err != nil {
+		return err
+	}
+	if !isFragmentRequest(c) {
+		return c.Redirect(http.StatusSeeOther, "/transactions/"+id)
+	}
+	dp, err := s.decisionProps(c, id)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.DecisionPanel(dp), nil)
+}

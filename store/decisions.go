@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// ErrBadDecision is returned for a decision that is not one of Decisions.
+var ErrBadDecision = fmt.Errorf("decision must be one of %v", Decisions)
+
+// Decide records an analyst's decision on a transaction and makes it the
+// transaction's label, in one database transaction.
+func Decide(ctx context.Context, t Tenant, transactionID, userID, decision, rationale string) (*AnalystDecision, error) {
+	if !slices.Contains(Decisions, decision) {
+		return nil, ErrBadDecision
+	}
+	d := &AnalystDecision{ID: NewID(), TransactionID: transactionID, UserID: userID, Decision: decision,
+		Rationale: rationale, CreatedAt: time.Now().UTC()}
+	err := t.Tx(ctx, func(tx Tenant) error {
+		res := tx.scoped(ctx).Model(&Transaction{}).Where("id = ?", transactionID).Update("label", decision)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return tx.create(ctx, d)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: decide %s: %w", transactionID, err)
+	}
+	return d, nil
+}
+
+// DecisionRow is a decision with who took it.
+type DecisionRow struct {
+	AnalystDecision
+	UserName  string
+	UserEmail string
+}
+
+// ListDecisions lists a transaction's decisions, newest first.
+func ListDecisions(ctx context.Context, t Tenant, transactionID string) ([]DecisionRow, error) {
+	var rows []DecisionRow
+	err := t.scoped(ctx).Model(&AnalystDecision{}).
+		Select("analyst_decisions.*, u.name AS user_name, u.email AS user_email").
+		Joins("JOIN users u ON u.id = analyst_decisions.user_id AND u.tenant_id = analyst_decisions.tenant_id").
+		Where("analyst_decisions.transaction_id = ?", transactionID).
+		Order("analyst_decisions.id DESC").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: decisions of %s: %w", transactionID, err)
+	}
+	return rows, nil
+}

@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// Decisions an analyst can take on a transaction.
+const (
+	DecisionConfirmedFraud = "confirmed_fraud"
+	DecisionFalsePositive  = "false_positive"
+	DecisionEscalated      = "escalated"
+)
+
+// Decisions lists the valid decisions.
+var Decisions = []string{DecisionConfirmedFraud, DecisionFalsePositive, DecisionEscalated}
+
+// Queue sort orders.
+const (
+	SortTime  = "time"
+	SortScore = "score"
+)
+
+// QueueFilter selects and orders the queue. The zero value is every scored
+// transaction, newest first.
+type QueueFilter struct {
+	Bands    []string
+	Decision string // "" or "any": all; "undecided"; or one decision
+	Type     string
+	MinScore float64
+	Account  string // sender or receiver, exact
+	Sort     string // SortTime or SortScore
+	// After is the keyset cursor: the id of the last row of the previous page.
+	After string
+	// NewerThan keeps only rows received after this transaction id (polling).
+	NewerThan string
+	Limit     int
+}
+
+// QueueRow is one queue line: the transaction, its prediction, its label.
+type QueueRow struct {
+	Transaction
+	Score     float64
+	RawMargin float64
+	Band      string
+}
+
+// ListQueue returns one page of the queue. Transaction ids are UUIDv7, so
+// "newest first" is id order and pages continue after the last id.
+func ListQueue(ctx context.Context, t Tenant, f QueueFilter) ([]QueueRow, error) {
+	q := t.queueQuery(ctx, f)
+	if f.Sort == SortScore {
+		if f.After != "" {
+			q = q.Where("(p.score < (SELECT score FROM predictions WHERE transaction_id = ? AND tenant_id = ?)) OR "+
+				"(p.score = (SELECT score FROM predictions WHERE transaction_id = ? AND tenant_id = ?) AND transactions.id < ?)",
+				f.After, t.id, f.After, t.id, f.After)
+		}
+		q = q.Order("p.score DESC, transactions.id DESC")
+	} else {
+		if f.After != "" {
+			q = q.Where("transactions.id < ?", f.After)
+		}
+		q = q.Order("transactions.id DESC")
+	}
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	var rows []QueueRow
+	if err := q.Limit(f.Limit).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: queue: %w", err)
+	}
+	return rows, nil
+}
+
+func (t Tenant) queueQuery(ctx context.Context, f QueueFilter) *gorm.DB {
+	q := t.scoped(ctx).Model(&Transaction{}).
+		Select("transactions.*, p.score, p.raw_margin, p.band").
+		Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id")
+	if len(f.Bands) > 0 {
+		q = q.Where("p.band IN ?", f.Bands)
+	}
+	switch f.Decision {
+	case "", "any":
+	case "undecided":
+		q = q.Where("transactions.label = ''")
+	default:
+		q = q.Where("transactions.label = ?", f.Decision)
+	}
+	if f.Type != "" {
+		q = q.Where("transactions.type = ?", f.Type)
+	}
+	if f.MinScore > 0 {
+		q = q.Where("p.score >= ?", f.MinScore)
+	}
+	if a := strings.TrimSpace(f.Account); a != "" {
+		q = q.Where("(transactions.name_orig = ? OR transactions.name_dest = ?)", a, a)
+	}
+	if f.NewerThan != "" {
+		q = q.Where("transactions.id > ?", f.NewerThan)
+	}
+	return q
+}
+
+// SimilarTransactions lists up to limit other transactions of the same type
+// and band with an amount within ±50%, newest first.
+func SimilarTransactions(ctx context.Context, t Tenant, s *Scored, limit int) ([]QueueRow, error) {
+	var rows []QueueRow
+	err := t.queueQuery(ctx, QueueFilter{Bands: []string{s.Prediction.Band}, Type: s.Transaction.Type}).
+		Where("transactions.id <> ?", s.Transaction.ID).
+		Where("transactions.amount BETWEEN ? AND ?", s.Transaction.Amount*0.5, s.Transaction.Amount*1.5).
+		Order("transactions.id DESC").Limit(limit).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: similar to %s: %w", s.Transaction.ID, err)
+	}
+	return rows, nil
+}
