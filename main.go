@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sentinel-fraud/sentinel/bench"
 	"github.com/sentinel-fraud/sentinel/handlers"
 	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/seed"
@@ -37,6 +38,7 @@ Commands:
   eval      evaluate a model bundle on a labelled CSV (metrics JSON on stdout)
   card      write the model card (Markdown) from model bundles' training reports
   apikey    create or revoke a tenant's API key: apikey create|revoke --tenant SLUG ...
+  bench     load-test a running server's scoring API and report throughput and latency
 
 Run 'sentinel COMMAND -h' for a command's flags.
 `
@@ -108,6 +110,8 @@ func main() {
 		err = runCard(args)
 	case "apikey":
 		err = runAPIKey(args)
+	case "bench":
+		err = runBench(args)
 	case "help":
 		fmt.Print(usage)
 	default:
@@ -361,6 +365,29 @@ func runAPIKey(args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "revoked API key %q (prefix %s)\n", key.Name, key.Prefix)
 	}
+	return nil
+}
+
+func runBench(args []string) error {
+	var cfg bench.Config
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "the server to load (a local one)")
+	fs.StringVar(&cfg.Key, "key", env("SENTINEL_BENCH_KEY", ""), "API key (env SENTINEL_BENCH_KEY)")
+	fs.IntVar(&cfg.Clients, "clients", 8, "concurrent clients")
+	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to run")
+	fs.IntVar(&cfg.Batch, "batch", 0, "transactions per request through /score/batch; 0 sends one per /score")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed of the generated transactions")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.Key == "" {
+		return errors.New("--key is required (sentinel apikey create --tenant demo-bank-01 --name bench)")
+	}
+	r, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Println(r)
 	return nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -103,11 +102,19 @@ func limitBody(c echo.Context, n int64) {
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, n)
 }
 
+// externalIDError checks a caller's id.
+func externalIDError(id string) *scoring.FieldError {
+	if len(id) > 128 || strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return &scoring.FieldError{Field: "external_id", Message: "must be at most 128 characters without control characters"}
+	}
+	return nil
+}
+
 // scoreOne scores one request, mapping validation failures to field errors.
 func (s *Server) scoreOne(c echo.Context, req scoreRequest) (scoreResponse, []scoring.FieldError, error) {
 	p := currentPrincipal(c)
-	if len(req.ExternalID) > 128 || strings.ContainsFunc(req.ExternalID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return scoreResponse{}, []scoring.FieldError{{Field: "external_id", Message: "must be at most 128 characters without control characters"}}, nil
+	if fe := externalIDError(req.ExternalID); fe != nil {
+		return scoreResponse{}, []scoring.FieldError{*fe}, nil
 	}
 	scored, created, err := s.scorer.Score(c.Request().Context(), p.Tenant, ScoreInput{ExternalID: req.ExternalID, Tx: req.Transaction, IsFraud: req.IsFraud})
 	var ve *scoring.ValidationError
@@ -172,30 +179,50 @@ func (s *Server) APIScoreBatch(c echo.Context) error {
 		Invalid int         `json:"invalid"`
 		Items   []batchItem `json:"items"`
 	}{Items: make([]batchItem, len(req.Transactions))}
+	var ins []ScoreInput
+	var at []int // index in the request of each input
 	for i, raw := range req.Transactions {
-		item := batchItem{Index: i}
+		out.Items[i].Index = i
 		var one scoreRequest
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&one); err != nil && err != io.EOF {
-			item.Errors = []scoring.FieldError{{Field: "", Message: "malformed transaction: " + err.Error()}}
-		} else {
-			res, fields, err := s.scoreOne(c, one)
-			if err != nil {
-				return err
-			}
-			if fields != nil {
-				item.Errors = fields
-			} else {
-				item.Result = &res
-			}
+		if err := dec.Decode(&one); err != nil {
+			out.Items[i].Errors = []scoring.FieldError{{Field: "", Message: "malformed transaction: " + err.Error()}}
+			continue
 		}
-		if item.Errors != nil {
+		if fe := externalIDError(one.ExternalID); fe != nil {
+			out.Items[i].Errors = []scoring.FieldError{*fe}
+			continue
+		}
+		ins = append(ins, ScoreInput{ExternalID: one.ExternalID, Tx: one.Transaction, IsFraud: one.IsFraud})
+		at = append(at, i)
+	}
+	results, err := s.scorer.ScoreBatch(c.Request().Context(), currentPrincipal(c).Tenant, ins)
+	if errors.Is(err, ErrNoModel) {
+		return newProblem(http.StatusServiceUnavailable, "no production model is active for this tenant; an admin must promote one")
+	}
+	if err != nil {
+		return err
+	}
+	for k, r := range results {
+		item := &out.Items[at[k]]
+		var ve *scoring.ValidationError
+		if errors.As(r.Invalid, &ve) {
+			item.Errors = ve.Fields
+			continue
+		}
+		res, err := toResponse(r.Scored, r.Created)
+		if err != nil {
+			return err
+		}
+		item.Result = &res
+	}
+	for _, it := range out.Items {
+		if it.Errors != nil {
 			out.Invalid++
 		} else {
 			out.Scored++
 		}
-		out.Items[i] = item
 	}
 	return c.JSON(http.StatusOK, out)
 }

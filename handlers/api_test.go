@@ -219,3 +219,22 @@ func TestModelHotSwapUnderLoad(t *testing.T) {
 		}
 	})
 }
+
+func TestAPIBatchIdempotency(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		key := a.apiKey("admin@sentinel.demo")
+		first := decode[scoreResponse](t, a.api("POST", "/api/v1/score", key, txJSON("known")).Body)
+		body := `{"transactions":[` + txJSON("known") + `,` + txJSON("twice") + `,` + txJSON("twice") + `]}`
+		out := decode[struct{ Items []batchItem }](t, a.api("POST", "/api/v1/score/batch", key, body).Body)
+		if out.Items[0].Result.ID != first.ID || out.Items[0].Result.Created {
+			t.Fatalf("a known id was scored again: %+v", out.Items[0].Result)
+		}
+		if !out.Items[1].Result.Created || out.Items[2].Result.Created || out.Items[1].Result.ID != out.Items[2].Result.ID {
+			t.Fatalf("an id twice in one batch: %+v / %+v", out.Items[1].Result, out.Items[2].Result)
+		}
+		rows, err := store.ListQueue(context.Background(), store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID), store.QueueFilter{Decision: "any"})
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("stored transactions = %d, %v; want 2", len(rows), err)
+		}
+	})
+}

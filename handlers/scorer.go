@@ -139,15 +139,11 @@ func (s *Scorer) Score(ctx context.Context, t store.Tenant, in ScoreInput) (*sto
 	if err := in.Tx.Validate(); err != nil {
 		return nil, false, err
 	}
-	if in.ExternalID != "" {
-		if got, err := store.GetScoredByExternalID(ctx, t, in.ExternalID); err == nil {
-			return got, false, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, false, err
-		}
-	} else {
+	if in.ExternalID == "" {
 		in.ExternalID = store.NewID()
 	}
+	// No lookup first: the unique (tenant, external id) index catches a
+	// repeat, and SaveScored then returns the stored result.
 	lm, err := s.Current(ctx, t)
 	if err != nil {
 		return nil, false, err
@@ -156,6 +152,15 @@ func (s *Scorer) Score(ctx context.Context, t store.Tenant, in ScoreInput) (*sto
 	if err != nil {
 		return nil, false, err
 	}
+	tx, p, err := lm.score(in, ws)
+	if err != nil {
+		return nil, false, err
+	}
+	return store.SaveScored(ctx, t, tx, p)
+}
+
+// score scores and explains one valid input into the rows to store.
+func (lm *liveModel) score(in ScoreInput, ws store.WatchStatus) (*store.Transaction, *store.Prediction, error) {
 	watch := scoring.Watch(ws)
 	start := time.Now()
 	res := lm.Model.Score(&in.Tx, watch)
@@ -167,7 +172,7 @@ func (s *Scorer) Score(ctx context.Context, t store.Tenant, in ScoreInput) (*sto
 	}
 	exJSON, err := json.Marshal(frozen)
 	if err != nil {
-		return nil, false, fmt.Errorf("encode explanation: %w", err)
+		return nil, nil, fmt.Errorf("encode explanation: %w", err)
 	}
 	now := time.Now().UTC()
 	tx := &store.Transaction{
@@ -181,5 +186,90 @@ func (s *Scorer) Score(ctx context.Context, t store.Tenant, in ScoreInput) (*sto
 		Band: string(res.Band), Threshold: lm.Model.Thresholds().Review, Explanation: exJSON,
 		LatencyUS: latency.Microseconds(), CreatedAt: now,
 	}
-	return store.SaveScored(ctx, t, tx, p)
+	return tx, p, nil
+}
+
+// BatchResult is one input's outcome: stored (Created false for an external
+// id scored before) or invalid.
+type BatchResult struct {
+	Scored  *store.Scored
+	Created bool
+	Invalid error
+}
+
+// ScoreBatch scores many inputs and stores the new ones in one database
+// transaction: one lookup for known external ids, one for the watchlist, one
+// commit. An id repeated inside the batch is scored once.
+func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []ScoreInput) ([]BatchResult, error) {
+	out := make([]BatchResult, len(ins))
+	var ids, accounts []string
+	for i := range ins {
+		if err := ins[i].Tx.Validate(); err != nil {
+			out[i].Invalid = err
+			continue
+		}
+		if ins[i].ExternalID == "" {
+			ins[i].ExternalID = store.NewID()
+		}
+		ids = append(ids, ins[i].ExternalID)
+		accounts = append(accounts, ins[i].Tx.NameOrig, ins[i].Tx.NameDest)
+	}
+	known, err := store.ScoredByExternalIDs(ctx, t, ids)
+	if err != nil {
+		return nil, err
+	}
+	kinds, err := store.WatchKinds(ctx, t, accounts)
+	if err != nil {
+		return nil, err
+	}
+	lm, err := s.Current(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	var txs []store.Transaction
+	var ps []store.Prediction
+	fresh := map[string]int{} // external id → index in txs
+	for i, in := range ins {
+		if out[i].Invalid != nil {
+			continue
+		}
+		if k, ok := known[in.ExternalID]; ok {
+			out[i].Scored = k
+			continue
+		}
+		if _, dup := fresh[in.ExternalID]; dup {
+			continue // filled below from the first occurrence
+		}
+		tx, p, err := lm.score(in, store.StatusOf(kinds, in.Tx.NameOrig, in.Tx.NameDest))
+		if err != nil {
+			return nil, err
+		}
+		fresh[in.ExternalID] = len(txs)
+		txs = append(txs, *tx)
+		ps = append(ps, *p)
+	}
+	err = store.SaveScoredBatch(ctx, t, txs, ps)
+	if errors.Is(err, store.ErrDuplicate) {
+		// Another request stored one of these ids meanwhile: fall back to one at a time.
+		for i, in := range ins {
+			if out[i].Invalid == nil && out[i].Scored == nil {
+				if out[i].Scored, out[i].Created, err = s.Score(ctx, t, in); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	first := map[string]bool{}
+	for i, in := range ins {
+		if j, ok := fresh[in.ExternalID]; ok && out[i].Invalid == nil && out[i].Scored == nil {
+			out[i].Scored = &store.Scored{Transaction: txs[j], Prediction: ps[j]}
+			out[i].Created = !first[in.ExternalID]
+			first[in.ExternalID] = true
+		}
+	}
+	return out, nil
 }

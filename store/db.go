@@ -54,6 +54,8 @@ func Open(url, sqlitePath string) (*DB, error) {
 		TranslateError: true,
 	}
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		// Prepared statements spare PostgreSQL re-planning the hot scoring queries.
+		cfg.PrepareStmt = true
 		g, err := gorm.Open(postgres.Open(url), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)

@@ -58,3 +58,65 @@ func GetScoredByExternalID(ctx context.Context, t Tenant, externalID string) (*S
 	}
 	return GetScored(ctx, t, tx.ID)
 }
+
+// SaveScoredBatch stores many new transactions and their predictions in one
+// database transaction. When any external id is already taken (a race with
+// another request) nothing is written and the error wraps ErrDuplicate.
+func SaveScoredBatch(ctx context.Context, t Tenant, txs []Transaction, ps []Prediction) error {
+	if len(txs) == 0 {
+		return nil
+	}
+	for i := range txs {
+		txs[i].setTenant(t.id)
+		ps[i].setTenant(t.id)
+		ps[i].TransactionID = txs[i].ID
+	}
+	err := t.Tx(ctx, func(tt Tenant) error {
+		if err := tt.db.WithContext(ctx).CreateInBatches(txs, 200).Error; err != nil {
+			return err
+		}
+		return tt.db.WithContext(ctx).CreateInBatches(ps, 200).Error
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return fmt.Errorf("store: save batch: %w", ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("store: save batch of %d: %w", len(txs), err)
+	}
+	return nil
+}
+
+// ErrDuplicate is returned when an external id is taken.
+var ErrDuplicate = errors.New("external id already scored")
+
+// ScoredByExternalIDs loads the tenant's transactions with any of these
+// external ids, keyed by external id.
+func ScoredByExternalIDs(ctx context.Context, t Tenant, ids []string) (map[string]*Scored, error) {
+	out := map[string]*Scored{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var txs []Transaction
+	if err := t.scoped(ctx).Where("external_id IN ?", ids).Find(&txs).Error; err != nil {
+		return nil, fmt.Errorf("store: find external ids: %w", err)
+	}
+	if len(txs) == 0 {
+		return out, nil
+	}
+	txIDs := make([]string, len(txs))
+	for i := range txs {
+		txIDs[i] = txs[i].ID
+	}
+	var ps []Prediction
+	if err := t.scoped(ctx).Where("transaction_id IN ?", txIDs).Find(&ps).Error; err != nil {
+		return nil, fmt.Errorf("store: find predictions: %w", err)
+	}
+	byTx := map[string]Prediction{}
+	for _, p := range ps {
+		byTx[p.TransactionID] = p
+	}
+	for _, tx := range txs {
+		out[tx.ExternalID] = &Scored{Transaction: tx, Prediction: byTx[tx.ID]}
+	}
+	return out, nil
+}

@@ -19,23 +19,25 @@ type WatchStatus struct {
 
 // Watch looks both accounts of a transaction up on the tenant's watchlist.
 func Watch(ctx context.Context, t Tenant, sender, receiver string) (WatchStatus, error) {
-	var rows []WatchlistEntry
-	err := t.scoped(ctx).Where("account IN ?", []string{sender, receiver}).
-		Where("expires_at IS NULL OR expires_at > ?", time.Now().UTC()).Find(&rows).Error
+	kinds, err := WatchKinds(ctx, t, []string{sender, receiver})
 	if err != nil {
-		return WatchStatus{}, fmt.Errorf("store: watchlist: %w", err)
+		return WatchStatus{}, err
 	}
+	return StatusOf(kinds, sender, receiver), nil
+}
+
+// StatusOf reads a transaction's watch status from WatchKinds' answer.
+func StatusOf(kinds map[string][]string, sender, receiver string) WatchStatus {
 	var w WatchStatus
-	for _, r := range rows {
-		blocked, trusted := r.Kind == WatchBlocked, r.Kind == WatchTrusted
-		if r.Account == sender {
-			w.SenderBlocked, w.SenderTrusted = w.SenderBlocked || blocked, w.SenderTrusted || trusted
-		}
-		if r.Account == receiver {
-			w.ReceiverBlocked, w.ReceiverTrusted = w.ReceiverBlocked || blocked, w.ReceiverTrusted || trusted
-		}
+	for _, k := range kinds[sender] {
+		w.SenderBlocked = w.SenderBlocked || k == WatchBlocked
+		w.SenderTrusted = w.SenderTrusted || k == WatchTrusted
 	}
-	return w, nil
+	for _, k := range kinds[receiver] {
+		w.ReceiverBlocked = w.ReceiverBlocked || k == WatchBlocked
+		w.ReceiverTrusted = w.ReceiverTrusted || k == WatchTrusted
+	}
+	return w
 }
 
 // AddWatch puts an account on the tenant's watchlist.
@@ -45,4 +47,23 @@ func AddWatch(ctx context.Context, t Tenant, account, kind, reason string, by *s
 		return nil, fmt.Errorf("store: watch %s: %w", account, err)
 	}
 	return e, nil
+}
+
+// WatchKinds returns the current watchlist kind of each listed account that
+// is on the tenant's watchlist.
+func WatchKinds(ctx context.Context, t Tenant, accounts []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(accounts) == 0 {
+		return out, nil
+	}
+	var rows []WatchlistEntry
+	err := t.scoped(ctx).Where("account IN ?", accounts).
+		Where("expires_at IS NULL OR expires_at > ?", time.Now().UTC()).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: watchlist: %w", err)
+	}
+	for _, r := range rows {
+		out[r.Account] = append(out[r.Account], r.Kind)
+	}
+	return out, nil
 }

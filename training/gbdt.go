@@ -32,7 +32,7 @@ type Params struct {
 // min_data_in_leaf 100, without which a first tree's few-fraud leaves get
 // huge values and validation AP falls as trees are added. 500 trees at most,
 // early stopping after 20 rounds without a better validation AP (at equal
-// AP, a validation log loss 5% lower counts as better).
+// AP, a validation log loss 20% lower counts as better).
 func DefaultParams() Params {
 	return Params{
 		NumTrees: 500, LearningRate: 0.1, NumLeaves: 31, MaxDepth: -1, MinDataInLeaf: 100,
@@ -205,9 +205,9 @@ func Train(ctx context.Context, d *Dataset, train, valid []int32, p Params, prog
 			ap = AveragePrecision(t.validScores, t.validLabels)
 			ll := validLogLoss(t.validScores, t.validLabels)
 			// Better AP wins. At equal AP (a separable set sits at 1.0 from the
-			// first tree) a validation log loss 5% lower counts as progress, so
+			// first tree) a validation log loss 20% lower counts as progress, so
 			// the model keeps sharpening its ranking while that pays.
-			if ap > bestAP || (ap == bestAP && ll < bestLL*0.95) {
+			if ap > bestAP || (ap == bestAP && ll < bestLL*0.8) {
 				best, bestAP, bestLL = it+1, ap, ll
 			}
 		} else {
