@@ -260,7 +260,7 @@ func (s *Server) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok {
 			return newProblem(http.StatusUnauthorized, "the Authorization header must be Bearer <key>")
 		}
-		key, err := store.AdminAuthenticateAPIKey(c.Request().Context(), s.db, strings.TrimSpace(secret))
+		key, err := s.keys.authenticate(c.Request().Context(), s.db, strings.TrimSpace(secret))
 		if errors.Is(err, store.ErrNotFound) {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="sentinel", error="invalid_token"`)
 			return newProblem(http.StatusUnauthorized, "the API key is unknown or revoked")

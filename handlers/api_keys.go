@@ -59,6 +59,7 @@ func (s *Server) APIKeyRevoke(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.keys.forget(key.ID)
 	if err := store.Audit(ctx, p.Tenant, actorOf(c, p), store.Event{Action: store.ActionAPIKeyRevoke, ObjectType: "api_key",
 		ObjectID: key.ID, Details: map[string]any{"name": key.Name, "prefix": key.Prefix}}); err != nil {
 		return err

@@ -33,6 +33,7 @@ type Server struct {
 	db       *store.DB
 	sessions *scs.SessionManager
 	scorer   *Scorer
+	keys     keyCache
 	csrf     echo.MiddlewareFunc
 	cfg      Config
 }
