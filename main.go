@@ -156,7 +156,45 @@ func runSeed(args []string) error {
 		return err
 	}
 	defer db.Close()
-	return seed.Demo(ctx, db)
+	if err := seed.Demo(ctx, db); err != nil {
+		return err
+	}
+	return demoTraffic(ctx, db, handlers.NewScorer(db))
+}
+
+// demoTrafficRows is how many simulated transactions each demo tenant gets.
+const demoTrafficRows = 600
+
+// demoTraffic scores simulated transactions for each demo tenant that has
+// none yet, so the queue has work in it on the first visit.
+func demoTraffic(ctx context.Context, db *store.DB, scorer *handlers.Scorer) error {
+	for i, dt := range seed.Tenants() {
+		row, err := store.AdminTenantBySlug(ctx, db, dt.Slug)
+		if err != nil {
+			return err
+		}
+		t := store.ForTenant(db, row.ID)
+		if n, err := store.CountTransactions(ctx, t); err != nil || n > 0 {
+			return err
+		}
+		cfg := seed.DefaultSimConfig()
+		cfg.Rows, cfg.FraudRate, cfg.Seed = demoTrafficRows, 0.03, uint64(i+1)
+		txs, labels, err := seed.SimulateTransactions(cfg)
+		if err != nil {
+			return err
+		}
+		for start := 0; start < len(txs); start += 200 {
+			var ins []handlers.ScoreInput
+			for j := start; j < min(start+200, len(txs)); j++ {
+				ins = append(ins, handlers.ScoreInput{ExternalID: fmt.Sprintf("demo-%04d", j), Tx: txs[j], IsFraud: &labels[j]})
+			}
+			if _, err := scorer.ScoreBatch(ctx, t, ins); err != nil {
+				return fmt.Errorf("demo traffic for %s: %w", dt.Slug, err)
+			}
+		}
+		slog.Info("demo transactions scored", "tenant", dt.Slug, "rows", len(txs))
+	}
+	return nil
 }
 
 func runScore(args []string) error {
@@ -458,11 +496,10 @@ func runServe(args []string) error {
 	}
 	defer db.Close()
 
+	seedDemo := false
 	switch {
 	case demo:
-		if err := seed.Demo(ctx, db); err != nil {
-			return err
-		}
+		seedDemo = true
 	case noDemo:
 		slog.Info("demo data not seeded (--no-demo)")
 	case db.Dialect() == store.Postgres:
@@ -474,14 +511,20 @@ func runServe(args []string) error {
 		}
 		if empty {
 			slog.Info("empty embedded database: seeding demo data (disable with --no-demo)")
-			if err := seed.Demo(ctx, db); err != nil {
-				return err
-			}
+			seedDemo = true
+		}
+	}
+	scorer := handlers.NewScorer(db)
+	if seedDemo {
+		if err := seed.Demo(ctx, db); err != nil {
+			return err
+		}
+		if err := demoTraffic(ctx, db, scorer); err != nil {
+			return err
 		}
 	}
 
 	go sweepSessions(ctx, db)
-	scorer := handlers.NewScorer(db)
 	if err := scorer.Preload(ctx); err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+
+	"github.com/sentinel-fraud/sentinel/scoring"
 )
 
 // SimConfig configures the PaySim-style simulator.
@@ -60,6 +62,8 @@ type simulator struct {
 	muleDay   int
 	buf       []byte
 	w         *bufio.Writer
+	// collect, when set, receives every row instead of the CSV writer.
+	collect func(tx scoring.Transaction, fraud bool)
 }
 
 // Simulate writes cfg.Rows PaySim-format rows (Kaggle header, in step order)
@@ -73,10 +77,32 @@ func Simulate(w io.Writer, cfg SimConfig) error {
 		return fmt.Errorf("seed: simulate: need rows ≥ 1, steps ≥ 1, fraud rate in [0, 0.5], fan-in in [0, 1]")
 	}
 	s := &simulator{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x9a751)), w: bufio.NewWriterSize(w, 1<<16)}
-	s.population()
 	if _, err := s.w.WriteString("step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,isFraud,isFlaggedFraud\n"); err != nil {
 		return err
 	}
+	s.run()
+	return s.w.Flush()
+}
+
+// SimulateTransactions returns the rows Simulate would write, with their labels.
+func SimulateTransactions(cfg SimConfig) ([]scoring.Transaction, []bool, error) {
+	if cfg.Rows < 1 || cfg.Steps < 1 || cfg.FraudRate < 0 || cfg.FraudRate > 0.5 || cfg.FanIn < 0 || cfg.FanIn > 1 {
+		return nil, nil, fmt.Errorf("seed: simulate: need rows ≥ 1, steps ≥ 1, fraud rate in [0, 0.5], fan-in in [0, 1]")
+	}
+	var txs []scoring.Transaction
+	var labels []bool
+	s := &simulator{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x9a751)), collect: func(tx scoring.Transaction, fraud bool) {
+		txs = append(txs, tx)
+		labels = append(labels, fraud)
+	}}
+	s.run()
+	return txs, labels, nil
+}
+
+// run simulates every step, handing each row to s.row.
+func (s *simulator) run() {
+	cfg := s.cfg
+	s.population()
 	pairs := int(math.Round(float64(cfg.Rows) * cfg.FraudRate / 2))
 	legit := cfg.Rows - 2*pairs
 	legitPerStep := spread(legit, s.hourWeights())
@@ -102,7 +128,6 @@ func Simulate(w io.Writer, cfg SimConfig) error {
 			}
 		}
 	}
-	return s.w.Flush()
 }
 
 // SimulateTo writes to w, gzip-compressed when gz is set.
@@ -275,6 +300,11 @@ func (s *simulator) fraud(step int) {
 }
 
 func (s *simulator) row(step int, typ string, amount float64, orig string, oldOrg, newOrg float64, dest string, oldDest, newDest float64, fraud int) {
+	if s.collect != nil {
+		s.collect(scoring.Transaction{Step: step, Type: typ, Amount: amount, NameOrig: orig, OldBalanceOrg: oldOrg,
+			NewBalanceOrig: newOrg, NameDest: dest, OldBalanceDest: oldDest, NewBalanceDest: newDest}, fraud == 1)
+		return
+	}
 	b := s.buf[:0]
 	b = strconv.AppendInt(b, int64(step), 10)
 	b = append(b, ',')

@@ -120,3 +120,12 @@ func ScoredByExternalIDs(ctx context.Context, t Tenant, ids []string) (map[strin
 	}
 	return out, nil
 }
+
+// CountTransactions counts the tenant's transactions.
+func CountTransactions(ctx context.Context, t Tenant) (int64, error) {
+	var n int64
+	if err := t.scoped(ctx).Model(&Transaction{}).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("store: count transactions: %w", err)
+	}
+	return n, nil
+}
