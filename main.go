@@ -528,6 +528,10 @@ func runServe(args []string) error {
 	if err := scorer.Preload(ctx); err != nil {
 		return err
 	}
+	// The writer outlives the signal: it stops after in-flight requests drained.
+	writerCtx, stopWriter := context.WithCancel(context.Background())
+	defer stopWriter()
+	go scorer.RunWriter(writerCtx)
 	go scorer.Watch(ctx, 15*time.Second)
 
 	ln, err := net.Listen("tcp", addr)

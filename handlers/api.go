@@ -56,10 +56,14 @@ type apiExplanation struct {
 	Summary   string                 `json:"summary"`
 }
 
-func toResponse(s *store.Scored, created bool) (scoreResponse, error) {
-	var fe frozenExplanation
-	if err := json.Unmarshal(s.Prediction.Explanation, &fe); err != nil {
-		return scoreResponse{}, fmt.Errorf("decode explanation of %s: %w", s.Transaction.ID, err)
+// toResponse shapes a stored transaction for the API. fe is its frozen
+// explanation when the caller has it in hand; nil decodes the stored one.
+func toResponse(s *store.Scored, fe *frozenExplanation, created bool) (scoreResponse, error) {
+	if fe == nil {
+		fe = new(frozenExplanation)
+		if err := json.Unmarshal(s.Prediction.Explanation, fe); err != nil {
+			return scoreResponse{}, fmt.Errorf("decode explanation of %s: %w", s.Transaction.ID, err)
+		}
 	}
 	tx := s.Transaction
 	top := fe.Explanation.Top
@@ -116,7 +120,7 @@ func (s *Server) scoreOne(c echo.Context, req scoreRequest) (scoreResponse, []sc
 	if fe := externalIDError(req.ExternalID); fe != nil {
 		return scoreResponse{}, []scoring.FieldError{*fe}, nil
 	}
-	scored, created, err := s.scorer.Score(c.Request().Context(), p.Tenant, ScoreInput{ExternalID: req.ExternalID, Tx: req.Transaction, IsFraud: req.IsFraud})
+	scored, fe, created, err := s.scorer.score(c.Request().Context(), p.Tenant, ScoreInput{ExternalID: req.ExternalID, Tx: req.Transaction, IsFraud: req.IsFraud})
 	var ve *scoring.ValidationError
 	if errors.As(err, &ve) {
 		return scoreResponse{}, ve.Fields, nil
@@ -127,7 +131,7 @@ func (s *Server) scoreOne(c echo.Context, req scoreRequest) (scoreResponse, []sc
 	if err != nil {
 		return scoreResponse{}, nil, err
 	}
-	res, err := toResponse(scored, created)
+	res, err := toResponse(scored, fe, created)
 	return res, nil, err
 }
 
@@ -211,7 +215,7 @@ func (s *Server) APIScoreBatch(c echo.Context) error {
 			item.Errors = ve.Fields
 			continue
 		}
-		res, err := toResponse(r.Scored, r.Created)
+		res, err := toResponse(r.Scored, r.frozen, r.Created)
 		if err != nil {
 			return err
 		}
@@ -233,7 +237,7 @@ func (s *Server) APITransaction(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := toResponse(scored, false)
+	res, err := toResponse(scored, nil, false)
 	if err != nil {
 		return err
 	}

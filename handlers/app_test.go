@@ -33,6 +33,9 @@ func newTestApp(t *testing.T, db *store.DB, seeded bool) *testApp {
 		}
 	}
 	scorer := NewScorer(db)
+	ctx, cancel := context.WithCancel(context.Background())
+	go scorer.RunWriter(ctx)
+	t.Cleanup(cancel)
 	srv := httptest.NewServer(New(db, scorer, Config{}))
 	t.Cleanup(srv.Close)
 	return &testApp{t: t, db: db, scorer: scorer, srv: srv}

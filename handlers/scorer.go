@@ -33,10 +33,14 @@ type Scorer struct {
 	db     *store.DB
 	mu     sync.Mutex // serialises loads
 	models sync.Map   // tenant id → *atomic.Pointer[liveModel]
+	w      groupWriter
 }
 
-// NewScorer returns a scorer that loads models from db on first use.
-func NewScorer(db *store.DB) *Scorer { return &Scorer{db: db} }
+// NewScorer returns a scorer that loads models from db on first use. Call
+// RunWriter to have concurrent requests share database commits.
+func NewScorer(db *store.DB) *Scorer {
+	return &Scorer{db: db, w: groupWriter{queue: make(chan saveRequest, 4*maxGroup)}}
+}
 
 func (s *Scorer) slot(tenantID string) *atomic.Pointer[liveModel] {
 	p, _ := s.models.LoadOrStore(tenantID, new(atomic.Pointer[liveModel]))
@@ -136,8 +140,15 @@ type frozenModel struct {
 // Score validates, scores, explains and stores one transaction. A repeated
 // external id returns the stored result (created false) and writes nothing.
 func (s *Scorer) Score(ctx context.Context, t store.Tenant, in ScoreInput) (*store.Scored, bool, error) {
+	stored, _, created, err := s.score(ctx, t, in)
+	return stored, created, err
+}
+
+// score is Score that also hands back the explanation it froze (nil for a
+// repeat), sparing the API a decode of what it just encoded.
+func (s *Scorer) score(ctx context.Context, t store.Tenant, in ScoreInput) (*store.Scored, *frozenExplanation, bool, error) {
 	if err := in.Tx.Validate(); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if in.ExternalID == "" {
 		in.ExternalID = store.NewID()
@@ -146,21 +157,25 @@ func (s *Scorer) Score(ctx context.Context, t store.Tenant, in ScoreInput) (*sto
 	// repeat, and SaveScored then returns the stored result.
 	lm, err := s.Current(ctx, t)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	ws, err := store.Watch(ctx, t, in.Tx.NameOrig, in.Tx.NameDest)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
-	tx, p, err := lm.score(in, ws)
+	tx, p, fe, err := lm.score(in, ws)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
-	return store.SaveScored(ctx, t, tx, p)
+	stored, created, err := s.save(ctx, t, tx, p)
+	if !created {
+		fe = nil
+	}
+	return stored, fe, created, err
 }
 
 // score scores and explains one valid input into the rows to store.
-func (lm *liveModel) score(in ScoreInput, ws store.WatchStatus) (*store.Transaction, *store.Prediction, error) {
+func (lm *liveModel) score(in ScoreInput, ws store.WatchStatus) (*store.Transaction, *store.Prediction, *frozenExplanation, error) {
 	watch := scoring.Watch(ws)
 	start := time.Now()
 	res := lm.Model.Score(&in.Tx, watch)
@@ -172,7 +187,7 @@ func (lm *liveModel) score(in ScoreInput, ws store.WatchStatus) (*store.Transact
 	}
 	exJSON, err := json.Marshal(frozen)
 	if err != nil {
-		return nil, nil, fmt.Errorf("encode explanation: %w", err)
+		return nil, nil, nil, fmt.Errorf("encode explanation: %w", err)
 	}
 	now := time.Now().UTC()
 	tx := &store.Transaction{
@@ -186,7 +201,7 @@ func (lm *liveModel) score(in ScoreInput, ws store.WatchStatus) (*store.Transact
 		Band: string(res.Band), Threshold: lm.Model.Thresholds().Review, Explanation: exJSON,
 		LatencyUS: latency.Microseconds(), CreatedAt: now,
 	}
-	return tx, p, nil
+	return tx, p, &frozen, nil
 }
 
 // BatchResult is one input's outcome: stored (Created false for an external
@@ -195,6 +210,7 @@ type BatchResult struct {
 	Scored  *store.Scored
 	Created bool
 	Invalid error
+	frozen  *frozenExplanation // the explanation just made; nil for a stored one
 }
 
 // ScoreBatch scores many inputs and stores the new ones in one database
@@ -228,6 +244,7 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []ScoreInpu
 	}
 	var txs []store.Transaction
 	var ps []store.Prediction
+	var fes []*frozenExplanation
 	fresh := map[string]int{} // external id → index in txs
 	for i, in := range ins {
 		if out[i].Invalid != nil {
@@ -240,20 +257,21 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []ScoreInpu
 		if _, dup := fresh[in.ExternalID]; dup {
 			continue // filled below from the first occurrence
 		}
-		tx, p, err := lm.score(in, store.StatusOf(kinds, in.Tx.NameOrig, in.Tx.NameDest))
+		tx, p, fe, err := lm.score(in, store.StatusOf(kinds, in.Tx.NameOrig, in.Tx.NameDest))
 		if err != nil {
 			return nil, err
 		}
 		fresh[in.ExternalID] = len(txs)
 		txs = append(txs, *tx)
 		ps = append(ps, *p)
+		fes = append(fes, fe)
 	}
 	err = store.SaveScoredBatch(ctx, t, txs, ps)
 	if errors.Is(err, store.ErrDuplicate) {
 		// Another request stored one of these ids meanwhile: fall back to one at a time.
 		for i, in := range ins {
 			if out[i].Invalid == nil && out[i].Scored == nil {
-				if out[i].Scored, out[i].Created, err = s.Score(ctx, t, in); err != nil {
+				if out[i].Scored, out[i].frozen, out[i].Created, err = s.score(ctx, t, in); err != nil {
 					return nil, err
 				}
 			}
@@ -267,6 +285,7 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []ScoreInpu
 	for i, in := range ins {
 		if j, ok := fresh[in.ExternalID]; ok && out[i].Invalid == nil && out[i].Scored == nil {
 			out[i].Scored = &store.Scored{Transaction: txs[j], Prediction: ps[j]}
+			out[i].frozen = fes[j]
 			out[i].Created = !first[in.ExternalID]
 			first[in.ExternalID] = true
 		}
