@@ -60,9 +60,9 @@ type apiExplanation struct {
 // explanation when the caller has it in hand; nil decodes the stored one.
 func toResponse(s *store.Scored, fe *frozenExplanation, created bool) (scoreResponse, error) {
 	if fe == nil {
-		fe = new(frozenExplanation)
-		if err := json.Unmarshal(s.Prediction.Explanation, fe); err != nil {
-			return scoreResponse{}, fmt.Errorf("decode explanation of %s: %w", s.Transaction.ID, err)
+		var err error
+		if fe, err = decodeFrozen(s); err != nil {
+			return scoreResponse{}, err
 		}
 	}
 	tx := s.Transaction
@@ -81,6 +81,18 @@ func toResponse(s *store.Scored, fe *frozenExplanation, created bool) (scoreResp
 		Explanation: apiExplanation{BaseValue: fe.Explanation.BaseValue, Top: top, Summary: fe.Explanation.Summary},
 		LatencyUS:   s.Prediction.LatencyUS,
 	}, nil
+}
+
+// decodeFrozen reads a prediction's frozen explanation and rebuilds its top list.
+func decodeFrozen(s *store.Scored) (*frozenExplanation, error) {
+	fe := new(frozenExplanation)
+	if err := json.Unmarshal(s.Prediction.Explanation, fe); err != nil {
+		return nil, fmt.Errorf("decode explanation of %s: %w", s.Transaction.ID, err)
+	}
+	if len(fe.Explanation.Top) == 0 {
+		fe.Explanation.Top = scoring.TopContributions(fe.Explanation.All, scoring.DefaultTopK)
+	}
+	return fe, nil
 }
 
 // decodeJSON reads one JSON value from the body, refusing unknown fields and

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -27,9 +26,9 @@ func (s *Server) TransactionShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var fe frozenExplanation
-	if err := json.Unmarshal(scored.Prediction.Explanation, &fe); err != nil {
-		return fmt.Errorf("decode explanation of %s: %w", scored.Transaction.ID, err)
+	fe, err := decodeFrozen(scored)
+	if err != nil {
+		return err
 	}
 	chart, err := waterfallOptions(fe.Explanation)
 	if err != nil {

@@ -32,7 +32,7 @@ type Contribution struct {
 type Explanation struct {
 	BaseValue float64        `json:"base_value"`
 	RawMargin float64        `json:"raw_margin"`
-	Top       []Contribution `json:"top"`
+	Top       []Contribution `json:"top,omitempty"`
 	All       []Contribution `json:"contributions"`
 	Summary   string         `json:"summary"`
 }
@@ -55,7 +55,7 @@ func (m *Model) Explain(t *Transaction, k int) Explanation {
 		f := m.features.Feature(i)
 		ex.All[i] = Contribution{Feature: f.Name, Label: f.Label, Value: x[i], Contribution: phi[i], Direction: direction(phi[i])}
 	}
-	ex.Top = topContributions(ex.All, k)
+	ex.Top = TopContributions(ex.All, k)
 	ex.Summary = Summarize(t, m.thresholds.BandOf(m.calib.Apply(ex.RawMargin)), ex.Top)
 	return ex
 }
@@ -70,9 +70,9 @@ func direction(c float64) string {
 	return DirectionNone
 }
 
-// topContributions returns the k largest non-zero contributions by size;
+// TopContributions returns the k largest non-zero contributions by size;
 // ties keep the model's feature order, so the result is deterministic.
-func topContributions(all []Contribution, k int) []Contribution {
+func TopContributions(all []Contribution, k int) []Contribution {
 	idx := make([]int, 0, len(all))
 	for i, c := range all {
 		if c.Contribution != 0 {
