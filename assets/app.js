@@ -60,6 +60,12 @@
     apply(preferred());
     mountCharts();
     document.addEventListener("click", function (ev) {
+      // A click anywhere on a linked table row opens it, as its link would.
+      var row = ev.target.closest ? ev.target.closest("tr[data-href]") : null;
+      if (row && !ev.target.closest("a, button, input, label")) {
+        window.location.assign(row.getAttribute("data-href"));
+        return;
+      }
       var t = ev.target.closest ? ev.target.closest("[data-action]") : null;
       if (!t) return;
       var action = t.getAttribute("data-action");

@@ -53,7 +53,7 @@ func waterfallOptions(ex scoring.Explanation) (string, error) {
 		cats = append(cats, cat)
 		offset = append(offset, opts.BarData{Value: start})
 		bars = append(bars, opts.BarData{Value: delta, ItemStyle: &opts.ItemStyle{Color: color},
-			Label: &opts.Label{Show: opts.Bool(true), Position: "right", Formatter: fmt.Sprintf("%+.3f", delta), Color: colorText}})
+			Label: &opts.Label{Show: opts.Bool(true), Position: "right", Formatter: signed(delta), Color: colorText}})
 	}
 	bar("Base value (typical transaction)", 0, ex.BaseValue, colorTotal)
 	cum := ex.BaseValue
@@ -122,8 +122,21 @@ func featureValue(c scoring.Contribution) string {
 		}
 		return "no"
 	}
-	if c.Value == math.Trunc(c.Value) && math.Abs(c.Value) < 1e15 {
-		return scoring.FormatAmount(c.Value)[:len(scoring.FormatAmount(c.Value))-3]
+	switch v := c.Value; {
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		s := scoring.FormatAmount(v)
+		return s[:len(s)-3] // no ".00"
+	case math.Abs(v) >= 100:
+		return scoring.FormatAmount(v)
+	default:
+		return fmt.Sprintf("%.4g", v)
 	}
-	return fmt.Sprintf("%.4g", c.Value)
+}
+
+// signed labels a bar's contribution; tiny ones keep their size readable.
+func signed(d float64) string {
+	if d != 0 && math.Abs(d) < 0.001 {
+		return fmt.Sprintf("%+.1e", d)
+	}
+	return fmt.Sprintf("%+.3f", d)
 }

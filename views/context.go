@@ -18,11 +18,13 @@ const (
 	csrfKey
 )
 
-// NavItem is one entry of the sidebar.
+// NavItem is one entry of the sidebar. Also lists other path prefixes that
+// belong to it (a transaction page belongs to the queue).
 type NavItem struct {
 	Label   string
 	Href    string
 	Section string
+	Also    []string
 }
 
 // Viewer is the signed-in person as the layout shows them.
@@ -93,9 +95,11 @@ func hxHeaders(ctx context.Context) string {
 }
 
 // navAttrs marks the nav link of the current page with aria-current.
-func navAttrs(path, href string) templ.Attributes {
-	if path == href || (href != "/" && strings.HasPrefix(path, href+"/")) {
-		return templ.Attributes{"aria-current": "page"}
+func navAttrs(path string, item NavItem) templ.Attributes {
+	for _, prefix := range append([]string{item.Href}, item.Also...) {
+		if path == prefix || (prefix != "/" && strings.HasPrefix(path, prefix+"/")) {
+			return templ.Attributes{"aria-current": "page"}
+		}
 	}
 	return templ.Attributes{}
 }

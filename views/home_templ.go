@@ -65,7 +65,7 @@ func HomePage(v Viewer) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, ".</p></div></div><div class=\"grid\"><div class=\"card stat\" data-testid=\"home-user\"><div class=\"label\">Signed in as</div><div class=\"value\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, ". <a href=\"/queue\">Open the fraud queue →</a></p></div></div><div class=\"grid\"><div class=\"card stat\" data-testid=\"home-user\"><div class=\"label\">Signed in as</div><div class=\"value\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
