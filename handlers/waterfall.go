@@ -89,25 +89,24 @@ func waterfallOptions(ex scoring.Explanation) (string, error) {
 		charts.WithItemStyleOpts(opts.ItemStyle{Color: "transparent"}))
 	b.AddSeries("contribution", bars, charts.WithBarChartOpts(opts.BarChart{Stack: "w"}))
 	o := b.JSON()
-	// go-echarts has no field for stackStrategy (ECharts ≥ 5.5); set it on both series.
-	if series, ok := o["series"].([]charts.SingleSeries); ok {
-		out := make([]map[string]any, len(series))
-		for i, s := range series {
-			raw, err := json.Marshal(s)
-			if err != nil {
-				return "", err
-			}
-			m := map[string]any{}
-			if err := json.Unmarshal(raw, &m); err != nil {
-				return "", err
-			}
-			m["stackStrategy"] = "all"
-			m["silent"] = true
-			out[i] = m
-		}
-		o["series"] = out
+	// go-echarts has no field for stackStrategy (ECharts ≥ 5.5): set it on
+	// both series through their JSON form.
+	raw, err := json.Marshal(o["series"])
+	if err != nil {
+		return "", fmt.Errorf("waterfall series: %w", err)
 	}
+	var series []map[string]any
+	if err := json.Unmarshal(raw, &series); err != nil {
+		return "", fmt.Errorf("waterfall series: %w", err)
+	}
+	for _, sr := range series {
+		sr["stackStrategy"] = "all"
+		sr["silent"] = true
+	}
+	o["series"] = series
 	delete(o, "title")
+	delete(o, "color") // go-echarts' default palette: every bar has its own token colour
+
 	js, err := json.Marshal(o)
 	if err != nil {
 		return "", fmt.Errorf("waterfall options: %w", err)
