@@ -23,7 +23,7 @@ func TestWaterfallOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	var o struct {
-		YAxis []struct{ Data []string } `json:"yAxis"`
+		YAxis  []struct{ Data []string } `json:"yAxis"`
 		Series []struct {
 			StackStrategy string           `json:"stackStrategy"`
 			Data          []map[string]any `json:"data"`
