@@ -89,6 +89,9 @@ func decodeFrozen(s *store.Scored) (*frozenExplanation, error) {
 	if err := json.Unmarshal(s.Prediction.Explanation, fe); err != nil {
 		return nil, fmt.Errorf("decode explanation of %s: %w", s.Transaction.ID, err)
 	}
+	for i := range fe.Explanation.All {
+		fe.Explanation.All[i].Describe()
+	}
 	if len(fe.Explanation.Top) == 0 {
 		fe.Explanation.Top = scoring.TopContributions(fe.Explanation.All, scoring.DefaultTopK)
 	}

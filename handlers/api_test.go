@@ -65,11 +65,18 @@ func TestAPIScore(t *testing.T) {
 			}
 		})
 		t.Run("reads back by id, never across tenants", func(t *testing.T) {
-			if res := a.api("GET", "/api/v1/transactions/"+got.ID, key, ""); res.Status != http.StatusOK {
-				t.Fatalf("GET own transaction = %d", res.Status)
+			res := a.api("GET", "/api/v1/transactions/"+got.ID, key, "")
+			back := decode[scoreResponse](t, res.Body)
+			if res.Status != http.StatusOK || back.Score != got.Score || len(back.Explanation.Top) != len(got.Explanation.Top) {
+				t.Fatalf("GET own transaction = %d %+v", res.Status, back)
+			}
+			for i, c := range back.Explanation.Top {
+				if c != got.Explanation.Top[i] {
+					t.Fatalf("stored explanation differs from the one returned at scoring: %+v vs %+v", c, got.Explanation.Top[i])
+				}
 			}
 			acme := a.apiKey("admin@acme.demo")
-			res := a.api("GET", "/api/v1/transactions/"+got.ID, acme, "")
+			res = a.api("GET", "/api/v1/transactions/"+got.ID, acme, "")
 			if res.Status != http.StatusNotFound || strings.Contains(res.Body, "C123") {
 				t.Fatalf("GET another tenant's transaction = %d %s, want 404 without its data", res.Status, res.Body)
 			}

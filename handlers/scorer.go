@@ -185,10 +185,15 @@ func (lm *liveModel) score(in ScoreInput, ws store.WatchStatus) (*store.Transact
 	if watch != (scoring.Watch{}) {
 		frozen.WatchOverride = &watch
 	}
-	// Stored without the top list, which TopContributions rebuilds exactly
-	// from all contributions: a third less to write per transaction.
+	// Stored without the top list (TopContributions rebuilds it exactly) and
+	// without labels and directions (Describe does): half the bytes, which
+	// keeps the row under PostgreSQL's TOAST threshold.
 	stored := frozen
 	stored.Explanation.Top = nil
+	stored.Explanation.All = make([]scoring.Contribution, len(ex.All))
+	for i, c := range ex.All {
+		stored.Explanation.All[i] = scoring.Contribution{Feature: c.Feature, Value: c.Value, Contribution: c.Contribution}
+	}
 	exJSON, err := json.Marshal(stored)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("encode explanation: %w", err)

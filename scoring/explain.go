@@ -18,13 +18,24 @@ const (
 	DirectionNone = "none"
 )
 
-// Contribution is one feature's share of a score, in log-odds.
+// Contribution is one feature's share of a score, in log-odds. Label and
+// Direction follow from Feature and Contribution (Describe fills them), so
+// stored explanations may leave them out.
 type Contribution struct {
 	Feature      string  `json:"feature"`
-	Label        string  `json:"label"`
+	Label        string  `json:"label,omitempty"`
 	Value        float64 `json:"value"`
 	Contribution float64 `json:"contribution"`
-	Direction    string  `json:"direction"`
+	Direction    string  `json:"direction,omitempty"`
+}
+
+// Describe fills the label and direction of a contribution.
+func (c *Contribution) Describe() {
+	c.Label = c.Feature
+	if f, ok := FeatureByName(c.Feature); ok {
+		c.Label = f.Label
+	}
+	c.Direction = direction(c.Contribution)
 }
 
 // Explanation is why a transaction got its score: base value plus every
@@ -52,8 +63,8 @@ func (m *Model) Explain(t *Transaction, k int) Explanation {
 	var out [1]float64
 	ex := Explanation{BaseValue: m.shap.baseValue, RawMargin: m.Margin(x, out[:]), All: make([]Contribution, n)}
 	for i := range phi {
-		f := m.features.Feature(i)
-		ex.All[i] = Contribution{Feature: f.Name, Label: f.Label, Value: x[i], Contribution: phi[i], Direction: direction(phi[i])}
+		ex.All[i] = Contribution{Feature: m.features.Feature(i).Name, Value: x[i], Contribution: phi[i]}
+		ex.All[i].Describe()
 	}
 	ex.Top = TopContributions(ex.All, k)
 	ex.Summary = Summarize(t, m.thresholds.BandOf(m.calib.Apply(ex.RawMargin)), ex.Top)
