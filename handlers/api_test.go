@@ -245,3 +245,28 @@ func TestAPIBatchIdempotency(t *testing.T) {
 		}
 	})
 }
+
+// A blocked account on the watchlist makes the score critical whatever the
+// model says, and the override is frozen with the prediction.
+func TestWatchlistOverridesAtScoring(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		key := a.apiKey("admin@sentinel.demo")
+		tn := store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID)
+		if _, err := store.AddWatch(context.Background(), tn, "M-BLOCKED", store.WatchBlocked, "mule network", nil); err != nil {
+			t.Fatal(err)
+		}
+		legit := `{"external_id":"w-1","step":10,"type":"PAYMENT","amount":50,"nameOrig":"C1","oldbalanceOrg":5000,"newbalanceOrig":4950,"nameDest":"M-BLOCKED","oldbalanceDest":0,"newbalanceDest":0}`
+		got := decode[scoreResponse](t, a.api("POST", "/api/v1/score", key, legit).Body)
+		if got.Band != "critical" || got.ModelBand != "low" || got.Override != "blocked account" || !got.Review {
+			t.Fatalf("blocked receiver = band %s (model %s), override %q, review %v", got.Band, got.ModelBand, got.Override, got.Review)
+		}
+		back := decode[scoreResponse](t, a.api("GET", "/api/v1/transactions/"+got.ID, key, "").Body)
+		if back.Override != "blocked account" || back.Band != "critical" {
+			t.Fatalf("read back = %+v, want the override kept", back)
+		}
+		other := decode[scoreResponse](t, a.api("POST", "/api/v1/score", a.apiKey("admin@acme.demo"), strings.Replace(legit, "w-1", "w-2", 1)).Body)
+		if other.Override != "" || other.Band != "low" {
+			t.Fatalf("another tenant's watchlist applied: %+v", other)
+		}
+	})
+}

@@ -187,9 +187,6 @@ func (m *Model) Bundle() Bundle { return m.bundle }
 // starting point.
 func (m *Model) BaseValue() float64 { return m.shap.baseValue }
 
-// NumTrees is the number of trees.
-func (m *Model) NumTrees() int { return len(m.lgbm.trees) }
-
 // Result is a scored transaction.
 type Result struct {
 	RawMargin float64 `json:"raw_margin"`
