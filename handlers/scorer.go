@@ -61,15 +61,24 @@ func (s *Scorer) Reload(ctx context.Context, t store.Tenant) (*liveModel, error)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	slot := s.slot(t.ID())
-	mv, err := store.ProductionModel(ctx, t)
+	// Ask for the id first: the bundle (up to megabytes) is read only when
+	// the production version changed.
+	id, err := store.ProductionModelID(ctx, t)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNoModel
 	}
 	if err != nil {
 		return nil, err
 	}
-	if cur := slot.Load(); cur != nil && cur.VersionID == mv.ID {
+	if cur := slot.Load(); cur != nil && cur.VersionID == id {
 		return cur, nil
+	}
+	mv, err := store.ProductionModel(ctx, t)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoModel
+	}
+	if err != nil {
+		return nil, err
 	}
 	m, err := scoring.Load(mv.Bundle)
 	if err != nil {

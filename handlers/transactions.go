@@ -34,7 +34,7 @@ func (s *Server) TransactionShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	decision, err := s.decisionProps(c, scored.Transaction.ID)
+	decision, err := s.decisionProps(c, &scored.Transaction)
 	if err != nil {
 		return err
 	}
@@ -74,17 +74,15 @@ func (s *Server) TransactionShow(c echo.Context) error {
 	return render(c, http.StatusOK, views.TransactionPage(props), nil)
 }
 
-func (s *Server) decisionProps(c echo.Context, txID string) (views.DecisionProps, error) {
+// decisionProps builds the decision panel of a transaction the caller loaded
+// (through the tenant scope, so another tenant's id never gets here).
+func (s *Server) decisionProps(c echo.Context, tx *store.Transaction) (views.DecisionProps, error) {
 	p := currentPrincipal(c)
-	scored, err := store.GetScored(c.Request().Context(), p.Tenant, txID)
+	history, err := store.ListDecisions(c.Request().Context(), p.Tenant, tx.ID)
 	if err != nil {
 		return views.DecisionProps{}, err
 	}
-	history, err := store.ListDecisions(c.Request().Context(), p.Tenant, txID)
-	if err != nil {
-		return views.DecisionProps{}, err
-	}
-	dp := views.DecisionProps{TransactionID: txID, Label: scored.Transaction.Label, CanDecide: Can(p.User.Role, PermDecide)}
+	dp := views.DecisionProps{TransactionID: tx.ID, Label: tx.Label, CanDecide: Can(p.User.Role, PermDecide)}
 	for _, h := range history {
 		dp.History = append(dp.History, views.DecisionRow{
 			When: formatTime(&h.CreatedAt), Who: h.UserName, Decision: h.Decision, Rationale: h.Rationale})
@@ -100,8 +98,15 @@ func (s *Server) TransactionDecide(c echo.Context) error {
 	id := c.Param("id")
 	decision := c.FormValue("decision")
 	rationale := strings.TrimSpace(c.FormValue("rationale"))
+	panel := func() (views.DecisionProps, error) {
+		scored, err := store.GetScored(ctx, p.Tenant, id)
+		if err != nil {
+			return views.DecisionProps{}, err
+		}
+		return s.decisionProps(c, &scored.Transaction)
+	}
 	fail := func(msg string) error {
-		dp, err := s.decisionProps(c, id)
+		dp, err := panel()
 		if err != nil {
 			return err
 		}
@@ -125,7 +130,7 @@ func (s *Server) TransactionDecide(c echo.Context) error {
 	if !isFragmentRequest(c) {
 		return c.Redirect(http.StatusSeeOther, "/transactions/"+id)
 	}
-	dp, err := s.decisionProps(c, id)
+	dp, err := panel()
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,20 @@ func ProductionModel(ctx context.Context, t Tenant) (*ModelVersion, error) {
 	return &mv, nil
 }
 
+// ProductionModelID returns the id of the tenant's production model version,
+// without loading its bundle: the cheap question a replica asks to notice a
+// promotion.
+func ProductionModelID(ctx context.Context, t Tenant) (string, error) {
+	var ids []string
+	if err := t.scoped(ctx).Model(&ModelVersion{}).Where("stage = ?", StageProduction).Limit(1).Pluck("id", &ids).Error; err != nil {
+		return "", fmt.Errorf("store: production model id: %w", err)
+	}
+	if len(ids) == 0 {
+		return "", fmt.Errorf("store: production model id: %w", ErrNotFound)
+	}
+	return ids[0], nil
+}
+
 // HasModelNamed reports whether the tenant has any version of a model name.
 func HasModelNamed(ctx context.Context, t Tenant, name string) (bool, error) {
 	var n int64
