@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 )
 
@@ -71,12 +75,17 @@ func SaveScoredBatch(ctx context.Context, t Tenant, txs []Transaction, ps []Pred
 		ps[i].setTenant(t.id)
 		ps[i].TransactionID = txs[i].ID
 	}
-	err := t.Tx(ctx, func(tt Tenant) error {
-		if err := tt.db.WithContext(ctx).CreateInBatches(txs, 200).Error; err != nil {
-			return err
-		}
-		return tt.db.WithContext(ctx).CreateInBatches(ps, 200).Error
-	})
+	var err error
+	if t.db.Dialector.Name() == "postgres" {
+		err = copyScored(ctx, t, txs, ps)
+	} else {
+		err = t.Tx(ctx, func(tt Tenant) error {
+			if err := tt.db.WithContext(ctx).CreateInBatches(txs, 200).Error; err != nil {
+				return err
+			}
+			return tt.db.WithContext(ctx).CreateInBatches(ps, 200).Error
+		})
+	}
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return fmt.Errorf("store: save batch: %w", ErrDuplicate)
 	}
@@ -97,7 +106,18 @@ func ScoredByExternalIDs(ctx context.Context, t Tenant, ids []string) (map[strin
 		return out, nil
 	}
 	var txs []Transaction
-	if err := t.scoped(ctx).Where("external_id IN ?", ids).Find(&txs).Error; err != nil {
+	q := t.scoped(ctx).Where("external_id IN ?", ids)
+	if t.db.Dialector.Name() == "postgres" {
+		// One unique-index probe per id, whatever the statistics say: with an
+		// IN list and statistics older than a fast-growing table, PostgreSQL
+		// picks a scan of all the tenant's rows instead (80 ms at 50,000 rows,
+		// growing with the table). LIMIT 1 keeps the subquery a per-id lookup.
+		q = t.db.WithContext(ctx).Raw(`SELECT t.* FROM unnest(CAST(? AS text[])) AS x(external_id)
+			CROSS JOIN LATERAL (SELECT * FROM transactions
+				WHERE tenant_id = ? AND external_id = x.external_id LIMIT 1) t`,
+			textArray(ids), t.id)
+	}
+	if err := q.Find(&txs).Error; err != nil {
 		return nil, fmt.Errorf("store: find external ids: %w", err)
 	}
 	if len(txs) == 0 {
@@ -128,4 +148,61 @@ func CountTransactions(ctx context.Context, t Tenant) (int64, error) {
 		return 0, fmt.Errorf("store: count transactions: %w", err)
 	}
 	return n, nil
+}
+
+var (
+	transactionColumns = []string{"id", "tenant_id", "external_id", "step", "type", "amount", "name_orig",
+		"old_balance_org", "new_balance_orig", "name_dest", "old_balance_dest", "new_balance_dest", "is_fraud",
+		"received_at", "label"}
+	predictionColumns = []string{"id", "tenant_id", "transaction_id", "model_version_id", "score", "raw_margin",
+		"band", "threshold", "explanation", "latency_us", "created_at"}
+)
+
+// copyScored writes a batch with PostgreSQL's binary COPY in one database
+// transaction: no statement to parse and no text to convert, which makes it
+// several times cheaper per row than multi-row INSERTs. The rows already
+// carry the tenant (set by SaveScoredBatch). A taken external id fails the
+// COPY and comes back as gorm.ErrDuplicatedKey, as an INSERT would.
+func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Prediction) error {
+	sqlDB, err := t.db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		return pgx.BeginFunc(ctx, pc, func(tx pgx.Tx) error {
+			_, err := tx.CopyFrom(ctx, pgx.Identifier{"transactions"}, transactionColumns,
+				pgx.CopyFromSlice(len(txs), func(i int) ([]any, error) {
+					r := &txs[i]
+					return []any{r.ID, r.TenantID, r.ExternalID, r.Step, r.Type, r.Amount, r.NameOrig,
+						r.OldBalanceOrg, r.NewBalanceOrig, r.NameDest, r.OldBalanceDest, r.NewBalanceDest, r.IsFraud,
+						r.ReceivedAt, r.Label}, nil
+				}))
+			if err != nil {
+				return err
+			}
+			_, err = tx.CopyFrom(ctx, pgx.Identifier{"predictions"}, predictionColumns,
+				pgx.CopyFromSlice(len(ps), func(i int) ([]any, error) {
+					r := &ps[i]
+					return []any{r.ID, r.TenantID, r.TransactionID, r.ModelVersionID, r.Score, r.RawMargin,
+						r.Band, r.Threshold, []byte(r.Explanation), r.LatencyUS, r.CreatedAt}, nil
+				}))
+			return err
+		})
+	})
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
+		return gorm.ErrDuplicatedKey
+	}
+	return err
+}
+
+// textArray passes ids as one PostgreSQL text[] parameter (GORM would
+// spread a slice into a list of parameters).
+func textArray(ids []string) pgtype.Array[string] {
+	return pgtype.Array[string]{Elements: ids, Dims: []pgtype.ArrayDimension{{Length: int32(len(ids)), LowerBound: 1}}, Valid: true}
 }

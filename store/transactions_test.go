@@ -1,0 +1,111 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sentinel-fraud/sentinel/store"
+	"github.com/sentinel-fraud/sentinel/store/storetest"
+)
+
+// scoredRows makes n transactions with predictions of model mv.
+func scoredRows(mv *store.ModelVersion, prefix string, n int) ([]store.Transaction, []store.Prediction) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	fraud := true
+	var txs []store.Transaction
+	var ps []store.Prediction
+	for i := range n {
+		tx := store.Transaction{ID: store.NewID(), ExternalID: fmt.Sprintf("%s-%d", prefix, i), Step: i, Type: "TRANSFER",
+			Amount: 100.25 + float64(i), NameOrig: fmt.Sprintf("C%d", i), OldBalanceOrg: 500, NewBalanceOrig: 399.75,
+			NameDest: "M1", ReceivedAt: now}
+		if i%2 == 0 {
+			tx.IsFraud = &fraud
+		}
+		txs = append(txs, tx)
+		ps = append(ps, store.Prediction{ID: store.NewID(), ModelVersionID: mv.ID, Score: 0.5 + float64(i)/100,
+			RawMargin: -1.5, Band: "high", Threshold: 0.4, Explanation: []byte(fmt.Sprintf(`{"n": %d, "s": "é"}`, i)),
+			LatencyUS: 17, CreatedAt: now})
+	}
+	return txs, ps
+}
+
+func TestSaveScoredBatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, b, _, _ := twoTenants(t, db)
+		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs, ps := scoredRows(mv, "ext", 3)
+		if err := store.SaveScoredBatch(ctx, a, txs, ps); err != nil {
+			t.Fatalf("SaveScoredBatch() = %v", err)
+		}
+
+		got, err := store.ScoredByExternalIDs(ctx, a, []string{"ext-0", "ext-2", "missing"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got["ext-0"] == nil || got["ext-2"] == nil {
+			t.Fatalf("ScoredByExternalIDs() = %v, want ext-0 and ext-2", got)
+		}
+		s := got["ext-2"]
+		if s.Transaction.ID != txs[2].ID || s.Transaction.TenantID != a.ID() || s.Transaction.Amount != 102.25 ||
+			s.Transaction.IsFraud == nil || !*s.Transaction.IsFraud || !s.Transaction.ReceivedAt.Equal(txs[2].ReceivedAt) {
+			t.Fatalf("stored transaction = %+v, want %+v", s.Transaction, txs[2])
+		}
+		if got["ext-0"].Transaction.IsFraud == nil || got["ext-0"].Transaction.Step != 0 {
+			t.Fatalf("ext-0 = %+v", got["ext-0"].Transaction)
+		}
+		p := s.Prediction
+		if p.ID != ps[2].ID || p.TransactionID != txs[2].ID || p.ModelVersionID != mv.ID || p.Score != 0.52 ||
+			p.Band != "high" || p.LatencyUS != 17 || p.TenantID != a.ID() {
+			t.Fatalf("stored prediction = %+v, want %+v", p, ps[2])
+		}
+		var ex struct {
+			N int    `json:"n"`
+			S string `json:"s"`
+		}
+		if err := json.Unmarshal(p.Explanation, &ex); err != nil || ex.N != 2 || ex.S != "é" {
+			t.Fatalf("explanation = %s (%v), want n 2", p.Explanation, err)
+		}
+		one, _ := store.GetScored(ctx, a, txs[1].ID)
+		if one == nil || one.Transaction.IsFraud != nil {
+			t.Fatalf("GetScored(ext-1) = %+v, want no is_fraud", one)
+		}
+
+		t.Run("another tenant sees none of them", func(t *testing.T) {
+			got, err := store.ScoredByExternalIDs(ctx, b, []string{"ext-0", "ext-1", "ext-2"})
+			if err != nil || len(got) != 0 {
+				t.Fatalf("ScoredByExternalIDs(b) = %v, %v; want none", got, err)
+			}
+			// The same external ids are free in another tenant.
+			mb, err := store.RegisterModel(ctx, b, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
+			if err != nil {
+				t.Fatal(err)
+			}
+			txs, ps := scoredRows(mb, "ext", 3)
+			if err := store.SaveScoredBatch(ctx, b, txs, ps); err != nil {
+				t.Fatalf("SaveScoredBatch(b, same external ids) = %v", err)
+			}
+		})
+		t.Run("a taken external id writes nothing of the batch", func(t *testing.T) {
+			txs, ps := scoredRows(mv, "new", 4)
+			txs[3].ExternalID = "ext-1"
+			err := store.SaveScoredBatch(ctx, a, txs, ps)
+			if !errors.Is(err, store.ErrDuplicate) {
+				t.Fatalf("SaveScoredBatch(taken id) = %v, want ErrDuplicate", err)
+			}
+			if n, _ := store.CountTransactions(ctx, a); n != 3 {
+				t.Fatalf("transactions after the failed batch = %d, want 3", n)
+			}
+			if got, _ := store.ScoredByExternalIDs(ctx, a, []string{"new-0"}); len(got) != 0 {
+				t.Fatalf("new-0 was stored: %v", got)
+			}
+		})
+	})
+}
