@@ -71,6 +71,13 @@ func (m *Model) Explain(t *Transaction, k int) Explanation {
 	return ex
 }
 
+// ScoreExplain is Score and Explain in one pass over the trees: the result
+// is decided from the explanation's raw margin.
+func (m *Model) ScoreExplain(t *Transaction, w Watch, k int) (Result, Explanation) {
+	ex := m.Explain(t, k)
+	return m.decide(ex.RawMargin, w), ex
+}
+
 func direction(c float64) string {
 	switch {
 	case c > 0:

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -188,6 +189,15 @@ func TestBandsAndWatchlist(t *testing.T) {
 	trusted := m.Score(&tx, scoring.Watch{SenderTrusted: true})
 	if trusted.Band != plain.Band || !trusted.Trusted || trusted.Score != plain.Score {
 		t.Fatalf("trusted sender = %+v, want band kept and flagged", trusted)
+	}
+	for _, w := range []scoring.Watch{{}, {ReceiverBlocked: true}, {SenderTrusted: true}} {
+		res, ex := m.ScoreExplain(&tx, w, 3)
+		if want := m.Score(&tx, w); res != want {
+			t.Errorf("ScoreExplain(%+v) result = %+v, want Score's %+v", w, res, want)
+		}
+		if want := m.Explain(&tx, 3); !reflect.DeepEqual(ex, want) {
+			t.Errorf("ScoreExplain(%+v) explanation = %+v, want Explain's %+v", w, ex, want)
+		}
 	}
 	if err := (scoring.Thresholds{Review: 0.5, Medium: 0.7, High: 0.6, Critical: 0.9}).Validate(); err == nil {
 		t.Error("Validate(falling cut-offs) = nil")
