@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -101,19 +102,29 @@ func decodeFrozen(s *store.Scored) (*frozenExplanation, error) {
 // decodeJSON reads one JSON value from the body, refusing unknown fields and
 // trailing data, and turning every failure into a 400 problem.
 func decodeJSON(c echo.Context, dst any) error {
-	dec := json.NewDecoder(c.Request().Body)
+	return decodeStrict(c.Request().Body, dst)
+}
+
+// decodeStrict reads one JSON value with no unknown fields from r.
+func decodeStrict(r io.Reader, dst any) error {
+	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit))
-		}
-		return newProblem(http.StatusBadRequest, "malformed JSON: "+err.Error())
+		return bodyProblem(err)
 	}
 	if dec.More() {
 		return newProblem(http.StatusBadRequest, "malformed JSON: more than one value in the body")
 	}
 	return nil
+}
+
+// bodyProblem tells the client why its body could not be read or decoded.
+func bodyProblem(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit))
+	}
+	return newProblem(http.StatusBadRequest, "malformed JSON: "+err.Error())
 }
 
 // limitBody caps the request body at n bytes.
@@ -183,30 +194,25 @@ type batchItem struct {
 // by index with their field errors; the valid ones are scored all the same.
 func (s *Server) APIScoreBatch(c echo.Context) error {
 	limitBody(c, maxBatchBody)
-	var req struct {
-		Transactions []json.RawMessage `json:"transactions"`
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return bodyProblem(err)
 	}
-	if err := decodeJSON(c, &req); err != nil {
+	items, malformed, err := decodeBatch(body)
+	if err != nil {
 		return err
-	}
-	if n := len(req.Transactions); n < 1 || n > maxBatchSize {
-		return newProblem(http.StatusUnprocessableEntity, fmt.Sprintf("a batch holds 1 to %d transactions, this one %d", maxBatchSize, n),
-			scoring.FieldError{Field: "transactions", Message: fmt.Sprintf("must hold 1 to %d items", maxBatchSize)})
 	}
 	out := struct {
 		Scored  int         `json:"scored"`
 		Invalid int         `json:"invalid"`
 		Items   []batchItem `json:"items"`
-	}{Items: make([]batchItem, len(req.Transactions))}
+	}{Items: make([]batchItem, len(items))}
 	var ins []ScoreInput
 	var at []int // index in the request of each input
-	for i, raw := range req.Transactions {
+	for i, one := range items {
 		out.Items[i].Index = i
-		var one scoreRequest
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&one); err != nil {
-			out.Items[i].Errors = []scoring.FieldError{{Field: "", Message: "malformed transaction: " + err.Error()}}
+		if malformed != nil && malformed[i] != "" {
+			out.Items[i].Errors = []scoring.FieldError{{Field: "", Message: "malformed transaction: " + malformed[i]}}
 			continue
 		}
 		if fe := externalIDError(one.ExternalID); fe != nil {
@@ -244,6 +250,40 @@ func (s *Server) APIScoreBatch(c echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// decodeBatch reads a batch body into its items. A well-formed batch is
+// decoded in one pass; when any item is malformed, each item is decoded on
+// its own, so that the others are still scored and malformed[i] says what
+// is wrong with item i.
+func decodeBatch(body []byte) (items []scoreRequest, malformed []string, err error) {
+	var fast struct {
+		Transactions []scoreRequest `json:"transactions"`
+	}
+	if decodeStrict(bytes.NewReader(body), &fast) == nil {
+		items = fast.Transactions
+	} else {
+		var req struct {
+			Transactions []json.RawMessage `json:"transactions"`
+		}
+		if err := decodeStrict(bytes.NewReader(body), &req); err != nil {
+			return nil, nil, err
+		}
+		items = make([]scoreRequest, len(req.Transactions))
+		malformed = make([]string, len(req.Transactions))
+		for i, raw := range req.Transactions {
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&items[i]); err != nil {
+				malformed[i] = err.Error()
+			}
+		}
+	}
+	if n := len(items); n < 1 || n > maxBatchSize {
+		return nil, nil, newProblem(http.StatusUnprocessableEntity, fmt.Sprintf("a batch holds 1 to %d transactions, this one %d", maxBatchSize, n),
+			scoring.FieldError{Field: "transactions", Message: fmt.Sprintf("must hold 1 to %d items", maxBatchSize)})
+	}
+	return items, malformed, nil
 }
 
 // APITransaction returns one scored transaction of the caller's tenant.

@@ -154,6 +154,26 @@ func TestAPIBatch(t *testing.T) {
 		if res := a.api("POST", "/api/v1/score/batch", key, `{"transactions":[]}`); res.Status != 422 {
 			t.Fatalf("empty batch = %d, want 422", res.Status)
 		}
+		tooMany := `{"transactions":[` + strings.Repeat(`{},`, maxBatchSize) + `{}]}`
+		if res := a.api("POST", "/api/v1/score/batch", key, tooMany); res.Status != 422 {
+			t.Fatalf("batch of %d = %d, want 422", maxBatchSize+1, res.Status)
+		}
+		for _, body := range []string{`{"transactions":[` + txJSON("b-9"), `{"transactions":{}}`, `{"items":[]}`} {
+			if res := a.api("POST", "/api/v1/score/batch", key, body); res.Status != 400 {
+				t.Fatalf("batch %s = %d, want 400", body, res.Status)
+			}
+		}
+		// A wrong type in one item fails that item only.
+		body = `{"transactions":[` + strings.Replace(txJSON("b-4"), `"amount":181000`, `"amount":"181000"`, 1) + `,` + txJSON("b-5") + `]}`
+		res = a.api("POST", "/api/v1/score/batch", key, body)
+		out = decode[struct {
+			Scored, Invalid int
+			Items           []batchItem
+		}](t, res.Body)
+		if res.Status != http.StatusOK || out.Scored != 1 || out.Invalid != 1 || out.Items[0].Errors == nil ||
+			!strings.Contains(out.Items[0].Errors[0].Message, "malformed") || out.Items[1].Result == nil || out.Items[1].Result.ExternalID != "b-5" {
+			t.Fatalf("batch with a wrongly typed item = %d %+v", res.Status, out)
+		}
 	})
 }
 
