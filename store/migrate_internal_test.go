@@ -144,3 +144,21 @@ func TestSQLitePathWithURICharacters(t *testing.T) {
 		t.Fatalf("journal_mode = %q, want wal (the DSN's pragmas were lost)", mode)
 	}
 }
+
+// The PostgreSQL batch COPY names its columns; a field added to a model
+// must be added there too, or PostgreSQL would silently drop it.
+func TestCopyColumnsCoverTheModels(t *testing.T) {
+	db := openSQLite(t)
+	for _, c := range []struct {
+		model   any
+		columns []string
+	}{{&Transaction{}, transactionColumns}, {&Prediction{}, predictionColumns}} {
+		stmt := db.gorm.Model(c.model).Statement
+		if err := stmt.Parse(c.model); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(stmt.Schema.DBNames, c.columns) {
+			t.Errorf("%s: COPY columns %v, model columns %v", stmt.Schema.Table, c.columns, stmt.Schema.DBNames)
+		}
+	}
+}
