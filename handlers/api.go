@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -249,7 +250,110 @@ func (s *Server) APIScoreBatch(c echo.Context) error {
 			out.Scored++
 		}
 	}
-	return c.JSON(http.StatusOK, out)
+	answer, err := batchJSON(out.Scored, out.Invalid, out.Items)
+	if err != nil {
+		return err
+	}
+	return c.JSONBlob(http.StatusOK, answer)
+}
+
+// batchJSON writes a batch answer as c.JSON would, but appends each result
+// by hand: up to 1,000 of them per request, where encoding/json's
+// reflection was a seventh of the server's work. A test holds it byte for
+// byte to encoding/json.
+func batchJSON(scored, invalid int, items []batchItem) ([]byte, error) {
+	b := make([]byte, 0, 1536*len(items))
+	b = fmt.Appendf(b, `{"scored":%d,"invalid":%d,"items":[`, scored, invalid)
+	for i := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		it := &items[i]
+		if it.Result == nil || it.Errors != nil {
+			j, err := json.Marshal(it)
+			if err != nil {
+				return nil, fmt.Errorf("encode batch item %d: %w", i, err)
+			}
+			b = append(b, j...)
+			continue
+		}
+		b = fmt.Appendf(b, `{"index":%d,"result":`, it.Index)
+		b = it.Result.appendJSON(b)
+		b = append(b, '}')
+	}
+	return append(b, "]}\n"...), nil
+}
+
+// appendJSON appends r as encoding/json writes it (see batchJSON).
+func (r *scoreResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, r.ID)
+	b = append(b, `,"external_id":`...)
+	b = appendJSONString(b, r.ExternalID)
+	b = append(b, `,"created":`...)
+	b = strconv.AppendBool(b, r.Created)
+	b = append(b, `,"received_at":"`...)
+	b = r.ReceivedAt.AppendFormat(b, time.RFC3339Nano)
+	tx := &r.Transaction
+	b = append(b, `","transaction":{"step":`...)
+	b = strconv.AppendInt(b, int64(tx.Step), 10)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, tx.Type)
+	b = append(b, `,"amount":`...)
+	b = appendJSONFloat(b, tx.Amount)
+	b = append(b, `,"nameOrig":`...)
+	b = appendJSONString(b, tx.NameOrig)
+	b = append(b, `,"oldbalanceOrg":`...)
+	b = appendJSONFloat(b, tx.OldBalanceOrg)
+	b = append(b, `,"newbalanceOrig":`...)
+	b = appendJSONFloat(b, tx.NewBalanceOrig)
+	b = append(b, `,"nameDest":`...)
+	b = appendJSONString(b, tx.NameDest)
+	b = append(b, `,"oldbalanceDest":`...)
+	b = appendJSONFloat(b, tx.OldBalanceDest)
+	b = append(b, `,"newbalanceDest":`...)
+	b = appendJSONFloat(b, tx.NewBalanceDest)
+	b = append(b, `},"score":`...)
+	b = appendJSONFloat(b, r.Score)
+	b = append(b, `,"raw_margin":`...)
+	b = appendJSONFloat(b, r.RawMargin)
+	b = append(b, `,"band":`...)
+	b = appendJSONString(b, r.Band)
+	b = append(b, `,"model_band":`...)
+	b = appendJSONString(b, r.ModelBand)
+	if r.Override != "" {
+		b = append(b, `,"override":`...)
+		b = appendJSONString(b, r.Override)
+	}
+	if r.Trusted {
+		b = append(b, `,"trusted":true`...)
+	}
+	b = append(b, `,"review":`...)
+	b = strconv.AppendBool(b, r.Review)
+	b = append(b, `,"threshold":`...)
+	b = appendJSONFloat(b, r.Threshold)
+	b = append(b, `,"model":`...)
+	b = r.Model.appendJSON(b)
+	b = append(b, `,"explanation":{"base_value":`...)
+	b = appendJSONFloat(b, r.Explanation.BaseValue)
+	b = append(b, `,"top":`...)
+	if r.Explanation.Top == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range r.Explanation.Top {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendContribution(b, &r.Explanation.Top[i], true)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"summary":`...)
+	b = appendJSONString(b, r.Explanation.Summary)
+	b = append(b, `},"latency_us":`...)
+	b = strconv.AppendInt(b, r.LatencyUS, 10)
+	return append(b, '}')
 }
 
 // decodeBatch reads a batch body into its items. A well-formed batch is

@@ -161,13 +161,9 @@ func (fe *frozenExplanation) appendStored(b []byte) ([]byte, error) {
 			return nil, fmt.Errorf("encode explanation: non-finite number %v", f)
 		}
 	}
-	b = append(b, `{"model":{"id":`...)
-	b = appendJSONString(b, fe.Model.ID)
-	b = append(b, `,"name":`...)
-	b = appendJSONString(b, fe.Model.Name)
-	b = append(b, `,"version":`...)
-	b = strconv.AppendInt(b, int64(fe.Model.Version), 10)
-	b = append(b, `},"result":{"raw_margin":`...)
+	b = append(b, `{"model":`...)
+	b = fe.Model.appendJSON(b)
+	b = append(b, `,"result":{"raw_margin":`...)
 	b = appendJSONFloat(b, r.RawMargin)
 	b = append(b, `,"score":`...)
 	b = appendJSONFloat(b, r.Score)
@@ -196,13 +192,7 @@ func (fe *frozenExplanation) appendStored(b []byte) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"feature":`...)
-		b = appendJSONString(b, c.Feature)
-		b = append(b, `,"value":`...)
-		b = appendJSONFloat(b, c.Value)
-		b = append(b, `,"contribution":`...)
-		b = appendJSONFloat(b, c.Contribution)
-		b = append(b, '}')
+		b = appendContribution(b, &ex.All[i], false)
 	}
 	b = append(b, `],"summary":`...)
 	b = appendJSONString(b, ex.Summary)
@@ -212,6 +202,36 @@ func (fe *frozenExplanation) appendStored(b []byte) ([]byte, error) {
 			w.SenderBlocked, w.ReceiverBlocked, w.SenderTrusted, w.ReceiverTrusted)
 	}
 	return append(b, '}'), nil
+}
+
+func (m frozenModel) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, m.ID)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, m.Name)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, int64(m.Version), 10)
+	return append(b, '}')
+}
+
+// appendContribution writes c as encoding/json does; without text only its
+// feature, value and contribution, as a prediction stores it.
+func appendContribution(b []byte, c *scoring.Contribution, text bool) []byte {
+	b = append(b, `{"feature":`...)
+	b = appendJSONString(b, c.Feature)
+	if text && c.Label != "" {
+		b = append(b, `,"label":`...)
+		b = appendJSONString(b, c.Label)
+	}
+	b = append(b, `,"value":`...)
+	b = appendJSONFloat(b, c.Value)
+	b = append(b, `,"contribution":`...)
+	b = appendJSONFloat(b, c.Contribution)
+	if text && c.Direction != "" {
+		b = append(b, `,"direction":`...)
+		b = appendJSONString(b, c.Direction)
+	}
+	return append(b, '}')
 }
 
 // appendJSONFloat writes f as encoding/json does: the shortest form that
