@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -80,15 +81,21 @@ func (t Tenant) queueQuery(ctx context.Context, f QueueFilter) *gorm.DB {
 	q := t.scoped(ctx).Model(&Transaction{}).
 		Select("transactions.*, p.score, p.raw_margin, p.band").
 		Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id")
+	// The literal conditions repeat those of the partial band and label
+	// indexes (migration 0006): a planner has to see them to use those
+	// indexes with parameters.
 	if len(f.Bands) > 0 {
 		q = q.Where("p.band IN ?", f.Bands)
+		if !slices.Contains(f.Bands, "low") {
+			q = q.Where("p.band <> 'low'")
+		}
 	}
 	switch f.Decision {
 	case "", "any":
 	case "undecided":
 		q = q.Where("transactions.label = ''")
 	default:
-		q = q.Where("transactions.label = ?", f.Decision)
+		q = q.Where("transactions.label = ? AND transactions.label <> ''", f.Decision)
 	}
 	if f.Type != "" {
 		q = q.Where("transactions.type = ?", f.Type)
