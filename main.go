@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -486,6 +487,12 @@ func runServe(args []string) error {
 	fs.DurationVar(&drain, "shutdown-timeout", 15*time.Second, "how long to drain in-flight requests on shutdown")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// The server's live heap is small (tens of MB) and scoring allocates
+	// fast: collecting a quarter as often as Go's default saves about 15%
+	// of its CPU under load (docs/performance.md). GOGC overrides it.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
