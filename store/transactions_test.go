@@ -2,12 +2,14 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/store/storetest"
 )
@@ -108,4 +110,42 @@ func TestSaveScoredBatch(t *testing.T) {
 			}
 		})
 	})
+}
+
+// On PostgreSQL the prediction -> transaction key includes the tenant
+// (migration 0005): a prediction cannot point at another tenant's
+// transaction even through SQL that bypasses the store.
+func TestPredictionKeyHoldsTheTenant(t *testing.T) {
+	db, u := storetest.PostgresUnmigrated(t)
+	ctx := context.Background()
+	if err := store.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	a, b, _, _ := twoTenants(t, db)
+	mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
+	if err != nil {
+		t.Fatal(err)
+	}
+	txs, ps := scoredRows(mv, "k", 1)
+	if err := store.SaveScoredBatch(ctx, a, txs, ps); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	insert := `INSERT INTO predictions (id, tenant_id, transaction_id, model_version_id, score, raw_margin, band, threshold, latency_us, created_at)
+		VALUES ($1, $2, $3, $4, 0.1, 0, 'low', 0.5, 1, now())`
+	if _, err := conn.ExecContext(ctx, `DELETE FROM predictions WHERE transaction_id = $1`, txs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.ExecContext(ctx, insert, store.NewID(), b.ID(), txs[0].ID, mv.ID)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23503" {
+		t.Fatalf("prediction of tenant b for a's transaction: error %v, want a foreign-key violation", err)
+	}
+	if _, err := conn.ExecContext(ctx, insert, store.NewID(), a.ID(), txs[0].ID, mv.ID); err != nil {
+		t.Fatalf("prediction of the transaction's own tenant: %v", err)
+	}
 }
