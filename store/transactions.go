@@ -174,8 +174,11 @@ func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Predictio
 	}
 	defer conn.Close()
 	err = conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
-		return pgx.BeginFunc(ctx, pc, func(tx pgx.Tx) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: batch copy needs the pgx driver, not %T", dc)
+		}
+		return pgx.BeginFunc(ctx, sc.Conn(), func(tx pgx.Tx) error {
 			_, err := tx.CopyFrom(ctx, pgx.Identifier{"transactions"}, transactionColumns,
 				pgx.CopyFromSlice(len(txs), func(i int) ([]any, error) {
 					r := &txs[i]
