@@ -52,6 +52,8 @@ func (s *Server) TransactionShow(c echo.Context) error {
 		Sender: tx.NameOrig, Receiver: tx.NameDest, Summary: fe.Explanation.Summary, ChartJSON: chart,
 		Probability: fmt.Sprintf("a raw margin of %.3f calibrates to a fraud probability of %.2f%%", pr.RawMargin, 100*pr.Score),
 		Decision:    decision,
+		// An integer with thousands separators: drop the cents.
+		SimilarWindow: strings.TrimSuffix(money(float64(store.SimilarWindow)), ".00"),
 		Fields: []views.Field{
 			{Label: "External id", Value: tx.ExternalID}, {Label: "Received (UTC)", Value: tx.ReceivedAt.UTC().Format("2006-01-02 15:04:05")},
 			{Label: "Step", Value: fmt.Sprintf("%d (day %d, %02d:00)", tx.Step, tx.Step/24, tx.Step%24)},

@@ -112,11 +112,26 @@ func (t Tenant) queueQuery(ctx context.Context, f QueueFilter) *gorm.DB {
 	return q
 }
 
+// SimilarWindow is how many of the tenant's latest transactions
+// SimilarTransactions searches.
+var SimilarWindow = 20000
+
 // SimilarTransactions lists up to limit other transactions of the same type
-// and band with an amount within ±50%, newest first.
+// and band with an amount within ±50%, newest first, among the tenant's
+// latest SimilarWindow transactions: a rare combination then costs a
+// bounded walk (about 25 ms) instead of one through the whole table (half a
+// second at 460,000 rows).
 func SimilarTransactions(ctx context.Context, t Tenant, s *Scored, limit int) ([]QueueRow, error) {
+	var cut []string
+	if err := t.scoped(ctx).Model(&Transaction{}).Order("id DESC").Offset(SimilarWindow).Limit(1).Pluck("id", &cut).Error; err != nil {
+		return nil, fmt.Errorf("store: similar to %s: window: %w", s.Transaction.ID, err)
+	}
+	f := QueueFilter{Bands: []string{s.Prediction.Band}, Type: s.Transaction.Type}
+	if len(cut) > 0 {
+		f.NewerThan = cut[0]
+	}
 	var rows []QueueRow
-	err := t.queueQuery(ctx, QueueFilter{Bands: []string{s.Prediction.Band}, Type: s.Transaction.Type}).
+	err := t.queueQuery(ctx, f).
 		Where("transactions.id <> ?", s.Transaction.ID).
 		Where("transactions.amount BETWEEN ? AND ?", s.Transaction.Amount*0.5, s.Transaction.Amount*1.5).
 		Order("transactions.id DESC").Limit(limit).Scan(&rows).Error
