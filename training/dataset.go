@@ -168,6 +168,52 @@ func Open(path string) (*Reader, error) {
 	return r, nil
 }
 
+// eachLabelledRow opens a labelled file and calls fn with every good row,
+// and progress (when set) every million rows. Bad rows are counted; unless
+// skipBad, any of them fails the read at the end with the first ones named.
+// A file without good rows is an error too.
+func eachLabelledRow(path string, skipBad bool, progress func(rows int64), fn func(*Row)) (skipped int64, err error) {
+	r, err := Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	if !r.HasLabels() {
+		return 0, fmt.Errorf("training: %s has no isFraud column: it can be scored, not trained on or evaluated", path)
+	}
+	var good int64
+	var bad []string
+	for {
+		row, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		var re *RowError
+		if errors.As(err, &re) {
+			skipped++
+			if len(bad) < 5 {
+				bad = append(bad, re.Error())
+			}
+			continue
+		}
+		if err != nil {
+			return skipped, err
+		}
+		good++
+		fn(&row)
+		if progress != nil && row.Number%1_000_000 == 0 {
+			progress(row.Number)
+		}
+	}
+	if skipped > 0 && !skipBad {
+		return skipped, fmt.Errorf("training: %s has %d bad rows (first: %v); fix them or pass --skip-bad-rows", path, skipped, bad)
+	}
+	if good == 0 {
+		return skipped, fmt.Errorf("training: %s has no usable rows", path)
+	}
+	return skipped, nil
+}
+
 // Close stops the gzip goroutine, if any, and closes the file Open opened.
 func (r *Reader) Close() error {
 	if r.pipe != nil {

@@ -3,7 +3,6 @@ package training
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -43,48 +42,18 @@ func LoadDataset(path string, fs *scoring.FeatureSet, opt LoadOptions) (*Dataset
 	if err != nil {
 		return nil, err
 	}
-	r, err := Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	if !r.HasLabels() {
-		return nil, fmt.Errorf("training: %s has no isFraud column: it can be scored, not trained on", path)
-	}
 	d := &Dataset{Features: fs, X: make([][]float32, fs.Len())}
 	x := make([]float64, fs.Len())
-	var bad []string
-	for {
-		row, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		var re *RowError
-		if errors.As(err, &re) {
-			d.Skipped++
-			if len(bad) < 5 {
-				bad = append(bad, re.Error())
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
+	d.Skipped, err = eachLabelledRow(path, opt.SkipBadRows, opt.Progress, func(row *Row) {
 		fs.Compute(&row.Tx, x)
 		for f, v := range x {
 			d.X[f] = append(d.X[f], float32(v))
 		}
 		d.Labels = append(d.Labels, uint8(row.Label))
 		d.Steps = append(d.Steps, int32(row.Tx.Step))
-		if opt.Progress != nil && row.Number%1_000_000 == 0 {
-			opt.Progress(row.Number)
-		}
-	}
-	if d.Skipped > 0 && !opt.SkipBadRows {
-		return nil, fmt.Errorf("training: %s has %d bad rows (first: %v); fix them or pass --skip-bad-rows", path, d.Skipped, bad)
-	}
-	if d.Rows() == 0 {
-		return nil, fmt.Errorf("training: %s has no usable rows", path)
+	})
+	if err != nil {
+		return nil, err
 	}
 	d.Print = scoring.Fingerprint{File: filepath.Base(path), SHA256: sum, Rows: int64(d.Rows())}
 	for _, y := range d.Labels {

@@ -3,7 +3,6 @@ package training
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -218,42 +217,15 @@ func meanAbsSHAP(m *scoring.Model, d *Dataset, rows []int32) []Importance {
 // EvalFile scores every row of a labelled file with m and returns the
 // metrics; progress, when set, hears every million rows.
 func EvalFile(path string, m *scoring.Model, skipBad bool, progress func(rows int64)) (Metrics, int64, error) {
-	r, err := Open(path)
-	if err != nil {
-		return Metrics{}, 0, err
-	}
-	defer r.Close()
-	if !r.HasLabels() {
-		return Metrics{}, 0, fmt.Errorf("training: %s has no isFraud column", path)
-	}
 	var probs, amounts []float64
 	var labels []uint8
-	var skipped int64
-	for {
-		row, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		var re *RowError
-		if errors.As(err, &re) {
-			if !skipBad {
-				return Metrics{}, 0, fmt.Errorf("training: %w (pass --skip-bad-rows to skip bad rows)", re)
-			}
-			skipped++
-			continue
-		}
-		if err != nil {
-			return Metrics{}, 0, err
-		}
-		if progress != nil && row.Number%1_000_000 == 0 {
-			progress(row.Number)
-		}
+	skipped, err := eachLabelledRow(path, skipBad, progress, func(row *Row) {
 		probs = append(probs, m.Predict(&row.Tx).Score)
 		labels = append(labels, uint8(row.Label))
 		amounts = append(amounts, row.Tx.Amount)
-	}
-	if len(probs) == 0 {
-		return Metrics{}, skipped, fmt.Errorf("training: %s has no usable rows", path)
+	})
+	if err != nil {
+		return Metrics{}, skipped, err
 	}
 	return Evaluate(probs, labels, amounts, m.Thresholds().Review), skipped, nil
 }
