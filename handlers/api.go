@@ -317,19 +317,7 @@ func (r *scoreResponse) appendJSON(b []byte) []byte {
 	b = appendJSONFloat(b, r.Score)
 	b = append(b, `,"raw_margin":`...)
 	b = appendJSONFloat(b, r.RawMargin)
-	b = append(b, `,"band":`...)
-	b = appendJSONString(b, r.Band)
-	b = append(b, `,"model_band":`...)
-	b = appendJSONString(b, r.ModelBand)
-	if r.Override != "" {
-		b = append(b, `,"override":`...)
-		b = appendJSONString(b, r.Override)
-	}
-	if r.Trusted {
-		b = append(b, `,"trusted":true`...)
-	}
-	b = append(b, `,"review":`...)
-	b = strconv.AppendBool(b, r.Review)
+	b = appendVerdict(b, r.Band, r.ModelBand, r.Override, r.Trusted, r.Review)
 	b = append(b, `,"threshold":`...)
 	b = appendJSONFloat(b, r.Threshold)
 	b = append(b, `,"model":`...)

@@ -167,19 +167,7 @@ func (fe *frozenExplanation) appendStored(b []byte) ([]byte, error) {
 	b = appendJSONFloat(b, r.RawMargin)
 	b = append(b, `,"score":`...)
 	b = appendJSONFloat(b, r.Score)
-	b = append(b, `,"band":`...)
-	b = appendJSONString(b, string(r.Band))
-	b = append(b, `,"model_band":`...)
-	b = appendJSONString(b, string(r.ModelBand))
-	if r.Override != "" {
-		b = append(b, `,"override":`...)
-		b = appendJSONString(b, r.Override)
-	}
-	if r.Trusted {
-		b = append(b, `,"trusted":true`...)
-	}
-	b = append(b, `,"review":`...)
-	b = strconv.AppendBool(b, r.Review)
+	b = appendVerdict(b, string(r.Band), string(r.ModelBand), r.Override, r.Trusted, r.Review)
 	b = append(b, `},"explanation":{"base_value":`...)
 	b = appendJSONFloat(b, ex.BaseValue)
 	b = append(b, `,"raw_margin":`...)
@@ -202,6 +190,24 @@ func (fe *frozenExplanation) appendStored(b []byte) ([]byte, error) {
 			w.SenderBlocked, w.ReceiverBlocked, w.SenderTrusted, w.ReceiverTrusted)
 	}
 	return append(b, '}'), nil
+}
+
+// appendVerdict writes the band fields of a result, from ,"band" to
+// "review", as encoding/json writes them for scoring.Result and the API.
+func appendVerdict(b []byte, band, modelBand, override string, trusted, review bool) []byte {
+	b = append(b, `,"band":`...)
+	b = appendJSONString(b, band)
+	b = append(b, `,"model_band":`...)
+	b = appendJSONString(b, modelBand)
+	if override != "" {
+		b = append(b, `,"override":`...)
+		b = appendJSONString(b, override)
+	}
+	if trusted {
+		b = append(b, `,"trusted":true`...)
+	}
+	b = append(b, `,"review":`...)
+	return strconv.AppendBool(b, review)
 }
 
 func (m frozenModel) appendJSON(b []byte) []byte {
