@@ -22,6 +22,7 @@ import (
 	"github.com/sentinel-fraud/sentinel/bench"
 	"github.com/sentinel-fraud/sentinel/handlers"
 	"github.com/sentinel-fraud/sentinel/scoring"
+	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/training"
@@ -160,42 +161,7 @@ func runSeed(args []string) error {
 	if err := seed.Demo(ctx, db); err != nil {
 		return err
 	}
-	return demoTraffic(ctx, db, handlers.NewScorer(db))
-}
-
-// demoTrafficRows is how many simulated transactions each demo tenant gets.
-const demoTrafficRows = 600
-
-// demoTraffic scores simulated transactions for each demo tenant that has
-// none yet, so the queue has work in it on the first visit.
-func demoTraffic(ctx context.Context, db *store.DB, scorer *handlers.Scorer) error {
-	for i, dt := range seed.Tenants() {
-		row, err := store.AdminTenantBySlug(ctx, db, dt.Slug)
-		if err != nil {
-			return err
-		}
-		t := store.ForTenant(db, row.ID)
-		if n, err := store.CountTransactions(ctx, t); err != nil || n > 0 {
-			return err
-		}
-		cfg := seed.DefaultSimConfig()
-		cfg.Rows, cfg.FraudRate, cfg.Seed = demoTrafficRows, 0.03, uint64(i+1)
-		txs, labels, err := seed.SimulateTransactions(cfg)
-		if err != nil {
-			return err
-		}
-		for start := 0; start < len(txs); start += 200 {
-			var ins []handlers.ScoreInput
-			for j := start; j < min(start+200, len(txs)); j++ {
-				ins = append(ins, handlers.ScoreInput{ExternalID: fmt.Sprintf("demo-%04d", j), Tx: txs[j], IsFraud: &labels[j]})
-			}
-			if _, err := scorer.ScoreBatch(ctx, t, ins); err != nil {
-				return fmt.Errorf("demo traffic for %s: %w", dt.Slug, err)
-			}
-		}
-		slog.Info("demo transactions scored", "tenant", dt.Slug, "rows", len(txs))
-	}
-	return nil
+	return seed.Traffic(ctx, db, live.NewScorer(db))
 }
 
 func runScore(args []string) error {
@@ -521,12 +487,12 @@ func runServe(args []string) error {
 			seedDemo = true
 		}
 	}
-	scorer := handlers.NewScorer(db)
+	scorer := live.NewScorer(db)
 	if seedDemo {
 		if err := seed.Demo(ctx, db); err != nil {
 			return err
 		}
-		if err := demoTraffic(ctx, db, scorer); err != nil {
+		if err := seed.Traffic(ctx, db, scorer); err != nil {
 			return err
 		}
 	}

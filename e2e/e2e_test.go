@@ -23,6 +23,7 @@ import (
 
 	"github.com/sentinel-fraud/sentinel/handlers"
 	"github.com/sentinel-fraud/sentinel/scoring"
+	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/store/storetest"
@@ -53,13 +54,13 @@ func sessionWithScorer(t *testing.T) (context.Context, string, func(external str
 	if err := seed.Demo(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	scorer := handlers.NewScorer(db)
+	scorer := live.NewScorer(db)
 	admin, err := store.AdminFindLoginUser(context.Background(), db, "admin@sentinel.demo")
 	if err != nil {
 		t.Fatal(err)
 	}
 	score := func(external string, tx scoring.Transaction) {
-		if _, _, err := scorer.Score(context.Background(), store.ForTenant(db, admin.TenantID), handlers.ScoreInput{ExternalID: external, Tx: tx}); err != nil {
+		if _, _, _, err := scorer.Score(context.Background(), store.ForTenant(db, admin.TenantID), live.Input{ExternalID: external, Tx: tx}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sentinel-fraud/sentinel/scoring"
+	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/store"
 )
 
@@ -47,7 +48,7 @@ type scoreResponse struct {
 	Trusted     bool                `json:"trusted,omitempty"`
 	Review      bool                `json:"review"`
 	Threshold   float64             `json:"threshold"`
-	Model       frozenModel         `json:"model"`
+	Model       live.FrozenModel    `json:"model"`
 	Explanation apiExplanation      `json:"explanation"`
 	LatencyUS   int64               `json:"latency_us"`
 }
@@ -60,10 +61,10 @@ type apiExplanation struct {
 
 // toResponse shapes a stored transaction for the API. fe is its frozen
 // explanation when the caller has it in hand; nil decodes the stored one.
-func toResponse(s *store.Scored, fe *frozenExplanation, created bool) (scoreResponse, error) {
+func toResponse(s *store.Scored, fe *live.Frozen, created bool) (scoreResponse, error) {
 	if fe == nil {
 		var err error
-		if fe, err = decodeFrozen(s); err != nil {
+		if fe, err = live.DecodeFrozen(s); err != nil {
 			return scoreResponse{}, err
 		}
 	}
@@ -83,21 +84,6 @@ func toResponse(s *store.Scored, fe *frozenExplanation, created bool) (scoreResp
 		Explanation: apiExplanation{BaseValue: fe.Explanation.BaseValue, Top: top, Summary: fe.Explanation.Summary},
 		LatencyUS:   s.Prediction.LatencyUS,
 	}, nil
-}
-
-// decodeFrozen reads a prediction's frozen explanation and rebuilds its top list.
-func decodeFrozen(s *store.Scored) (*frozenExplanation, error) {
-	fe := new(frozenExplanation)
-	if err := json.Unmarshal(s.Prediction.Explanation, fe); err != nil {
-		return nil, fmt.Errorf("decode explanation of %s: %w", s.Transaction.ID, err)
-	}
-	for i := range fe.Explanation.All {
-		fe.Explanation.All[i].Describe()
-	}
-	if len(fe.Explanation.Top) == 0 {
-		fe.Explanation.Top = scoring.TopContributions(fe.Explanation.All, scoring.DefaultTopK)
-	}
-	return fe, nil
 }
 
 // decodeJSON reads one JSON value from the body, refusing unknown fields and
@@ -147,12 +133,12 @@ func (s *Server) scoreOne(c echo.Context, req scoreRequest) (scoreResponse, []sc
 	if fe := externalIDError(req.ExternalID); fe != nil {
 		return scoreResponse{}, []scoring.FieldError{*fe}, nil
 	}
-	scored, fe, created, err := s.scorer.score(c.Request().Context(), p.Tenant, ScoreInput{ExternalID: req.ExternalID, Tx: req.Transaction, IsFraud: req.IsFraud})
+	scored, fe, created, err := s.scorer.Score(c.Request().Context(), p.Tenant, live.Input{ExternalID: req.ExternalID, Tx: req.Transaction, IsFraud: req.IsFraud})
 	var ve *scoring.ValidationError
 	if errors.As(err, &ve) {
 		return scoreResponse{}, ve.Fields, nil
 	}
-	if errors.Is(err, ErrNoModel) {
+	if errors.Is(err, live.ErrNoModel) {
 		return scoreResponse{}, nil, newProblem(http.StatusServiceUnavailable, "no production model is active for this tenant; an admin must promote one")
 	}
 	if err != nil {
@@ -208,7 +194,7 @@ func (s *Server) APIScoreBatch(c echo.Context) error {
 		Invalid int         `json:"invalid"`
 		Items   []batchItem `json:"items"`
 	}{Items: make([]batchItem, len(items))}
-	var ins []ScoreInput
+	var ins []live.Input
 	var at []int // index in the request of each input
 	for i, one := range items {
 		out.Items[i].Index = i
@@ -220,11 +206,11 @@ func (s *Server) APIScoreBatch(c echo.Context) error {
 			out.Items[i].Errors = []scoring.FieldError{*fe}
 			continue
 		}
-		ins = append(ins, ScoreInput{ExternalID: one.ExternalID, Tx: one.Transaction, IsFraud: one.IsFraud})
+		ins = append(ins, live.Input{ExternalID: one.ExternalID, Tx: one.Transaction, IsFraud: one.IsFraud})
 		at = append(at, i)
 	}
 	results, err := s.scorer.ScoreBatch(c.Request().Context(), currentPrincipal(c).Tenant, ins)
-	if errors.Is(err, ErrNoModel) {
+	if errors.Is(err, live.ErrNoModel) {
 		return newProblem(http.StatusServiceUnavailable, "no production model is active for this tenant; an admin must promote one")
 	}
 	if err != nil {
@@ -237,7 +223,7 @@ func (s *Server) APIScoreBatch(c echo.Context) error {
 			item.Errors = ve.Fields
 			continue
 		}
-		res, err := toResponse(r.Scored, r.frozen, r.Created)
+		res, err := toResponse(r.Scored, r.Frozen, r.Created)
 		if err != nil {
 			return err
 		}
@@ -287,9 +273,9 @@ func batchJSON(scored, invalid int, items []batchItem) ([]byte, error) {
 // appendJSON appends r as encoding/json writes it (see batchJSON).
 func (r *scoreResponse) appendJSON(b []byte) []byte {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, r.ID)
+	b = live.AppendJSONString(b, r.ID)
 	b = append(b, `,"external_id":`...)
-	b = appendJSONString(b, r.ExternalID)
+	b = live.AppendJSONString(b, r.ExternalID)
 	b = append(b, `,"created":`...)
 	b = strconv.AppendBool(b, r.Created)
 	b = append(b, `,"received_at":"`...)
@@ -298,32 +284,32 @@ func (r *scoreResponse) appendJSON(b []byte) []byte {
 	b = append(b, `","transaction":{"step":`...)
 	b = strconv.AppendInt(b, int64(tx.Step), 10)
 	b = append(b, `,"type":`...)
-	b = appendJSONString(b, tx.Type)
+	b = live.AppendJSONString(b, tx.Type)
 	b = append(b, `,"amount":`...)
-	b = appendJSONFloat(b, tx.Amount)
+	b = live.AppendJSONFloat(b, tx.Amount)
 	b = append(b, `,"nameOrig":`...)
-	b = appendJSONString(b, tx.NameOrig)
+	b = live.AppendJSONString(b, tx.NameOrig)
 	b = append(b, `,"oldbalanceOrg":`...)
-	b = appendJSONFloat(b, tx.OldBalanceOrg)
+	b = live.AppendJSONFloat(b, tx.OldBalanceOrg)
 	b = append(b, `,"newbalanceOrig":`...)
-	b = appendJSONFloat(b, tx.NewBalanceOrig)
+	b = live.AppendJSONFloat(b, tx.NewBalanceOrig)
 	b = append(b, `,"nameDest":`...)
-	b = appendJSONString(b, tx.NameDest)
+	b = live.AppendJSONString(b, tx.NameDest)
 	b = append(b, `,"oldbalanceDest":`...)
-	b = appendJSONFloat(b, tx.OldBalanceDest)
+	b = live.AppendJSONFloat(b, tx.OldBalanceDest)
 	b = append(b, `,"newbalanceDest":`...)
-	b = appendJSONFloat(b, tx.NewBalanceDest)
+	b = live.AppendJSONFloat(b, tx.NewBalanceDest)
 	b = append(b, `},"score":`...)
-	b = appendJSONFloat(b, r.Score)
+	b = live.AppendJSONFloat(b, r.Score)
 	b = append(b, `,"raw_margin":`...)
-	b = appendJSONFloat(b, r.RawMargin)
-	b = appendVerdict(b, r.Band, r.ModelBand, r.Override, r.Trusted, r.Review)
+	b = live.AppendJSONFloat(b, r.RawMargin)
+	b = live.AppendVerdict(b, r.Band, r.ModelBand, r.Override, r.Trusted, r.Review)
 	b = append(b, `,"threshold":`...)
-	b = appendJSONFloat(b, r.Threshold)
+	b = live.AppendJSONFloat(b, r.Threshold)
 	b = append(b, `,"model":`...)
-	b = r.Model.appendJSON(b)
+	b = r.Model.AppendJSON(b)
 	b = append(b, `,"explanation":{"base_value":`...)
-	b = appendJSONFloat(b, r.Explanation.BaseValue)
+	b = live.AppendJSONFloat(b, r.Explanation.BaseValue)
 	b = append(b, `,"top":`...)
 	if r.Explanation.Top == nil {
 		b = append(b, "null"...)
@@ -333,12 +319,12 @@ func (r *scoreResponse) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendContribution(b, &r.Explanation.Top[i], true)
+			b = live.AppendContribution(b, &r.Explanation.Top[i], true)
 		}
 		b = append(b, ']')
 	}
 	b = append(b, `,"summary":`...)
-	b = appendJSONString(b, r.Explanation.Summary)
+	b = live.AppendJSONString(b, r.Explanation.Summary)
 	b = append(b, `},"latency_us":`...)
 	b = strconv.AppendInt(b, r.LatencyUS, 10)
 	return append(b, '}')

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/store/storetest"
 )
 
@@ -16,7 +17,7 @@ import (
 // same method, and the document describes no route that does not exist.
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	db := storetest.SQLite(t)
-	e := New(db, NewScorer(db), Config{})
+	e := New(db, live.NewScorer(db), Config{})
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/store/storetest"
@@ -21,7 +22,7 @@ import (
 type testApp struct {
 	t      *testing.T
 	db     *store.DB
-	scorer *Scorer
+	scorer *live.Scorer
 	srv    *httptest.Server
 }
 
@@ -32,7 +33,7 @@ func newTestApp(t *testing.T, db *store.DB, seeded bool) *testApp {
 			t.Fatalf("seed.Demo() = %v", err)
 		}
 	}
-	scorer := NewScorer(db)
+	scorer := live.NewScorer(db)
 	ctx, cancel := context.WithCancel(context.Background())
 	go scorer.RunWriter(ctx)
 	t.Cleanup(cancel)

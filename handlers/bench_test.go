@@ -11,6 +11,7 @@ import (
 	"github.com/sentinel-fraud/sentinel/bench"
 	"github.com/sentinel-fraud/sentinel/models"
 	"github.com/sentinel-fraud/sentinel/scoring"
+	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/store/storetest"
 )
@@ -48,7 +49,7 @@ func BenchmarkBatchItem(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lm := &liveModel{VersionID: store.NewID(), Name: models.DefaultName, Version: 1, Model: m}
+	lm := &live.Version{VersionID: store.NewID(), Name: models.DefaultName, Version: 1, Model: m}
 	bodies := make([][]byte, 64)
 	for i := range bodies {
 		bodies[i] = fmt.Appendf(nil, `{"external_id":"b-%d","step":%d,"type":"%s","amount":%d.5,"nameOrig":"C%d","oldbalanceOrg":%d,"newbalanceOrig":0,"nameDest":"C%d","oldbalanceDest":0,"newbalanceDest":0}`,
@@ -63,7 +64,7 @@ func BenchmarkBatchItem(b *testing.B) {
 		if err := dec.Decode(&req); err != nil {
 			b.Fatal(err)
 		}
-		tx, p, fe, err := lm.score(ScoreInput{ExternalID: req.ExternalID, Tx: req.Transaction}, store.WatchStatus{})
+		tx, p, fe, err := lm.Score(live.Input{ExternalID: req.ExternalID, Tx: req.Transaction}, store.WatchStatus{})
 		if err != nil {
 			b.Fatal(err)
 		}

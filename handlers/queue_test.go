@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sentinel-fraud/sentinel/scoring"
+	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/store"
 )
 
@@ -26,7 +27,7 @@ func (a *testApp) scoreN(email string, n int, prefix string) []string {
 			tx = scoring.Transaction{Step: 400, Type: "TRANSFER", Amount: 1000 + float64(i), NameOrig: fmt.Sprintf("C%d", i),
 				OldBalanceOrg: 1000 + float64(i), NameDest: "C999"}
 		}
-		s, _, err := a.scorer.Score(context.Background(), t, ScoreInput{ExternalID: fmt.Sprintf("%s-%d", prefix, i), Tx: tx})
+		s, _, _, err := a.scorer.Score(context.Background(), t, live.Input{ExternalID: fmt.Sprintf("%s-%d", prefix, i), Tx: tx})
 		if err != nil {
 			a.t.Fatal(err)
 		}

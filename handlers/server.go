@@ -9,6 +9,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 
+	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/store"
 )
 
@@ -32,7 +33,7 @@ const (
 type Server struct {
 	db       *store.DB
 	sessions *scs.SessionManager
-	scorer   *Scorer
+	scorer   *live.Scorer
 	keys     keyCache
 	csrf     echo.MiddlewareFunc
 	cfg      Config
@@ -40,7 +41,7 @@ type Server struct {
 
 // New builds the Echo application with every route and middleware; scorer
 // holds the tenants' live models.
-func New(db *store.DB, scorer *Scorer, cfg Config) *echo.Echo {
+func New(db *store.DB, scorer *live.Scorer, cfg Config) *echo.Echo {
 	sm := scs.New()
 	sm.Store = store.NewSessionStore(db)
 	sm.Lifetime = SessionLifetime

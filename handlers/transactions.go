@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sentinel-fraud/sentinel/scoring"
+	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/views"
 )
@@ -26,7 +27,7 @@ func (s *Server) TransactionShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	fe, err := decodeFrozen(scored)
+	fe, err := live.DecodeFrozen(scored)
 	if err != nil {
 		return err
 	}

@@ -1,13 +1,15 @@
-package handlers
+// Package live is Sentinel's scoring service: each tenant's production
+// model behind an atomic pointer (hot-swapped on promotion), scoring and
+// explaining transactions, freezing their explanations, and storing them
+// with group commits. It is used by the HTTP handlers, the seeder and the
+// tests alike; package scoring underneath stays pure.
+package live
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,8 +21,8 @@ import (
 // ErrNoModel is returned when a tenant has no production model to score with.
 var ErrNoModel = errors.New("this tenant has no production model")
 
-// liveModel is a tenant's loaded production model.
-type liveModel struct {
+// Version is a tenant's loaded production model.
+type Version struct {
 	VersionID string
 	Name      string
 	Version   int
@@ -34,7 +36,7 @@ type liveModel struct {
 type Scorer struct {
 	db     *store.DB
 	mu     sync.Mutex // serialises loads
-	models sync.Map   // tenant id → *atomic.Pointer[liveModel]
+	models sync.Map   // tenant id → *atomic.Pointer[Version]
 	w      groupWriter
 }
 
@@ -44,13 +46,13 @@ func NewScorer(db *store.DB) *Scorer {
 	return &Scorer{db: db, w: groupWriter{queue: make(chan saveRequest, 4*maxGroup)}}
 }
 
-func (s *Scorer) slot(tenantID string) *atomic.Pointer[liveModel] {
-	p, _ := s.models.LoadOrStore(tenantID, new(atomic.Pointer[liveModel]))
-	return p.(*atomic.Pointer[liveModel])
+func (s *Scorer) slot(tenantID string) *atomic.Pointer[Version] {
+	p, _ := s.models.LoadOrStore(tenantID, new(atomic.Pointer[Version]))
+	return p.(*atomic.Pointer[Version])
 }
 
 // Current returns the tenant's live model, loading it on first use.
-func (s *Scorer) Current(ctx context.Context, t store.Tenant) (*liveModel, error) {
+func (s *Scorer) Current(ctx context.Context, t store.Tenant) (*Version, error) {
 	if m := s.slot(t.ID()).Load(); m != nil {
 		return m, nil
 	}
@@ -59,7 +61,7 @@ func (s *Scorer) Current(ctx context.Context, t store.Tenant) (*liveModel, error
 
 // Reload loads the tenant's production model and swaps it in when it differs
 // from the live one.
-func (s *Scorer) Reload(ctx context.Context, t store.Tenant) (*liveModel, error) {
+func (s *Scorer) Reload(ctx context.Context, t store.Tenant) (*Version, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	slot := s.slot(t.ID())
@@ -86,7 +88,7 @@ func (s *Scorer) Reload(ctx context.Context, t store.Tenant) (*liveModel, error)
 	if err != nil {
 		return nil, fmt.Errorf("load model %s v%d: %w", mv.Name, mv.Version, err)
 	}
-	lm := &liveModel{VersionID: mv.ID, Name: mv.Name, Version: mv.Version, Model: m}
+	lm := &Version{VersionID: mv.ID, Name: mv.Name, Version: mv.Version, Model: m}
 	slot.Store(lm)
 	slog.Info("model live", "tenant_id", t.ID(), "model", mv.Name, "version", mv.Version)
 	return lm, nil
@@ -126,160 +128,18 @@ func (s *Scorer) Watch(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// ScoreInput is one transaction to score.
-type ScoreInput struct {
+// Input is one transaction to score.
+type Input struct {
 	ExternalID string
 	Tx         scoring.Transaction
 	IsFraud    *bool
 }
 
-// frozenExplanation is what a prediction keeps: the explanation and the
-// model that made it, never recomputed.
-type frozenExplanation struct {
-	Model         frozenModel         `json:"model"`
-	Result        scoring.Result      `json:"result"`
-	Explanation   scoring.Explanation `json:"explanation"`
-	WatchOverride *scoring.Watch      `json:"watch,omitempty"`
-}
-
-type frozenModel struct {
-	ID      string `json:"id"`
-	Name    string `json:"name"`
-	Version int    `json:"version"`
-}
-
-// appendStored appends what a prediction stores of fe: exactly what
-// json.Marshal writes for it without the top list (TopContributions
-// rebuilds it) and without labels and directions (Describe does), which
-// halves the bytes. Written out by hand because it runs for every scored
-// transaction, where encoding/json's reflection was a fifth of the
-// server's work; a test holds it byte for byte to json.Marshal.
-func (fe *frozenExplanation) appendStored(b []byte) ([]byte, error) {
-	r, ex := &fe.Result, &fe.Explanation
-	for _, f := range []float64{r.RawMargin, r.Score, ex.BaseValue, ex.RawMargin} {
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("encode explanation: non-finite number %v", f)
-		}
-	}
-	b = append(b, `{"model":`...)
-	b = fe.Model.appendJSON(b)
-	b = append(b, `,"result":{"raw_margin":`...)
-	b = appendJSONFloat(b, r.RawMargin)
-	b = append(b, `,"score":`...)
-	b = appendJSONFloat(b, r.Score)
-	b = appendVerdict(b, string(r.Band), string(r.ModelBand), r.Override, r.Trusted, r.Review)
-	b = append(b, `},"explanation":{"base_value":`...)
-	b = appendJSONFloat(b, ex.BaseValue)
-	b = append(b, `,"raw_margin":`...)
-	b = appendJSONFloat(b, ex.RawMargin)
-	b = append(b, `,"contributions":[`...)
-	for i, c := range ex.All {
-		if math.IsNaN(c.Value) || math.IsInf(c.Value, 0) || math.IsNaN(c.Contribution) || math.IsInf(c.Contribution, 0) {
-			return nil, fmt.Errorf("encode explanation: non-finite %s", c.Feature)
-		}
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendContribution(b, &ex.All[i], false)
-	}
-	b = append(b, `],"summary":`...)
-	b = appendJSONString(b, ex.Summary)
-	b = append(b, '}')
-	if w := fe.WatchOverride; w != nil {
-		b = fmt.Appendf(b, `,"watch":{"SenderBlocked":%t,"ReceiverBlocked":%t,"SenderTrusted":%t,"ReceiverTrusted":%t}`,
-			w.SenderBlocked, w.ReceiverBlocked, w.SenderTrusted, w.ReceiverTrusted)
-	}
-	return append(b, '}'), nil
-}
-
-// appendVerdict writes the band fields of a result, from ,"band" to
-// "review", as encoding/json writes them for scoring.Result and the API.
-func appendVerdict(b []byte, band, modelBand, override string, trusted, review bool) []byte {
-	b = append(b, `,"band":`...)
-	b = appendJSONString(b, band)
-	b = append(b, `,"model_band":`...)
-	b = appendJSONString(b, modelBand)
-	if override != "" {
-		b = append(b, `,"override":`...)
-		b = appendJSONString(b, override)
-	}
-	if trusted {
-		b = append(b, `,"trusted":true`...)
-	}
-	b = append(b, `,"review":`...)
-	return strconv.AppendBool(b, review)
-}
-
-func (m frozenModel) appendJSON(b []byte) []byte {
-	b = append(b, `{"id":`...)
-	b = appendJSONString(b, m.ID)
-	b = append(b, `,"name":`...)
-	b = appendJSONString(b, m.Name)
-	b = append(b, `,"version":`...)
-	b = strconv.AppendInt(b, int64(m.Version), 10)
-	return append(b, '}')
-}
-
-// appendContribution writes c as encoding/json does; without text only its
-// feature, value and contribution, as a prediction stores it.
-func appendContribution(b []byte, c *scoring.Contribution, text bool) []byte {
-	b = append(b, `{"feature":`...)
-	b = appendJSONString(b, c.Feature)
-	if text && c.Label != "" {
-		b = append(b, `,"label":`...)
-		b = appendJSONString(b, c.Label)
-	}
-	b = append(b, `,"value":`...)
-	b = appendJSONFloat(b, c.Value)
-	b = append(b, `,"contribution":`...)
-	b = appendJSONFloat(b, c.Contribution)
-	if text && c.Direction != "" {
-		b = append(b, `,"direction":`...)
-		b = appendJSONString(b, c.Direction)
-	}
-	return append(b, '}')
-}
-
-// appendJSONFloat writes f as encoding/json does: the shortest form that
-// reads back exactly, in exponent form only below 1e-6 or from 1e21.
-func appendJSONFloat(b []byte, f float64) []byte {
-	format := byte('f')
-	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if n := len(b); format == 'e' && n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-		b[n-2] = b[n-1] // e-07 → e-7
-		b = b[:n-1]
-	}
-	return b
-}
-
-// appendJSONString writes s as a JSON string; anything beyond plain
-// printable ASCII goes through encoding/json, which escapes as it does
-// everywhere else.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
 // Score validates, scores, explains and stores one transaction. A repeated
 // external id returns the stored result (created false) and writes nothing.
-func (s *Scorer) Score(ctx context.Context, t store.Tenant, in ScoreInput) (*store.Scored, bool, error) {
-	stored, _, created, err := s.score(ctx, t, in)
-	return stored, created, err
-}
-
-// score is Score that also hands back the explanation it froze (nil for a
-// repeat), sparing the API a decode of what it just encoded.
-func (s *Scorer) score(ctx context.Context, t store.Tenant, in ScoreInput) (*store.Scored, *frozenExplanation, bool, error) {
+// It also hands back the explanation it froze (nil for a repeat), sparing
+// the caller a decode of what it just encoded.
+func (s *Scorer) Score(ctx context.Context, t store.Tenant, in Input) (*store.Scored, *Frozen, bool, error) {
 	if err := in.Tx.Validate(); err != nil {
 		return nil, nil, false, err
 	}
@@ -296,7 +156,7 @@ func (s *Scorer) score(ctx context.Context, t store.Tenant, in ScoreInput) (*sto
 	if err != nil {
 		return nil, nil, false, err
 	}
-	tx, p, fe, err := lm.score(in, ws)
+	tx, p, fe, err := lm.Score(in, ws)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -307,17 +167,18 @@ func (s *Scorer) score(ctx context.Context, t store.Tenant, in ScoreInput) (*sto
 	return stored, fe, created, err
 }
 
-// score scores and explains one valid input into the rows to store.
-func (lm *liveModel) score(in ScoreInput, ws store.WatchStatus) (*store.Transaction, *store.Prediction, *frozenExplanation, error) {
+// Score scores and explains one valid input into the rows to store, without
+// storing them.
+func (lm *Version) Score(in Input, ws store.WatchStatus) (*store.Transaction, *store.Prediction, *Frozen, error) {
 	watch := scoring.Watch(ws)
 	start := time.Now()
 	res, ex := lm.Model.ScoreExplain(&in.Tx, watch, 10)
 	latency := time.Since(start)
-	frozen := frozenExplanation{Model: frozenModel{ID: lm.VersionID, Name: lm.Name, Version: lm.Version}, Result: res, Explanation: ex}
+	frozen := Frozen{Model: FrozenModel{ID: lm.VersionID, Name: lm.Name, Version: lm.Version}, Result: res, Explanation: ex}
 	if watch != (scoring.Watch{}) {
 		frozen.WatchOverride = &watch
 	}
-	exJSON, err := frozen.appendStored(make([]byte, 0, 1536))
+	exJSON, err := frozen.AppendStored(make([]byte, 0, 1536))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -342,13 +203,13 @@ type BatchResult struct {
 	Scored  *store.Scored
 	Created bool
 	Invalid error
-	frozen  *frozenExplanation // the explanation just made; nil for a stored one
+	Frozen  *Frozen // the explanation just made; nil for a stored one
 }
 
 // ScoreBatch scores many inputs and stores the new ones in one database
 // transaction: one lookup for known external ids, one for the watchlist, one
 // commit. An id repeated inside the batch is scored once.
-func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []ScoreInput) ([]BatchResult, error) {
+func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input) ([]BatchResult, error) {
 	out := make([]BatchResult, len(ins))
 	var ids, accounts []string
 	for i := range ins {
@@ -376,7 +237,7 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []ScoreInpu
 	}
 	var txs []store.Transaction
 	var ps []store.Prediction
-	var fes []*frozenExplanation
+	var fes []*Frozen
 	fresh := map[string]int{} // external id → index in txs
 	for i, in := range ins {
 		if out[i].Invalid != nil {
@@ -389,7 +250,7 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []ScoreInpu
 		if _, dup := fresh[in.ExternalID]; dup {
 			continue // filled below from the first occurrence
 		}
-		tx, p, fe, err := lm.score(in, store.StatusOf(kinds, in.Tx.NameOrig, in.Tx.NameDest))
+		tx, p, fe, err := lm.Score(in, store.StatusOf(kinds, in.Tx.NameOrig, in.Tx.NameDest))
 		if err != nil {
 			return nil, err
 		}
@@ -403,7 +264,7 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []ScoreInpu
 		// Another request stored one of these ids meanwhile: fall back to one at a time.
 		for i, in := range ins {
 			if out[i].Invalid == nil && out[i].Scored == nil {
-				if out[i].Scored, out[i].frozen, out[i].Created, err = s.score(ctx, t, in); err != nil {
+				if out[i].Scored, out[i].Frozen, out[i].Created, err = s.Score(ctx, t, in); err != nil {
 					return nil, err
 				}
 			}
@@ -417,7 +278,7 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []ScoreInpu
 	for i, in := range ins {
 		if j, ok := fresh[in.ExternalID]; ok && out[i].Invalid == nil && out[i].Scored == nil {
 			out[i].Scored = &store.Scored{Transaction: txs[j], Prediction: ps[j]}
-			out[i].frozen = fes[j]
+			out[i].Frozen = fes[j]
 			out[i].Created = !first[in.ExternalID]
 			first[in.ExternalID] = true
 		}
