@@ -349,23 +349,15 @@ func runAPIKey(args []string) error {
 		if strings.TrimSpace(name) == "" {
 			return errors.New("--name is required")
 		}
-		key, secret, err := store.CreateAPIKey(ctx, t, strings.TrimSpace(name), nil)
+		key, secret, err := store.CreateAPIKey(ctx, t, actor, strings.TrimSpace(name))
 		if err != nil {
-			return err
-		}
-		if err := store.Audit(ctx, t, actor, store.Event{Action: store.ActionAPIKeyCreate, ObjectType: "api_key", ObjectID: key.ID,
-			Details: map[string]any{"name": key.Name, "prefix": key.Prefix}}); err != nil {
 			return err
 		}
 		fmt.Println(secret)
 		fmt.Fprintf(os.Stderr, "created API key %q (prefix %s) for %s; the key is shown only now\n", key.Name, key.Prefix, slug)
 	case "revoke":
-		key, err := store.AdminRevokeAPIKeyByPrefix(ctx, t, prefix)
+		key, err := store.AdminRevokeAPIKeyByPrefix(ctx, t, actor, prefix)
 		if err != nil {
-			return err
-		}
-		if err := store.Audit(ctx, t, actor, store.Event{Action: store.ActionAPIKeyRevoke, ObjectType: "api_key", ObjectID: key.ID,
-			Details: map[string]any{"name": key.Name, "prefix": key.Prefix}}); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "revoked API key %q (prefix %s)\n", key.Name, key.Prefix)

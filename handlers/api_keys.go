@@ -39,12 +39,8 @@ func (s *Server) APIKeyCreate(c echo.Context) error {
 	if name == "" || len(name) > 100 {
 		return s.renderAPIKeys(c, http.StatusUnprocessableEntity, views.APIKeysProps{Error: "Give the key a name of 1 to 100 characters.", Name: name})
 	}
-	key, secret, err := store.CreateAPIKey(ctx, p.Tenant, name, &p.User.ID)
+	key, secret, err := store.CreateAPIKey(ctx, p.Tenant, actorOf(c, p), name)
 	if err != nil {
-		return err
-	}
-	if err := store.Audit(ctx, p.Tenant, actorOf(c, p), store.Event{Action: store.ActionAPIKeyCreate, ObjectType: "api_key",
-		ObjectID: key.ID, Details: map[string]any{"name": key.Name, "prefix": key.Prefix}}); err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
@@ -55,14 +51,10 @@ func (s *Server) APIKeyCreate(c echo.Context) error {
 func (s *Server) APIKeyRevoke(c echo.Context) error {
 	p := currentPrincipal(c)
 	ctx := c.Request().Context()
-	key, err := store.RevokeAPIKey(ctx, p.Tenant, c.Param("id"))
+	key, err := store.RevokeAPIKey(ctx, p.Tenant, actorOf(c, p), c.Param("id"))
 	if err != nil {
 		return err
 	}
 	s.keys.forget(key.ID)
-	if err := store.Audit(ctx, p.Tenant, actorOf(c, p), store.Event{Action: store.ActionAPIKeyRevoke, ObjectType: "api_key",
-		ObjectID: key.ID, Details: map[string]any{"name": key.Name, "prefix": key.Prefix}}); err != nil {
-		return err
-	}
 	return c.Redirect(http.StatusSeeOther, "/settings/api-keys")
 }

@@ -20,7 +20,7 @@ func txJSON(id string) string { return strings.Replace(fraudJSON, "%s", id, 1) }
 func (a *testApp) apiKey(email string) string {
 	a.t.Helper()
 	u := a.user(email)
-	_, secret, err := store.CreateAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), "test", nil)
+	_, secret, err := store.CreateAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), store.Actor{Email: "test"}, "test")
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -87,8 +87,8 @@ func TestAPIScore(t *testing.T) {
 		})
 		t.Run("refuses revoked and unknown keys", func(t *testing.T) {
 			u := a.user("admin@sentinel.demo")
-			k, secret, _ := store.CreateAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), "old", nil)
-			if _, err := store.RevokeAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), k.ID); err != nil {
+			k, secret, _ := store.CreateAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), store.Actor{Email: "test"}, "old")
+			if _, err := store.RevokeAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), store.Actor{Email: "test"}, k.ID); err != nil {
 				t.Fatal(err)
 			}
 			for _, bad := range []string{secret, "snl_nothing", ""} {

@@ -74,7 +74,7 @@ func (s *Server) Login(c echo.Context) error {
 			return store.AdminAuditUnscoped(ctx, s.db, actor, ev)
 		}
 		ev.ObjectID = u.ID
-		return store.Audit(ctx, store.ForTenant(s.db, u.TenantID), actor, ev)
+		return store.Record(ctx, store.ForTenant(s.db, u.TenantID), actor, ev)
 	}
 
 	if byEmail >= loginMaxFailures || byIP >= loginMaxFailures {
@@ -104,7 +104,7 @@ func (s *Server) Login(c echo.Context) error {
 		return err
 	}
 	actor.UserID = u.ID
-	if err := store.Audit(ctx, t, actor, store.Event{Action: store.ActionLogin, ObjectType: "user", ObjectID: u.ID}); err != nil {
+	if err := store.Record(ctx, t, actor, store.Event{Action: store.ActionLogin, ObjectType: "user", ObjectID: u.ID}); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, next)
@@ -114,7 +114,7 @@ func (s *Server) Login(c echo.Context) error {
 func (s *Server) Logout(c echo.Context) error {
 	ctx := c.Request().Context()
 	if p := currentPrincipal(c); p != nil {
-		err := store.Audit(ctx, p.Tenant, actorOf(c, p), store.Event{Action: store.ActionLogout, ObjectType: "user", ObjectID: p.User.ID})
+		err := store.Record(ctx, p.Tenant, actorOf(c, p), store.Event{Action: store.ActionLogout, ObjectType: "user", ObjectID: p.User.ID})
 		if err != nil {
 			return err
 		}

@@ -119,15 +119,11 @@ func (s *Server) TransactionDecide(c echo.Context) error {
 	if utf8.RuneCountInString(rationale) > maxRationale {
 		return fail(fmt.Sprintf("The rationale is %d characters; keep it to %d.", utf8.RuneCountInString(rationale), maxRationale))
 	}
-	d, err := store.Decide(ctx, p.Tenant, id, p.User.ID, decision, rationale)
+	_, err := store.Decide(ctx, p.Tenant, actorOf(c, p), id, decision, rationale)
 	if errors.Is(err, store.ErrBadDecision) {
 		return fail("Choose confirmed fraud, false positive or escalated.")
 	}
 	if err != nil {
-		return err
-	}
-	if err := store.Audit(ctx, p.Tenant, actorOf(c, p), store.Event{Action: store.ActionDecision, ObjectType: "transaction",
-		ObjectID: id, Details: map[string]any{"decision": d.Decision, "rationale": d.Rationale}}); err != nil {
 		return err
 	}
 	if !isFragmentRequest(c) {

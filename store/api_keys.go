@@ -20,9 +20,9 @@ func HashAPIKey(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// CreateAPIKey makes a new key for the tenant and returns it with its secret,
-// which is shown once and never stored.
-func CreateAPIKey(ctx context.Context, t Tenant, name string, createdBy *string) (*APIKey, string, error) {
+// CreateAPIKey makes a new key for the tenant, audited as the actor's, and
+// returns it with its secret, which is shown once and never stored.
+func CreateAPIKey(ctx context.Context, t Tenant, a Actor, name string) (*APIKey, string, error) {
 	b := make([]byte, 30)
 	if _, err := rand.Read(b); err != nil {
 		return nil, "", fmt.Errorf("store: api key: %w", err)
@@ -30,9 +30,15 @@ func CreateAPIKey(ctx context.Context, t Tenant, name string, createdBy *string)
 	secret := "snl_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 	k := &APIKey{
 		ID: NewID(), Name: name, Prefix: secret[:apiKeyPrefixLen], Hash: HashAPIKey(secret),
-		Scopes: "score", CreatedBy: createdBy, CreatedAt: time.Now().UTC(),
+		Scopes: "score", CreatedAt: time.Now().UTC(),
 	}
-	if err := t.create(ctx, k); err != nil {
+	if a.UserID != "" {
+		k.CreatedBy = &a.UserID
+	}
+	err := change(ctx, t, a, func(tx Tenant) (Event, error) {
+		return keyEvent(ActionAPIKeyCreate, k), tx.create(ctx, k)
+	})
+	if err != nil {
 		return nil, "", fmt.Errorf("store: create api key %q: %w", name, err)
 	}
 	return k, secret, nil
@@ -47,20 +53,31 @@ func ListAPIKeys(ctx context.Context, t Tenant) ([]APIKey, error) {
 	return keys, nil
 }
 
-// RevokeAPIKey revokes one of the tenant's keys; revoking twice keeps the first time.
-func RevokeAPIKey(ctx context.Context, t Tenant, id string) (*APIKey, error) {
+// RevokeAPIKey revokes one of the tenant's keys, audited as the actor's;
+// revoking twice keeps the first time.
+func RevokeAPIKey(ctx context.Context, t Tenant, a Actor, id string) (*APIKey, error) {
 	var k APIKey
-	if err := t.scoped(ctx).Where("id = ?", id).Take(&k).Error; err != nil {
-		return nil, fmt.Errorf("store: revoke api key %s: %w", id, notFound(err))
-	}
-	if k.RevokedAt == nil {
-		now := time.Now().UTC()
-		if err := t.scoped(ctx).Model(&APIKey{}).Where("id = ?", id).Update("revoked_at", now).Error; err != nil {
-			return nil, fmt.Errorf("store: revoke api key %s: %w", id, err)
+	err := change(ctx, t, a, func(tx Tenant) (Event, error) {
+		if err := tx.scoped(ctx).Where("id = ?", id).Take(&k).Error; err != nil {
+			return Event{}, notFound(err)
 		}
-		k.RevokedAt = &now
+		if k.RevokedAt == nil {
+			now := time.Now().UTC()
+			if err := tx.scoped(ctx).Model(&APIKey{}).Where("id = ?", id).Update("revoked_at", now).Error; err != nil {
+				return Event{}, err
+			}
+			k.RevokedAt = &now
+		}
+		return keyEvent(ActionAPIKeyRevoke, &k), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: revoke api key %s: %w", id, err)
 	}
 	return &k, nil
+}
+
+func keyEvent(action string, k *APIKey) Event {
+	return Event{Action: action, ObjectType: "api_key", ObjectID: k.ID, Details: map[string]any{"name": k.Name, "prefix": k.Prefix}}
 }
 
 // AdminAuthenticateAPIKey finds the active key with this secret, across
@@ -84,12 +101,12 @@ func AdminAuthenticateAPIKey(ctx context.Context, db *DB, secret string) (*APIKe
 }
 
 // AdminRevokeAPIKeyByPrefix revokes a tenant's key by its shown prefix (CLI).
-func AdminRevokeAPIKeyByPrefix(ctx context.Context, t Tenant, prefix string) (*APIKey, error) {
+func AdminRevokeAPIKeyByPrefix(ctx context.Context, t Tenant, a Actor, prefix string) (*APIKey, error) {
 	var k APIKey
 	if err := t.scoped(ctx).Where("prefix = ?", prefix).Take(&k).Error; err != nil {
 		return nil, fmt.Errorf("store: api key %s: %w", prefix, notFound(err))
 	}
-	return RevokeAPIKey(ctx, t, k.ID)
+	return RevokeAPIKey(ctx, t, a, k.ID)
 }
 
 // AdminTenantBySlug finds a tenant by slug (CLI).

@@ -56,8 +56,22 @@ func newAuditEvent(tenantID *string, a Actor, e Event) (*AuditEvent, error) {
 	return row, nil
 }
 
-// Audit records an event in the tenant's audit trail.
-func Audit(ctx context.Context, t Tenant, a Actor, e Event) error {
+// change runs fn in one database transaction and writes the audit event it
+// returns inside the same transaction: the change and its record are saved
+// together or not at all. Every store function that changes a tenant's state
+// goes through it.
+func change(ctx context.Context, t Tenant, a Actor, fn func(tx Tenant) (Event, error)) error {
+	return t.Tx(ctx, func(tx Tenant) error {
+		e, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		return tx.audit(ctx, a, e)
+	})
+}
+
+// audit writes one event on this handle (inside the caller's transaction).
+func (t Tenant) audit(ctx context.Context, a Actor, e Event) error {
 	row, err := newAuditEvent(&t.id, a, e)
 	if err != nil {
 		return err
@@ -66,6 +80,14 @@ func Audit(ctx context.Context, t Tenant, a Actor, e Event) error {
 		return fmt.Errorf("store: audit %s: %w", e.Action, err)
 	}
 	return nil
+}
+
+// Record writes an event for an action that changes no stored state of its
+// own: a failed or throttled sign-in, a sign-out, an export, a batch of
+// API requests. A state change never uses it: its store function writes the
+// event in the change's transaction.
+func Record(ctx context.Context, t Tenant, a Actor, e Event) error {
+	return t.audit(ctx, a, e)
 }
 
 // AuditFilter narrows ListAudit.

@@ -10,23 +10,25 @@ import (
 // ErrBadDecision is returned for a decision that is not one of Decisions.
 var ErrBadDecision = fmt.Errorf("decision must be one of %v", Decisions)
 
-// Decide records an analyst's decision on a transaction and makes it the
-// transaction's label, in one database transaction.
-func Decide(ctx context.Context, t Tenant, transactionID, userID, decision, rationale string) (*AnalystDecision, error) {
+// Decide records the actor's decision on a transaction, makes it the
+// transaction's label and writes its audit event, in one database
+// transaction.
+func Decide(ctx context.Context, t Tenant, a Actor, transactionID, decision, rationale string) (*AnalystDecision, error) {
 	if !slices.Contains(Decisions, decision) {
 		return nil, ErrBadDecision
 	}
-	d := &AnalystDecision{ID: NewID(), TransactionID: transactionID, UserID: userID, Decision: decision,
+	d := &AnalystDecision{ID: NewID(), TransactionID: transactionID, UserID: a.UserID, Decision: decision,
 		Rationale: rationale, CreatedAt: time.Now().UTC()}
-	err := t.Tx(ctx, func(tx Tenant) error {
+	err := change(ctx, t, a, func(tx Tenant) (Event, error) {
 		res := tx.scoped(ctx).Model(&Transaction{}).Where("id = ?", transactionID).Update("label", decision)
 		if res.Error != nil {
-			return res.Error
+			return Event{}, res.Error
 		}
 		if res.RowsAffected == 0 {
-			return ErrNotFound
+			return Event{}, ErrNotFound
 		}
-		return tx.create(ctx, d)
+		return Event{Action: ActionDecision, ObjectType: "transaction", ObjectID: transactionID,
+			Details: map[string]any{"decision": decision, "rationale": rationale}}, tx.create(ctx, d)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: decide %s: %w", transactionID, err)

@@ -58,10 +58,10 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		})
 		t.Run("audit trail is per tenant", func(t *testing.T) {
-			if err := store.Audit(ctx, a, store.Actor{Email: ua.Email}, store.Event{Action: "test.a"}); err != nil {
+			if err := store.Record(ctx, a, store.Actor{Email: ua.Email}, store.Event{Action: "test.a"}); err != nil {
 				t.Fatal(err)
 			}
-			if err := store.Audit(ctx, b, store.Actor{Email: ub.Email}, store.Event{Action: "test.b"}); err != nil {
+			if err := store.Record(ctx, b, store.Actor{Email: ub.Email}, store.Event{Action: "test.b"}); err != nil {
 				t.Fatal(err)
 			}
 			rows, err := store.ListAudit(ctx, a, store.AuditFilter{})

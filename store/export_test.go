@@ -1,0 +1,8 @@
+package store
+
+import "context"
+
+// ExecForTest runs raw SQL on db, for tests that break the database on purpose.
+func ExecForTest(ctx context.Context, db *DB, sql string) error {
+	return db.gorm.WithContext(ctx).Exec(sql).Error
+}
