@@ -3,21 +3,17 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
-	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/views"
-)
-
-// Login throttling: this many failures for one email or one address within
-// the window answer 429.
-const (
-	loginMaxFailures = 5
-	loginWindow      = 15 * time.Minute
 )
 
 // LoginForm shows the sign-in page.
@@ -57,56 +53,39 @@ func (s *Server) Login(c echo.Context) error {
 		return s.renderLogin(c, http.StatusUnprocessableEntity, form)
 	}
 
-	byEmail, byIP, err := store.AdminRecentLoginFailures(ctx, s.db, email, actor.IP, time.Now().UTC().Add(-loginWindow))
-	if err != nil {
-		return err
-	}
 	u, err := store.AdminFindLoginUser(ctx, s.db, email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
+		u = nil
+	} else if err != nil {
 		return err
 	}
-	if err != nil {
-		u = nil
-	}
-	audit := func(action string) error {
-		ev := store.Event{Action: action, ObjectType: "user"}
-		if u == nil {
-			return store.AdminAuditUnscoped(ctx, s.db, actor, ev)
-		}
-		ev.ObjectID = u.ID
-		return store.Record(ctx, store.ForTenant(s.db, u.TenantID), actor, ev)
-	}
-
-	if byEmail >= loginMaxFailures || byIP >= loginMaxFailures {
-		if err := audit(store.ActionLoginThrottled); err != nil {
-			return err
-		}
-		c.Response().Header().Set("Retry-After", "900")
+	attempt, err := store.AdminBeginLogin(ctx, s.db, actor, u)
+	if errors.Is(err, store.ErrLoginThrottled) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(store.LoginWindow.Seconds())))
 		form.Error = "Too many failed sign-in attempts. Wait 15 minutes, then try again."
 		return s.renderLogin(c, http.StatusTooManyRequests, form)
 	}
+	if err != nil {
+		return err
+	}
 	if !store.CheckPassword(u, password) {
-		if err := audit(store.ActionLoginFailed); err != nil {
+		if err := store.AdminLoginFailed(ctx, s.db, attempt); err != nil {
 			return err
 		}
 		form.Error = "Email or password is incorrect."
 		return s.renderLogin(c, http.StatusUnauthorized, form)
 	}
-
-	// A new token at login: a session id planted before login is worthless after it.
+	if err := store.LoginSucceeded(ctx, s.db, attempt); err != nil {
+		return err
+	}
+	// A new token at login: a session id planted before login is worthless
+	// after it, and so is a CSRF token read before it.
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return err
 	}
 	s.sessions.Put(ctx, sessUserID, u.ID)
 	s.sessions.Put(ctx, sessTenantID, u.TenantID)
-	t := store.ForTenant(s.db, u.TenantID)
-	if err := store.TouchLogin(ctx, t, u.ID); err != nil {
-		return err
-	}
-	actor.UserID = u.ID
-	if err := store.Record(ctx, t, actor, store.Event{Action: store.ActionLogin, ObjectType: "user", ObjectID: u.ID}); err != nil {
-		return err
-	}
+	s.sessions.Put(ctx, sessCSRF, newCSRFToken())
 	return c.Redirect(http.StatusSeeOther, next)
 }
 
@@ -130,11 +109,18 @@ func actorOf(c echo.Context, p *principal) store.Actor {
 	return store.Actor{UserID: p.User.ID, Email: p.User.Email, IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
 }
 
-// safeNext keeps a post-login redirect on this site: a local absolute path only.
+// safeNext keeps a post-login redirect on this site: a local absolute path
+// with no control character, white space or backslash anywhere, and a path
+// that after decoding neither starts with "//" nor holds any of those either
+// (a WHATWG URL parser reads "/\t/evil" or "/%2F%2Fevil" as another host).
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+	path, _, _ := strings.Cut(next, "?")
+	dec, err := url.PathUnescape(path)
+	if err != nil || !strings.HasPrefix(next, "/") || strings.HasPrefix(dec, "//") ||
+		!utf8.ValidString(dec) || strings.ContainsFunc(next+dec, unsafeInURL) {
 		return "/"
 	}
 	return next
 }
+
+func unsafeInURL(r rune) bool { return r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r) }

@@ -1,13 +1,12 @@
 package handlers
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
@@ -23,6 +22,7 @@ func TestLogin(t *testing.T) {
 				t.Fatalf("GET /login = %d, want 200 with the demo credentials", page.Status)
 			}
 			b.client.Jar.SetCookies(mustURL(a.srv.URL), []*http.Cookie{{Name: "sentinel_session", Value: "planted-by-attacker"}})
+			b.get("/login")
 			res := b.post("/login", url.Values{"email": {"Senior@Sentinel.demo"}, "password": {seed.DemoPassword}}, true)
 			if res.Status != http.StatusSeeOther || res.Header.Get("Location") != "/" {
 				t.Fatalf("POST /login = %d to %q, want 303 to /", res.Status, res.Header.Get("Location"))
@@ -108,16 +108,18 @@ func TestLogout(t *testing.T) {
 
 func TestLoginThrottling(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
-		t.Run("by email", func(t *testing.T) {
+		t.Run("by email and address", func(t *testing.T) {
 			b := a.browser()
-			for i := 0; i < loginMaxFailures; i++ {
+			for i := 0; i < store.LoginMaxPerEmailIP; i++ {
 				if res := b.login("analyst@acme.demo", "wrong"); res.Status != http.StatusUnauthorized {
 					t.Fatalf("failure %d = %d, want 401", i+1, res.Status)
 				}
 			}
 			res := b.login("analyst@acme.demo", seed.DemoPassword)
-			if res.Status != http.StatusTooManyRequests || !strings.Contains(res.Body, "Too many failed sign-in attempts") {
-				t.Fatalf("login after %d failures = %d, want 429 with a message", loginMaxFailures, res.Status)
+			if res.Status != http.StatusTooManyRequests || !strings.Contains(res.Body, "Too many failed sign-in attempts") ||
+				res.Header.Get("Retry-After") != "900" {
+				t.Fatalf("login after %d failures = %d (Retry-After %q), want 429 with a message", store.LoginMaxPerEmailIP,
+					res.Status, res.Header.Get("Retry-After"))
 			}
 			if b.get("/").Status != http.StatusSeeOther {
 				t.Error("a throttled login with the right password signed in")
@@ -126,24 +128,53 @@ func TestLoginThrottling(t *testing.T) {
 				t.Errorf("throttle audit events = %d, want 1", n)
 			}
 		})
+		t.Run("a concurrent burst gets five tries", func(t *testing.T) {
+			b := a.browser()
+			b.get("/login")
+			statuses := make(chan int, 30)
+			var wg sync.WaitGroup
+			for range 30 {
+				wg.Go(func() {
+					form := url.Values{"email": {"senior@acme.demo"}, "password": {"wrong"}, "_csrf": {b.csrf}}
+					req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/login", strings.NewReader(form.Encode()))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					for _, ck := range b.client.Jar.Cookies(mustURL(a.srv.URL)) {
+						req.AddCookie(ck)
+					}
+					res, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					res.Body.Close()
+					statuses <- res.StatusCode
+				})
+			}
+			wg.Wait()
+			close(statuses)
+			got := map[int]int{}
+			for st := range statuses {
+				got[st]++
+			}
+			if got[http.StatusUnauthorized] != store.LoginMaxPerEmailIP || got[http.StatusTooManyRequests] != 30-store.LoginMaxPerEmailIP {
+				t.Fatalf("statuses of 30 concurrent bad sign-ins = %v, want %d × 401 and the rest 429", got, store.LoginMaxPerEmailIP)
+			}
+		})
 	})
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		t.Log("by address")
 		a := newTestApp(t, db, true)
 		b := a.browser()
-		for i := 0; i < loginMaxFailures; i++ {
+		for i := 0; i < store.LoginMaxPerIP; i++ {
 			// A forged X-Forwarded-For does not help: the server trusts no proxy by default.
 			b.header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
-			b.login(fmt.Sprintf("unknown%d@example.test", i), "wrong")
+			if res := b.login(fmt.Sprintf("unknown%d@example.test", i), "wrong"); res.Status != http.StatusUnauthorized {
+				t.Fatalf("failure %d = %d, want 401", i+1, res.Status)
+			}
 		}
 		res := b.login("admin@acme.demo", seed.DemoPassword)
 		if res.Status != http.StatusTooManyRequests {
-			t.Fatalf("login from an address with %d failures = %d, want 429", loginMaxFailures, res.Status)
-		}
-		// Failures for unknown emails are audited without a tenant.
-		_, byIP, err := store.AdminRecentLoginFailures(context.Background(), db, "", "127.0.0.1", time.Now().UTC().Add(-time.Hour))
-		if err != nil || byIP != int64(loginMaxFailures) {
-			t.Fatalf("failures recorded for the address = %d, %v; want %d", byIP, err, loginMaxFailures)
+			t.Fatalf("login from an address with %d failures = %d, want 429", store.LoginMaxPerIP, res.Status)
 		}
 	})
 }
@@ -178,6 +209,44 @@ func TestCSRF(t *testing.T) {
 				t.Fatalf("htmx POST /logout with header token = %d, want 303", res.Status)
 			}
 		})
+		t.Run("a planted cookie with the same form value is refused", func(t *testing.T) {
+			b := a.signedIn("analyst@sentinel.demo")
+			b.client.Jar.SetCookies(mustURL(a.srv.URL), []*http.Cookie{{Name: "sentinel_csrf", Value: "planted"}, {Name: "_csrf", Value: "planted"}})
+			res := b.post("/logout", url.Values{"_csrf": {"planted"}}, false)
+			if res.Status != http.StatusForbidden {
+				t.Fatalf("POST /logout with a planted token = %d, want 403", res.Status)
+			}
+		})
+		t.Run("the token is not read from the query string", func(t *testing.T) {
+			b := a.signedIn("analyst@sentinel.demo")
+			b.get("/")
+			req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/logout?_csrf="+url.QueryEscape(b.csrf), nil)
+			if res := b.do(req); res.Status != http.StatusForbidden {
+				t.Fatalf("POST /logout?_csrf=<valid token> = %d, want 403", res.Status)
+			}
+		})
+		t.Run("another session's token is refused", func(t *testing.T) {
+			other := a.signedIn("senior@sentinel.demo")
+			other.get("/")
+			b := a.signedIn("analyst@sentinel.demo")
+			b.get("/")
+			if other.csrf == b.csrf {
+				t.Fatal("two sessions share a CSRF token")
+			}
+			if res := b.post("/logout", url.Values{"_csrf": {other.csrf}}, false); res.Status != http.StatusForbidden {
+				t.Fatalf("POST /logout with another session's token = %d, want 403", res.Status)
+			}
+		})
+		t.Run("sign-in gives a new token", func(t *testing.T) {
+			b := a.browser()
+			b.get("/login")
+			before := b.csrf
+			b.login("analyst@sentinel.demo", seed.DemoPassword)
+			b.get("/")
+			if b.csrf == "" || b.csrf == before {
+				t.Fatalf("CSRF token after sign-in = %q, before %q; want a new one", b.csrf, before)
+			}
+		})
 		t.Run("a cross-site browser request is refused", func(t *testing.T) {
 			b := a.signedIn("analyst@sentinel.demo")
 			b.get("/")
@@ -200,12 +269,24 @@ func TestLoginPageHidesDemoCredentialsWithoutDemoData(t *testing.T) {
 
 func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
-		"/cases?x=1":        "/cases?x=1",
-		"":                  "/",
-		"https://evil.test": "/",
-		"//evil.test":       "/",
-		"/\\evil.test":      "/",
-		"/ok\r\nSet-Cookie": "/",
+		"/cases?x=1":          "/cases?x=1",
+		"/queue?q=a%20b":      "/queue?q=a%20b",
+		"":                    "/",
+		"https://evil.test":   "/",
+		"https:evil":          "/",
+		"//evil.test":         "/",
+		"/\\evil.test":        "/",
+		"\\/evil":             "/",
+		"/\t/evil.example":    "/",
+		"/\n/evil.example":    "/",
+		"/%09/evil.example":   "/",
+		"/%2F%2Fevil":         "/",
+		"/%2f/evil":           "/",
+		"/ok\r\nSet-Cookie":   "/",
+		"/ok evil":            "/",
+		"/%E2%80%A8evil":      "/",
+		"/%zz":                "/",
+		"/transactions/abc-1": "/transactions/abc-1",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)

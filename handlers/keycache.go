@@ -27,7 +27,7 @@ type cachedKey struct {
 
 // authenticate returns the active key with this secret.
 func (kc *keyCache) authenticate(ctx context.Context, db *store.DB, secret string) (*store.APIKey, error) {
-	hash := store.HashAPIKey(secret)
+	hash := store.HashToken(secret)
 	now := time.Now()
 	kc.mu.Lock()
 	if c, ok := kc.keys[hash]; ok && now.Before(c.expires) {

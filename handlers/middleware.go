@@ -9,7 +9,6 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/views"
@@ -123,30 +122,12 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// csrf guards every unsafe request: browsers that send Sec-Fetch-Site are
-// checked by it, others by the token in the X-CSRF-Token header or the _csrf
-// form field. Every failure is a 403.
-func (s *Server) newCSRF() echo.MiddlewareFunc {
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
-		CookieName:     "sentinel_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   s.cfg.SecureCookies,
-		CookieSameSite: http.SameSiteLaxMode,
-		ErrorHandler: func(err error, c echo.Context) error {
-			return echo.NewHTTPError(http.StatusForbidden,
-				"This form has expired or did not come from Sentinel. Reload the page and try again.").SetInternal(err)
-		},
-	})
-}
-
 // loadUser resolves the session's user and tenant, if any, and puts the
 // viewer and CSRF token where the views read them.
 func (s *Server) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
-		if tok, ok := c.Get("csrf").(string); ok {
+		if tok := s.sessions.GetString(ctx, sessCSRF); tok != "" {
 			ctx = views.WithCSRFToken(ctx, tok)
 		}
 		userID := s.sessions.GetString(ctx, sessUserID)

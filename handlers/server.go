@@ -35,7 +35,6 @@ type Server struct {
 	sessions *scs.SessionManager
 	scorer   *live.Scorer
 	keys     keyCache
-	csrf     echo.MiddlewareFunc
 	cfg      Config
 }
 
@@ -53,7 +52,6 @@ func New(db *store.DB, scorer *live.Scorer, cfg Config) *echo.Echo {
 	sm.Cookie.Path = "/"
 
 	s := &Server{db: db, sessions: sm, scorer: scorer, cfg: cfg}
-	s.csrf = s.newCSRF()
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

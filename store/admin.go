@@ -22,35 +22,6 @@ func AdminFindLoginUser(ctx context.Context, db *DB, email string) (*User, error
 	return &u, nil
 }
 
-// AdminRecentLoginFailures counts failed logins since a time for an email and
-// for an IP address.
-func AdminRecentLoginFailures(ctx context.Context, db *DB, email, ip string, since time.Time) (byEmail, byIP int64, err error) {
-	q := func() *gorm.DB {
-		return db.gorm.WithContext(ctx).Model(&AuditEvent{}).
-			Where("action = ? AND created_at > ?", ActionLoginFailed, since)
-	}
-	if err := q().Where("actor_email = ?", NormalizeEmail(email)).Count(&byEmail).Error; err != nil {
-		return 0, 0, fmt.Errorf("store: count login failures by email: %w", err)
-	}
-	if err := q().Where("ip = ?", ip).Count(&byIP).Error; err != nil {
-		return 0, 0, fmt.Errorf("store: count login failures by ip: %w", err)
-	}
-	return byEmail, byIP, nil
-}
-
-// AdminAuditUnscoped records an event that belongs to no tenant yet (a failed
-// login for an unknown email, a throttled attempt).
-func AdminAuditUnscoped(ctx context.Context, db *DB, a Actor, e Event) error {
-	row, err := newAuditEvent(nil, a, e)
-	if err != nil {
-		return err
-	}
-	if err := db.gorm.WithContext(ctx).Create(row).Error; err != nil {
-		return fmt.Errorf("store: audit %s: %w", e.Action, err)
-	}
-	return nil
-}
-
 // AdminEnsureTenant returns the tenant with slug, creating it with name when
 // it does not exist.
 func AdminEnsureTenant(ctx context.Context, db *DB, slug, name string) (*TenantRow, error) {

@@ -14,8 +14,9 @@ import (
 // apiKeyPrefixLen is how much of a key is kept in clear to tell keys apart.
 const apiKeyPrefixLen = 12
 
-// HashAPIKey is the stored form of a key: its SHA-256 in hex.
-func HashAPIKey(secret string) string {
+// HashToken is the stored form of a secret token (an API key, a session
+// token): its SHA-256 in hex.
+func HashToken(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
 }
@@ -29,7 +30,7 @@ func CreateAPIKey(ctx context.Context, t Tenant, a Actor, name string) (*APIKey,
 	}
 	secret := "snl_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 	k := &APIKey{
-		ID: NewID(), Name: name, Prefix: secret[:apiKeyPrefixLen], Hash: HashAPIKey(secret),
+		ID: NewID(), Name: name, Prefix: secret[:apiKeyPrefixLen], Hash: HashToken(secret),
 		Scopes: "score", CreatedAt: time.Now().UTC(),
 	}
 	if a.UserID != "" {
@@ -85,7 +86,7 @@ func keyEvent(action string, k *APIKey) Event {
 // a minute.
 func AdminAuthenticateAPIKey(ctx context.Context, db *DB, secret string) (*APIKey, error) {
 	var k APIKey
-	err := db.gorm.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", HashAPIKey(secret)).Take(&k).Error
+	err := db.gorm.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", HashToken(secret)).Take(&k).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: api key: %w", notFound(err))
 	}

@@ -6,3 +6,10 @@ import "context"
 func ExecForTest(ctx context.Context, db *DB, sql string) error {
 	return db.gorm.WithContext(ctx).Exec(sql).Error
 }
+
+// SessionTokensForTest lists the stored session keys.
+func SessionTokensForTest(ctx context.Context, db *DB) ([]string, error) {
+	var toks []string
+	err := db.gorm.WithContext(ctx).Model(&sessionRow{}).Pluck("token", &toks).Error
+	return toks, err
+}

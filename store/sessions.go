@@ -11,7 +11,8 @@ import (
 )
 
 // sessionRow is one scs session. Sessions live in the database so every
-// replica shares them.
+// replica shares them, under the SHA-256 of their token: reading the table
+// yields no live session.
 type sessionRow struct {
 	Token  string `gorm:"primaryKey"`
 	Data   []byte
@@ -29,7 +30,7 @@ func NewSessionStore(db *DB) *SessionStore { return &SessionStore{db: db} }
 // FindCtx returns the data of an unexpired session.
 func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var row sessionRow
-	err := s.db.gorm.WithContext(ctx).Where("token = ? AND expiry > ?", token, time.Now().UTC()).Take(&row).Error
+	err := s.db.gorm.WithContext(ctx).Where("token = ? AND expiry > ?", HashToken(token), time.Now().UTC()).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, false, nil
 	}
@@ -41,7 +42,7 @@ func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool,
 
 // CommitCtx inserts or replaces a session.
 func (s *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	row := sessionRow{Token: token, Data: b, Expiry: expiry.UTC()}
+	row := sessionRow{Token: HashToken(token), Data: b, Expiry: expiry.UTC()}
 	err := s.db.gorm.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "token"}},
 		DoUpdates: clause.AssignmentColumns([]string{"data", "expiry"}),
@@ -54,7 +55,7 @@ func (s *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, ex
 
 // DeleteCtx removes a session; a missing one is not an error.
 func (s *SessionStore) DeleteCtx(ctx context.Context, token string) error {
-	if err := s.db.gorm.WithContext(ctx).Where("token = ?", token).Delete(&sessionRow{}).Error; err != nil {
+	if err := s.db.gorm.WithContext(ctx).Where("token = ?", HashToken(token)).Delete(&sessionRow{}).Error; err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
 	return nil

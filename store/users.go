@@ -83,14 +83,3 @@ func ListUsers(ctx context.Context, t Tenant) ([]User, error) {
 	}
 	return users, nil
 }
-
-// TouchLogin records a successful login time.
-func TouchLogin(ctx context.Context, t Tenant, id string) error {
-	now := time.Now().UTC()
-	err := t.scoped(ctx).Model(&User{}).Where("id = ?", id).
-		Updates(map[string]any{"last_login_at": now, "updated_at": now}).Error
-	if err != nil {
-		return fmt.Errorf("store: touch login %s: %w", id, err)
-	}
-	return nil
-}
