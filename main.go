@@ -323,12 +323,13 @@ func runAPIKey(args []string) error {
 	}
 	action := args[0]
 	var c common
-	var slug, name, prefix string
+	var slug, name, prefix, scopes string
 	fs := flag.NewFlagSet("apikey "+action, flag.ContinueOnError)
 	c.register(fs)
 	fs.StringVar(&slug, "tenant", "", "tenant slug (required)")
 	fs.StringVar(&name, "name", "", "with create: what the key is for (required)")
 	fs.StringVar(&prefix, "prefix", "", "with revoke: the key's prefix, as listed (required)")
+	fs.StringVar(&scopes, "scopes", store.ScopeScore+","+store.ScopeRead, "with create: what the key may do, comma-separated: score, read")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -349,7 +350,7 @@ func runAPIKey(args []string) error {
 		if strings.TrimSpace(name) == "" {
 			return errors.New("--name is required")
 		}
-		key, secret, err := store.CreateAPIKey(ctx, t, actor, strings.TrimSpace(name))
+		key, secret, err := store.CreateAPIKey(ctx, t, actor, strings.TrimSpace(name), strings.Split(scopes, ","))
 		if err != nil {
 			return err
 		}
@@ -434,6 +435,8 @@ func runServe(args []string) error {
 	var c common
 	var addr string
 	var noDemo, demo, secure, trustProxy bool
+	var apiRate float64
+	var apiBurst int
 	var drain time.Duration
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	c.register(fs)
@@ -442,6 +445,8 @@ func runServe(args []string) error {
 	fs.BoolVar(&demo, "demo", false, "seed demo tenants and users (known passwords) even on PostgreSQL")
 	fs.BoolVar(&secure, "secure-cookies", env("SENTINEL_SECURE_COOKIES", "") == "true", "mark cookies Secure and send HSTS; use behind TLS (env SENTINEL_SECURE_COOKIES=true)")
 	fs.BoolVar(&trustProxy, "trust-proxy", env("SENTINEL_TRUST_PROXY", "") == "true", "take client addresses from X-Forwarded-For (env SENTINEL_TRUST_PROXY=true)")
+	fs.Float64Var(&apiRate, "api-rate-limit", 2000, "requests a second each API key may send to this replica; 0 for no limit")
+	fs.IntVar(&apiBurst, "api-burst", 1000, "requests an API key may send at once above its rate")
 	fs.DurationVar(&drain, "shutdown-timeout", 15*time.Second, "how long to drain in-flight requests on shutdown")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -504,7 +509,7 @@ func runServe(args []string) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	srv := &http.Server{
-		Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy}),
+		Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy, APIRate: apiRate, APIBurst: apiBurst}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,

@@ -86,10 +86,18 @@ func toResponse(s *store.Scored, fe *live.Frozen, created bool) (scoreResponse, 
 	}, nil
 }
 
-// decodeJSON reads one JSON value from the body, refusing unknown fields and
-// trailing data, and turning every failure into a 400 problem.
-func decodeJSON(c echo.Context, dst any) error {
-	return decodeStrict(c.Request().Body, dst)
+// readBody reads a JSON body of at most limit bytes, refusing one that is
+// not valid UTF-8 or that escapes a NUL character.
+func readBody(c echo.Context, limit int64) ([]byte, error) {
+	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, limit)
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return nil, bodyProblem(err)
+	}
+	if !cleanJSON(body) {
+		return nil, newProblem(http.StatusBadRequest, "the body must be UTF-8 text without NUL characters")
+	}
+	return body, nil
 }
 
 // decodeStrict reads one JSON value with no unknown fields from r.
@@ -114,15 +122,16 @@ func bodyProblem(err error) error {
 	return newProblem(http.StatusBadRequest, "malformed JSON: "+err.Error())
 }
 
-// limitBody caps the request body at n bytes.
-func limitBody(c echo.Context, n int64) {
-	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, n)
-}
+// maxExternalID is the longest external id accepted, in bytes.
+const maxExternalID = 128
 
 // externalIDError checks a caller's id.
 func externalIDError(id string) *scoring.FieldError {
-	if len(id) > 128 || strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return &scoring.FieldError{Field: "external_id", Message: "must be at most 128 characters without control characters"}
+	if len(id) > maxExternalID {
+		return &scoring.FieldError{Field: "external_id", Message: fmt.Sprintf("must be at most %d bytes", maxExternalID)}
+	}
+	if msg := scoring.IDProblem(id); msg != "" {
+		return &scoring.FieldError{Field: "external_id", Message: msg}
 	}
 	return nil
 }
@@ -151,9 +160,12 @@ func (s *Server) scoreOne(c echo.Context, req scoreRequest) (scoreResponse, []sc
 // APIScore scores one transaction: 201 when new, 200 when the external id
 // was scored before (the stored result, nothing written).
 func (s *Server) APIScore(c echo.Context) error {
-	limitBody(c, maxScoreBody)
+	body, err := readBody(c, maxScoreBody)
+	if err != nil {
+		return err
+	}
 	var req scoreRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := decodeStrict(bytes.NewReader(body), &req); err != nil {
 		return err
 	}
 	res, fields, err := s.scoreOne(c, req)
@@ -180,10 +192,9 @@ type batchItem struct {
 // APIScoreBatch scores 1 to 1,000 transactions. Invalid items are reported
 // by index with their field errors; the valid ones are scored all the same.
 func (s *Server) APIScoreBatch(c echo.Context) error {
-	limitBody(c, maxBatchBody)
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := readBody(c, maxBatchBody)
 	if err != nil {
-		return bodyProblem(err)
+		return err
 	}
 	items, malformed, err := decodeBatch(body)
 	if err != nil {
@@ -405,7 +416,28 @@ func (s *Server) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if ok, wait := s.limiter.allow(key.ID, time.Now()); !ok {
+			c.Response().Header().Set("Retry-After", retryAfter(wait))
+			return newProblem(http.StatusTooManyRequests, fmt.Sprintf("this API key is limited to %g requests a second; retry after the time in Retry-After", float64(s.limiter.rate)))
+		}
 		c.Set(ctxUser, &principal{Tenant: store.ForTenant(s.db, key.TenantID), APIKey: key})
 		return next(c)
+	}
+}
+
+// allowAPI lets an API key through when it has scope, and a signed-in user
+// when their role has permission perm; anyone else hears 403.
+func (s *Server) allowAPI(scope string, perm Permission) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			p := currentPrincipal(c)
+			switch {
+			case p.APIKey != nil && !p.APIKey.HasScope(scope):
+				return newProblem(http.StatusForbidden, fmt.Sprintf("this API key lacks the %q scope; an admin can create a key with it", scope))
+			case p.User != nil && !Can(p.User.Role, perm):
+				return newProblem(http.StatusForbidden, "your role does not allow this")
+			}
+			return next(c)
+		}
 	}
 }

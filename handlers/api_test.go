@@ -20,7 +20,7 @@ func txJSON(id string) string { return strings.Replace(fraudJSON, "%s", id, 1) }
 func (a *testApp) apiKey(email string) string {
 	a.t.Helper()
 	u := a.user(email)
-	_, secret, err := store.CreateAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), store.Actor{Email: "test"}, "test")
+	_, secret, err := store.CreateAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), store.Actor{Email: "test"}, "test", store.Scopes)
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestAPIScore(t *testing.T) {
 		})
 		t.Run("refuses revoked and unknown keys", func(t *testing.T) {
 			u := a.user("admin@sentinel.demo")
-			k, secret, _ := store.CreateAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), store.Actor{Email: "test"}, "old")
+			k, secret, _ := store.CreateAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), store.Actor{Email: "test"}, "old", store.Scopes)
 			if _, err := store.RevokeAPIKey(context.Background(), store.ForTenant(a.db, u.TenantID), store.Actor{Email: "test"}, k.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -177,9 +177,9 @@ func TestAPIBatch(t *testing.T) {
 	})
 }
 
-func TestAPIBySessionNeedsCSRF(t *testing.T) {
+func TestAPIBySessionNeedsCSRFAndPermission(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
-		b := a.signedIn("analyst@sentinel.demo")
+		b := a.signedIn("senior@sentinel.demo")
 		b.get("/")
 		req, _ := http.NewRequest("POST", a.srv.URL+"/api/v1/score", strings.NewReader(txJSON("s-1")))
 		if res := b.do(req); res.Status != http.StatusForbidden {
@@ -187,8 +187,20 @@ func TestAPIBySessionNeedsCSRF(t *testing.T) {
 		}
 		req, _ = http.NewRequest("POST", a.srv.URL+"/api/v1/score", strings.NewReader(txJSON("s-1")))
 		req.Header.Set("X-CSRF-Token", b.csrf)
-		if res := b.do(req); res.Status != http.StatusCreated {
-			t.Fatalf("session POST with CSRF = %d %s, want 201", res.Status, res.Body)
+		res := b.do(req)
+		if res.Status != http.StatusCreated {
+			t.Fatalf("senior analyst's session POST with CSRF = %d %s, want 201", res.Status, res.Body)
+		}
+		id := decode[scoreResponse](t, res.Body).ID
+		analyst := a.signedIn("analyst@sentinel.demo")
+		analyst.get("/")
+		req, _ = http.NewRequest("POST", a.srv.URL+"/api/v1/score", strings.NewReader(txJSON("s-2")))
+		req.Header.Set("X-CSRF-Token", analyst.csrf)
+		if res := analyst.do(req); res.Status != http.StatusForbidden {
+			t.Fatalf("analyst's session POST = %d, want 403 (scoring needs the submit permission)", res.Status)
+		}
+		if res := analyst.get("/api/v1/transactions/" + id); res.Status != http.StatusOK {
+			t.Fatalf("analyst's session GET = %d, want 200 (reading is the queue's permission)", res.Status)
 		}
 		if res := a.browser().get("/api/v1/transactions/x"); res.Status != http.StatusUnauthorized {
 			t.Fatalf("anonymous GET = %d, want 401", res.Status)

@@ -28,16 +28,28 @@ type testApp struct {
 
 func newTestApp(t *testing.T, db *store.DB, seeded bool) *testApp {
 	t.Helper()
-	if seeded {
-		if err := seed.Demo(context.Background(), db); err != nil {
-			t.Fatalf("seed.Demo() = %v", err)
-		}
+	if !seeded {
+		return startTestApp(t, db, Config{})
 	}
+	return newTestAppWith(t, db, Config{})
+}
+
+// newTestAppWith is a seeded app with the given configuration.
+func newTestAppWith(t *testing.T, db *store.DB, cfg Config) *testApp {
+	t.Helper()
+	if err := seed.Demo(context.Background(), db); err != nil {
+		t.Fatalf("seed.Demo() = %v", err)
+	}
+	return startTestApp(t, db, cfg)
+}
+
+func startTestApp(t *testing.T, db *store.DB, cfg Config) *testApp {
+	t.Helper()
 	scorer := live.NewScorer(db)
 	ctx, cancel := context.WithCancel(context.Background())
 	go scorer.RunWriter(ctx)
 	t.Cleanup(cancel)
-	srv := httptest.NewServer(New(db, scorer, Config{}))
+	srv := httptest.NewServer(New(db, scorer, cfg))
 	t.Cleanup(srv.Close)
 	return &testApp{t: t, db: db, scorer: scorer, srv: srv}
 }

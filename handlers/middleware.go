@@ -88,6 +88,15 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// noStore keeps every page and API answer out of caches: they hold tenant
+// data, CSRF tokens and one-time secrets.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
 // loadSession loads the scs session into the request context and commits it
 // (writing the cookie) just before the response is written, whatever writes
 // it: the handler or the error handler.

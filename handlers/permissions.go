@@ -13,6 +13,9 @@ const (
 	PermViewAudit Permission = "audit.view"
 	// PermViewQueue covers the queue and transaction pages.
 	PermViewQueue Permission = "queue.view"
+	// PermSubmit is sending transactions to be scored from a browser
+	// session (the JSON API; API keys need the score scope instead).
+	PermSubmit Permission = "transactions.submit"
 	// PermDecide is recording a decision on a transaction.
 	PermDecide Permission = "transaction.decide"
 	// PermManageAPIKeys covers listing, creating and revoking API keys.
@@ -30,11 +33,13 @@ var matrix = map[string]map[Permission]bool{
 		PermViewHome:  true,
 		PermViewQueue: true,
 		PermDecide:    true,
+		PermSubmit:    true,
 	},
 	store.RoleAdmin: {
 		PermViewHome:      true,
 		PermViewQueue:     true,
 		PermDecide:        true,
+		PermSubmit:        true,
 		PermViewUsers:     true,
 		PermViewAudit:     true,
 		PermManageAPIKeys: true,

@@ -173,12 +173,21 @@ func TestDecisionFlow(t *testing.T) {
 			name string
 			form url.Values
 		}{
-			{"unknown decision", url.Values{"decision": {"maybe"}}},
+			{"unknown decision", url.Values{"decision": {"maybe"}, "rationale": {"checked the device"}}},
 			{"rationale too long", url.Values{"decision": {"escalated"}, "rationale": {strings.Repeat("x", maxRationale+1)}}},
+			{"no rationale", url.Values{"decision": {"escalated"}, "rationale": {"  \n "}}},
+			{"bidi control in the rationale", url.Values{"decision": {"escalated"}, "rationale": {"ok \u202Echecked the device"}}},
 		} {
-			if r := b.post("/transactions/"+ids[0]+"/decisions", tc.form, true); r.Status != http.StatusUnprocessableEntity {
+			r := b.post("/transactions/"+ids[0]+"/decisions", tc.form, true)
+			if r.Status != http.StatusUnprocessableEntity {
 				t.Errorf("%s = %d, want 422", tc.name, r.Status)
 			}
+			if strings.Contains(tc.form.Get("rationale"), "checked the device") && !strings.Contains(r.Body, "checked the device") {
+				t.Errorf("%s: the form lost the rationale typed", tc.name)
+			}
+		}
+		if r := b.post("/transactions/"+ids[0]+"/decisions", url.Values{"decision": {"escalated"}, "rationale": {""}}, true); !strings.Contains(r.Body, "Write a rationale") {
+			t.Errorf("an empty rationale is refused without saying why: %d", r.Status)
 		}
 		if r := b.post("/transactions/"+ids[0]+"/decisions", url.Values{"decision": {"escalated"}}, false); r.Status != http.StatusForbidden {
 			t.Errorf("decision without CSRF = %d, want 403", r.Status)
@@ -188,7 +197,7 @@ func TestDecisionFlow(t *testing.T) {
 			t.Errorf("another tenant's transaction page = %d, want 404", r.Status)
 		}
 		acme.get("/queue")
-		if r := acme.post("/transactions/"+ids[0]+"/decisions", url.Values{"decision": {"false_positive"}}, true); r.Status != http.StatusNotFound {
+		if r := acme.post("/transactions/"+ids[0]+"/decisions", url.Values{"decision": {"false_positive"}, "rationale": {"x"}}, true); r.Status != http.StatusNotFound {
 			t.Errorf("another tenant deciding = %d, want 404", r.Status)
 		}
 		if n := count(a.auditActions("analyst@sentinel.demo"), store.ActionDecision); n != 1 {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/sentinel-fraud/sentinel/store"
 )
 
 // route is one page or action of the signed-in workspace and the permission it needs.
@@ -29,7 +30,26 @@ var appRoutes = []route{
 	{http.MethodGet, "/audit", "AuditList", PermViewAudit, (*Server).AuditList},
 	{http.MethodGet, "/settings/api-keys", "APIKeyList", PermManageAPIKeys, (*Server).APIKeyList},
 	{http.MethodPost, "/settings/api-keys", "APIKeyCreate", PermManageAPIKeys, (*Server).APIKeyCreate},
+	{http.MethodGet, "/settings/api-keys/:id/revoke", "APIKeyRevokeConfirm", PermManageAPIKeys, (*Server).APIKeyRevokeConfirm},
 	{http.MethodPost, "/settings/api-keys/:id/revoke", "APIKeyRevoke", PermManageAPIKeys, (*Server).APIKeyRevoke},
+}
+
+// apiRoute is one route of the JSON API: the scope an API key needs for it,
+// and the permission a signed-in browser session needs.
+type apiRoute struct {
+	Method  string
+	Path    string
+	Name    string
+	Scope   string
+	Perm    Permission
+	Handler func(*Server, echo.Context) error
+}
+
+// apiRoutes is every route under /api/v1.
+var apiRoutes = []apiRoute{
+	{http.MethodPost, "/score", "APIScore", store.ScopeScore, PermSubmit, (*Server).APIScore},
+	{http.MethodPost, "/score/batch", "APIScoreBatch", store.ScopeScore, PermSubmit, (*Server).APIScoreBatch},
+	{http.MethodGet, "/transactions/:id", "APITransaction", store.ScopeRead, PermViewQueue, (*Server).APITransaction},
 }
 
 // routes registers every route explicitly.
@@ -38,17 +58,19 @@ func (s *Server) routes(e *echo.Echo) {
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())
 	e.Use(s.securityHeaders)
+	e.Use(validText)
 
 	e.GET("/health", s.Health).Name = "Health"
 	e.GET("/ready", s.Ready).Name = "Ready"
 	e.GET("/assets/:hash/:name", s.Asset).Name = "Asset"
 
-	api := e.Group("/api/v1", s.apiAuth)
-	api.POST("/score", s.APIScore).Name = "APIScore"
-	api.POST("/score/batch", s.APIScoreBatch).Name = "APIScoreBatch"
-	api.GET("/transactions/:id", s.APITransaction).Name = "APITransaction"
+	api := e.Group("/api/v1", noStore, s.apiAuth)
+	for _, r := range apiRoutes {
+		h := func(c echo.Context) error { return r.Handler(s, c) }
+		api.Add(r.Method, r.Path, h, s.allowAPI(r.Scope, r.Perm)).Name = r.Name
+	}
 
-	web := e.Group("", s.loadSession, s.csrf, s.loadUser)
+	web := e.Group("", noStore, s.loadSession, s.csrf, s.loadUser)
 	web.GET("/api/openapi.json", s.OpenAPI).Name = "OpenAPI"
 	web.GET("/api/docs", s.APIDocs).Name = "APIDocs"
 	web.GET("/login", s.LoginForm).Name = "LoginForm"

@@ -20,6 +20,10 @@ type Config struct {
 	// TrustProxy takes the client address from X-Forwarded-For; set it only
 	// behind a proxy that overwrites that header.
 	TrustProxy bool
+	// APIRate is how many requests a second each API key may send (per
+	// replica), with bursts of up to APIBurst; 0 means no limit.
+	APIRate  float64
+	APIBurst int
 }
 
 // Session lifetimes: an idle session ends after IdleTimeout, any session
@@ -35,6 +39,7 @@ type Server struct {
 	sessions *scs.SessionManager
 	scorer   *live.Scorer
 	keys     keyCache
+	limiter  *keyLimiter
 	cfg      Config
 }
 
@@ -51,7 +56,7 @@ func New(db *store.DB, scorer *live.Scorer, cfg Config) *echo.Echo {
 	sm.Cookie.Secure = cfg.SecureCookies
 	sm.Cookie.Path = "/"
 
-	s := &Server{db: db, sessions: sm, scorer: scorer, cfg: cfg}
+	s := &Server{db: db, sessions: sm, scorer: scorer, cfg: cfg, limiter: newKeyLimiter(cfg.APIRate, cfg.APIBurst)}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

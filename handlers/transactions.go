@@ -116,8 +116,14 @@ func (s *Server) TransactionDecide(c echo.Context) error {
 		dp.Error, dp.Rationale, dp.Decision = msg, rationale, decision
 		return render(c, http.StatusUnprocessableEntity, views.TransactionDecisionFallback(dp), views.DecisionPanel(dp))
 	}
-	if utf8.RuneCountInString(rationale) > maxRationale {
-		return fail(fmt.Sprintf("The rationale is %d characters; keep it to %d.", utf8.RuneCountInString(rationale), maxRationale))
+	switch n := utf8.RuneCountInString(rationale); {
+	case n == 0:
+		return fail("Write a rationale: what you checked and why. Auditors and later training read it.")
+	case n > maxRationale:
+		return fail(fmt.Sprintf("The rationale is %d characters; keep it to %d.", n, maxRationale))
+	}
+	if msg := freeTextProblem("rationale", rationale); msg != "" {
+		return fail(msg)
 	}
 	_, err := store.Decide(ctx, p.Tenant, actorOf(c, p), id, decision, rationale)
 	if errors.Is(err, store.ErrBadDecision) {

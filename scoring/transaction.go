@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"unicode"
 )
 
 // Transaction types of PaySim.
@@ -93,8 +92,8 @@ func (t *Transaction) Validate() error {
 			add(a.field, "is required")
 		case len(a.v) > MaxAccountLen:
 			add(a.field, "must be at most %d characters", MaxAccountLen)
-		case strings.IndexFunc(a.v, unicode.IsControl) >= 0:
-			add(a.field, "must not contain control characters")
+		case IDProblem(a.v) != "":
+			add(a.field, "%s", IDProblem(a.v))
 		}
 	}
 	if len(errs) > 0 {

@@ -7,9 +7,27 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
+
+// API key scopes: what a key may do.
+const (
+	ScopeScore = "score" // send transactions to be scored
+	ScopeRead  = "read"  // read scored transactions back
+)
+
+// Scopes lists the API key scopes.
+var Scopes = []string{ScopeScore, ScopeRead}
+
+// ErrBadScopes is returned for a key with no scope or an unknown one.
+var ErrBadScopes = fmt.Errorf("a key needs one or more of the scopes %v", Scopes)
+
+// HasScope reports whether the key was given scope.
+func (k *APIKey) HasScope(scope string) bool {
+	return slices.Contains(strings.Split(k.Scopes, ","), scope)
+}
 
 // apiKeyPrefixLen is how much of a key is kept in clear to tell keys apart.
 const apiKeyPrefixLen = 12
@@ -23,7 +41,15 @@ func HashToken(secret string) string {
 
 // CreateAPIKey makes a new key for the tenant, audited as the actor's, and
 // returns it with its secret, which is shown once and never stored.
-func CreateAPIKey(ctx context.Context, t Tenant, a Actor, name string) (*APIKey, string, error) {
+func CreateAPIKey(ctx context.Context, t Tenant, a Actor, name string, scopes []string) (*APIKey, string, error) {
+	if len(scopes) == 0 {
+		return nil, "", ErrBadScopes
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(Scopes, sc) {
+			return nil, "", ErrBadScopes
+		}
+	}
 	b := make([]byte, 30)
 	if _, err := rand.Read(b); err != nil {
 		return nil, "", fmt.Errorf("store: api key: %w", err)
@@ -31,7 +57,7 @@ func CreateAPIKey(ctx context.Context, t Tenant, a Actor, name string) (*APIKey,
 	secret := "snl_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 	k := &APIKey{
 		ID: NewID(), Name: name, Prefix: secret[:apiKeyPrefixLen], Hash: HashToken(secret),
-		Scopes: "score", CreatedAt: time.Now().UTC(),
+		Scopes: strings.Join(scopes, ","), CreatedAt: time.Now().UTC(),
 	}
 	if a.UserID != "" {
 		k.CreatedBy = &a.UserID
@@ -78,7 +104,8 @@ func RevokeAPIKey(ctx context.Context, t Tenant, a Actor, id string) (*APIKey, e
 }
 
 func keyEvent(action string, k *APIKey) Event {
-	return Event{Action: action, ObjectType: "api_key", ObjectID: k.ID, Details: map[string]any{"name": k.Name, "prefix": k.Prefix}}
+	return Event{Action: action, ObjectType: "api_key", ObjectID: k.ID,
+		Details: map[string]any{"name": k.Name, "prefix": k.Prefix, "scopes": k.Scopes}}
 }
 
 // AdminAuthenticateAPIKey finds the active key with this secret, across
@@ -117,4 +144,13 @@ func AdminTenantBySlug(ctx context.Context, db *DB, slug string) (*TenantRow, er
 		return nil, fmt.Errorf("store: tenant %s: %w", slug, notFound(err))
 	}
 	return &row, nil
+}
+
+// GetAPIKey returns one of the tenant's keys.
+func GetAPIKey(ctx context.Context, t Tenant, id string) (*APIKey, error) {
+	var k APIKey
+	if err := t.scoped(ctx).Where("id = ?", id).Take(&k).Error; err != nil {
+		return nil, fmt.Errorf("store: api key %s: %w", id, notFound(err))
+	}
+	return &k, nil
 }

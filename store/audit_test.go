@@ -23,7 +23,7 @@ func TestChangesAndTheirAuditEventsCommitTogether(t *testing.T) {
 		if err := store.SaveScoredBatch(ctx, a, txs, ps); err != nil {
 			t.Fatal(err)
 		}
-		key, _, err := store.CreateAPIKey(ctx, a, actor, "before")
+		key, _, err := store.CreateAPIKey(ctx, a, actor, "before", store.Scopes)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,7 +42,7 @@ func TestChangesAndTheirAuditEventsCommitTogether(t *testing.T) {
 			t.Errorf("ListDecisions() after a failed audit = %d rows, %v; want none", len(ds), err)
 		}
 
-		if _, _, err := store.CreateAPIKey(ctx, a, actor, "after"); err == nil {
+		if _, _, err := store.CreateAPIKey(ctx, a, actor, "after", store.Scopes); err == nil {
 			t.Error("CreateAPIKey() with no audit trail = nil error")
 		}
 		if _, err := store.RevokeAPIKey(ctx, a, actor, key.ID); err == nil {
