@@ -263,13 +263,25 @@ func TestAPIBatchIdempotency(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
 		key := a.apiKey("admin@sentinel.demo")
 		first := decode[scoreResponse](t, a.api("POST", "/api/v1/score", key, txJSON("known")).Body)
-		body := `{"transactions":[` + txJSON("known") + `,` + txJSON("twice") + `,` + txJSON("twice") + `]}`
-		out := decode[struct{ Items []batchItem }](t, a.api("POST", "/api/v1/score/batch", key, body).Body)
+		other := strings.Replace(txJSON("twice"), `"amount":181000`, `"amount":5`, 1)
+		body := `{"transactions":[` + txJSON("known") + `,` + txJSON("twice") + `,` + other + `,` + txJSON("twice") + `]}`
+		out := decode[struct {
+			Scored, Invalid int
+			Items           []batchItem
+		}](t, a.api("POST", "/api/v1/score/batch", key, body).Body)
 		if out.Items[0].Result.ID != first.ID || out.Items[0].Result.Created {
 			t.Fatalf("a known id was scored again: %+v", out.Items[0].Result)
 		}
-		if !out.Items[1].Result.Created || out.Items[2].Result.Created || out.Items[1].Result.ID != out.Items[2].Result.ID {
-			t.Fatalf("an id twice in one batch: %+v / %+v", out.Items[1].Result, out.Items[2].Result)
+		if !out.Items[1].Result.Created || out.Items[1].Result.Transaction.Amount != 181000 {
+			t.Fatalf("the first occurrence of an id = %+v, want it scored", out.Items[1].Result)
+		}
+		for _, i := range []int{2, 3} {
+			if it := out.Items[i]; it.Result != nil || len(it.Errors) != 1 || it.Errors[0].Field != "external_id" {
+				t.Fatalf("item %d repeats an id of this batch: %+v, want an external_id error", i, it)
+			}
+		}
+		if out.Scored != 2 || out.Invalid != 2 {
+			t.Fatalf("batch counts = %d scored, %d invalid; want 2 and 2", out.Scored, out.Invalid)
 		}
 		rows, err := store.ListQueue(context.Background(), store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID), store.QueueFilter{Decision: "any"})
 		if err != nil || len(rows) != 2 {

@@ -208,10 +208,13 @@ type BatchResult struct {
 
 // ScoreBatch scores many inputs and stores the new ones in one database
 // transaction: one lookup for known external ids, one for the watchlist, one
-// commit. An id repeated inside the batch is scored once.
+// commit. An external id repeated inside the batch is invalid after its
+// first occurrence, whatever its data: the client sent two transactions
+// under one id and must hear of it.
 func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input) ([]BatchResult, error) {
 	out := make([]BatchResult, len(ins))
 	var ids, accounts []string
+	seen := make(map[string]bool, len(ins))
 	for i := range ins {
 		if err := ins[i].Tx.Validate(); err != nil {
 			out[i].Invalid = err
@@ -220,6 +223,12 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input) ([
 		if ins[i].ExternalID == "" {
 			ins[i].ExternalID = store.NewID()
 		}
+		if seen[ins[i].ExternalID] {
+			out[i].Invalid = &scoring.ValidationError{Fields: []scoring.FieldError{{Field: "external_id",
+				Message: "appears more than once in this batch; only its first occurrence is scored"}}}
+			continue
+		}
+		seen[ins[i].ExternalID] = true
 		ids = append(ids, ins[i].ExternalID)
 		accounts = append(accounts, ins[i].Tx.NameOrig, ins[i].Tx.NameDest)
 	}
@@ -247,9 +256,6 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input) ([
 			out[i].Scored = k
 			continue
 		}
-		if _, dup := fresh[in.ExternalID]; dup {
-			continue // filled below from the first occurrence
-		}
 		tx, p, fe, err := lm.Score(in, store.StatusOf(kinds, in.Tx.NameOrig, in.Tx.NameDest))
 		if err != nil {
 			return nil, err
@@ -274,13 +280,11 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input) ([
 	if err != nil {
 		return nil, err
 	}
-	first := map[string]bool{}
 	for i, in := range ins {
 		if j, ok := fresh[in.ExternalID]; ok && out[i].Invalid == nil && out[i].Scored == nil {
 			out[i].Scored = &store.Scored{Transaction: txs[j], Prediction: ps[j]}
 			out[i].Frozen = fes[j]
-			out[i].Created = !first[in.ExternalID]
-			first[in.ExternalID] = true
+			out[i].Created = true
 		}
 	}
 	return out, nil
