@@ -3,7 +3,9 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -208,31 +210,59 @@ func TestAPIBySessionNeedsCSRFAndPermission(t *testing.T) {
 	})
 }
 
-// Promoting a new version while requests run: every request succeeds and
-// is scored by exactly one of the two versions.
+// Promoting a new version while requests run: no request fails, and each
+// is scored by the version that was live when it started or by one
+// promoted while it ran, never an older one; both versions serve requests.
 func TestModelHotSwapUnderLoad(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
 		key := a.apiKey("admin@sentinel.demo")
-		u := a.user("admin@sentinel.demo")
-		tn := store.ForTenant(a.db, u.TenantID)
+		tn := store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID)
+		liveVersion := func() int {
+			lm, err := a.scorer.Current(context.Background(), tn)
+			if err != nil {
+				t.Error(err)
+				return 0
+			}
+			return lm.Version
+		}
+		type outcome struct{ before, got, after int }
+		var mu sync.Mutex
+		var outcomes []outcome
+		var failures []string
+		swapped := make(chan struct{})
 		var wg sync.WaitGroup
-		versions := make(chan int, 200)
-		errs := make(chan string, 200)
-		for w := 0; w < 4; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				for i := 0; i < 20; i++ {
-					res := a.api("POST", "/api/v1/score", key, txJSON(strings.Repeat("w", w+1)+"-"+string(rune('a'+i))))
-					if res.Status != http.StatusCreated {
-						errs <- res.Body
-						continue
+		for w := range 4 {
+			wg.Go(func() {
+				// Each worker sends requests until it has sent 10 after the swap.
+				after := 0
+				for i := 0; after < 10; i++ {
+					select {
+					case <-swapped:
+						after++
+					default:
 					}
-					var r scoreResponse
-					json.Unmarshal([]byte(res.Body), &r)
-					versions <- r.Model.Version
+					before := liveVersion()
+					res := a.api("POST", "/api/v1/score", key, txJSON(fmt.Sprintf("w%d-%d", w, i)))
+					o := outcome{before: before, after: liveVersion()}
+					mu.Lock()
+					if res.Status != http.StatusCreated {
+						failures = append(failures, fmt.Sprintf("%d %s", res.Status, res.Body))
+					} else {
+						o.got = decode[scoreResponse](t, res.Body).Model.Version
+						outcomes = append(outcomes, o)
+					}
+					mu.Unlock()
 				}
-			}(w)
+			})
+		}
+		for {
+			mu.Lock()
+			n := len(outcomes) + len(failures)
+			mu.Unlock()
+			if n >= 8 {
+				break
+			}
+			runtime.Gosched()
 		}
 		if _, err := store.RegisterModel(context.Background(), tn, store.NewModelVersion{
 			Name: models.DefaultName, Bundle: models.Default, Stage: store.StageProduction}); err != nil {
@@ -241,20 +271,20 @@ func TestModelHotSwapUnderLoad(t *testing.T) {
 		if _, err := a.scorer.Reload(context.Background(), tn); err != nil {
 			t.Fatal(err)
 		}
+		close(swapped)
 		wg.Wait()
-		close(versions)
-		close(errs)
-		for e := range errs {
-			t.Errorf("a request failed during the swap: %s", e)
+		for _, f := range failures {
+			t.Errorf("a request failed during the swap: %s", f)
 		}
-		for v := range versions {
-			if v != 1 && v != 2 {
-				t.Errorf("scored by version %d", v)
+		served := map[int]int{}
+		for _, o := range outcomes {
+			served[o.got]++
+			if o.got < o.before || o.got > o.after {
+				t.Errorf("scored by version %d; live when the request started %d, when it ended %d", o.got, o.before, o.after)
 			}
 		}
-		lm, _ := a.scorer.Current(context.Background(), tn)
-		if lm.Version != 2 {
-			t.Fatalf("live version after the swap = %d, want 2", lm.Version)
+		if served[1] == 0 || served[2] == 0 || len(served) != 2 {
+			t.Fatalf("requests served by version = %v, want some by 1 and some by 2", served)
 		}
 	})
 }
