@@ -1,0 +1,199 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sentinel-fraud/sentinel/assets"
+	"github.com/sentinel-fraud/sentinel/store"
+)
+
+// Who calls, as the columns of the permission table.
+const (
+	anonymous = iota
+	analyst
+	senior
+	admin
+	callers
+)
+
+var callerEmails = [callers]string{"", "analyst@sentinel.demo", "senior@sentinel.demo", "admin@sentinel.demo"}
+
+// permRequest is one concrete request of a route: a path with real ids of
+// the demo tenant's own objects, and a form or body that succeeds.
+type permRequest struct {
+	path string
+	form url.Values // POST form (the CSRF token is added)
+	json string     // POST JSON body, for the API
+}
+
+// permRow is a route and the status each caller must get. Allowed cells
+// expect the status of success, so a 404 or 500 there fails the test.
+type permRow struct {
+	method, route string
+	want          [callers]int
+	// fresh runs the cell in a new browser: the request changes the session.
+	fresh bool
+	req   func(a *testApp) permRequest
+}
+
+// permissionTable is written by hand: it is the specification, not derived
+// from the matrix it tests. Every registered route needs a row.
+func permissionTable() []permRow {
+	var seq atomic.Int64
+	next := func() int64 { return seq.Add(1) }
+	path := func(p string) func(*testApp) permRequest {
+		return func(*testApp) permRequest { return permRequest{path: p} }
+	}
+	tx := func(a *testApp) string { return a.scoreN("admin@sentinel.demo", 1, fmt.Sprintf("perm%d", next()))[0] }
+	newKey := func(a *testApp) string {
+		k, _, err := store.CreateAPIKey(context.Background(), store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID),
+			store.Actor{Email: "test"}, fmt.Sprintf("perm %d", next()), store.Scopes)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		return k.ID
+	}
+	return []permRow{
+		{"GET", "/health", [callers]int{200, 200, 200, 200}, false, path("/health")},
+		{"GET", "/ready", [callers]int{200, 200, 200, 200}, false, path("/ready")},
+		{"GET", "/assets/:hash/:name", [callers]int{200, 200, 200, 200}, false, path(assets.URL("app.css"))},
+		{"GET", "/api/openapi.json", [callers]int{200, 200, 200, 200}, false, path("/api/openapi.json")},
+		{"GET", "/api/docs", [callers]int{200, 200, 200, 200}, false, path("/api/docs")},
+		{"GET", "/login", [callers]int{200, 303, 303, 303}, false, path("/login")},
+		{"POST", "/login", [callers]int{303, 303, 303, 303}, true, func(*testApp) permRequest {
+			return permRequest{path: "/login", form: url.Values{"email": {"analyst@acme.demo"}, "password": {"demopass123"}}}
+		}},
+		{"POST", "/logout", [callers]int{303, 303, 303, 303}, true, func(*testApp) permRequest {
+			return permRequest{path: "/logout", form: url.Values{}}
+		}},
+		{"GET", "/", [callers]int{303, 200, 200, 200}, false, path("/")},
+		{"GET", "/queue", [callers]int{303, 200, 200, 200}, false, path("/queue")},
+		{"GET", "/queue/new", [callers]int{303, 200, 200, 200}, false, path("/queue/new")},
+		{"GET", "/transactions/:id", [callers]int{303, 200, 200, 200}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/transactions/" + tx(a)}
+		}},
+		{"POST", "/transactions/:id/decisions", [callers]int{303, 303, 303, 303}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/transactions/" + tx(a) + "/decisions",
+				form: url.Values{"decision": {store.DecisionEscalated}, "rationale": {"permission test"}}}
+		}},
+		{"GET", "/settings/users", [callers]int{303, 403, 403, 200}, false, path("/settings/users")},
+		{"GET", "/settings/users/:id", [callers]int{303, 403, 403, 200}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/settings/users/" + a.user("analyst@sentinel.demo").ID}
+		}},
+		{"GET", "/audit", [callers]int{303, 403, 403, 200}, false, path("/audit")},
+		{"GET", "/settings/api-keys", [callers]int{303, 403, 403, 200}, false, path("/settings/api-keys")},
+		{"POST", "/settings/api-keys", [callers]int{303, 403, 403, 201}, false, func(*testApp) permRequest {
+			return permRequest{path: "/settings/api-keys", form: url.Values{"name": {fmt.Sprintf("perm %d", next())}, "scope": {"score"}}}
+		}},
+		{"GET", "/settings/api-keys/:id/revoke", [callers]int{303, 403, 403, 200}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/settings/api-keys/" + newKey(a) + "/revoke"}
+		}},
+		{"POST", "/settings/api-keys/:id/revoke", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/settings/api-keys/" + newKey(a) + "/revoke", form: url.Values{}}
+		}},
+		{"POST", "/api/v1/score", [callers]int{401, 403, 201, 201}, false, func(*testApp) permRequest {
+			return permRequest{path: "/api/v1/score", json: txJSON(fmt.Sprintf("perm-%d", next()))}
+		}},
+		{"POST", "/api/v1/score/batch", [callers]int{401, 403, 200, 200}, false, func(*testApp) permRequest {
+			return permRequest{path: "/api/v1/score/batch", json: `{"transactions":[` + txJSON(fmt.Sprintf("perm-%d", next())) + `]}`}
+		}},
+		{"GET", "/api/v1/transactions/:id", [callers]int{401, 200, 200, 200}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/api/v1/transactions/" + tx(a)}
+		}},
+	}
+}
+
+// TestPermissionTable walks every route as every caller and checks the
+// status against the hand-written table, and that the table names every
+// registered route.
+func TestPermissionTable(t *testing.T) {
+	table := permissionTable()
+	t.Run("every route has a row", func(t *testing.T) {
+		rows := map[string]bool{}
+		for _, r := range table {
+			rows[r.method+" "+r.route] = true
+		}
+		var missing []string
+		for _, rt := range New(nil, nil, Config{}).Routes() {
+			if rt.Method == echo.RouteNotFound {
+				continue
+			}
+			if k := rt.Method + " " + rt.Path; !rows[k] {
+				missing = append(missing, k)
+			}
+			delete(rows, rt.Method+" "+rt.Path)
+		}
+		slices.Sort(missing)
+		if len(missing) > 0 {
+			t.Errorf("routes without a row in the permission table: %v", missing)
+		}
+		if len(rows) > 0 {
+			t.Errorf("rows for routes that do not exist: %v", rows)
+		}
+	})
+	eachApp(t, func(t *testing.T, a *testApp) {
+		var shared [callers]*browser
+		open := func(who int) *browser {
+			b := a.browser()
+			if who == anonymous {
+				b.get("/login")
+			} else {
+				b = a.signedIn(callerEmails[who])
+				b.get("/") // the token of the signed-in session
+			}
+			return b
+		}
+		for who := range callers {
+			shared[who] = open(who)
+		}
+		for _, r := range table {
+			for who := range callers {
+				b := shared[who]
+				if r.fresh {
+					b = open(who)
+				}
+				req := r.req(a)
+				res := b.send(r.method, req)
+				if want := r.want[who]; res.Status != want {
+					t.Errorf("%s %s as %s = %d, want %d\n%.300s", r.method, r.route, callerName(who), res.Status, want, res.Body)
+				}
+				if res.Status == http.StatusForbidden && !strings.HasPrefix(req.path, "/api/") && !strings.Contains(res.Body, "Not allowed") {
+					t.Errorf("%s %s as %s: the 403 page lacks a friendly message", r.method, r.route, callerName(who))
+				}
+			}
+		}
+	})
+}
+
+func callerName(who int) string {
+	if who == anonymous {
+		return "anonymous"
+	}
+	return callerEmails[who]
+}
+
+// send makes a table request: GET, a form POST with the CSRF token, or a
+// JSON POST with the token in its header, as htmx and the API docs send it.
+func (b *browser) send(method string, r permRequest) response {
+	b.t.Helper()
+	switch {
+	case method == http.MethodGet:
+		return b.get(r.path)
+	case r.json != "":
+		req, _ := http.NewRequest(method, b.app.srv.URL+r.path, strings.NewReader(r.json))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", b.csrf)
+		return b.do(req)
+	default:
+		return b.post(r.path, r.form, true)
+	}
+}
