@@ -40,10 +40,17 @@ func StatusOf(kinds map[string][]string, sender, receiver string) WatchStatus {
 	return w
 }
 
-// AddWatch puts an account on the tenant's watchlist.
-func AddWatch(ctx context.Context, t Tenant, account, kind, reason string, by *string) (*WatchlistEntry, error) {
-	e := &WatchlistEntry{ID: NewID(), Account: account, Kind: kind, Reason: reason, CreatedBy: by, CreatedAt: time.Now().UTC()}
-	if err := t.create(ctx, e); err != nil {
+// AddWatch puts an account on the tenant's watchlist, audited as the actor's.
+func AddWatch(ctx context.Context, t Tenant, a Actor, account, kind, reason string) (*WatchlistEntry, error) {
+	e := &WatchlistEntry{ID: NewID(), Account: account, Kind: kind, Reason: reason, CreatedAt: time.Now().UTC()}
+	if a.UserID != "" {
+		e.CreatedBy = &a.UserID
+	}
+	err := change(ctx, t, a, func(tx Tenant) (Event, error) {
+		return Event{Action: ActionWatchAdd, ObjectType: "account", ObjectID: account,
+			Details: map[string]any{"kind": kind, "reason": reason}}, tx.create(ctx, e)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: watch %s: %w", account, err)
 	}
 	return e, nil

@@ -41,6 +41,7 @@ func SQLite(t testing.TB) *store.DB {
 	if err := store.Migrate(context.Background(), db); err != nil {
 		t.Fatalf("migrate sqlite: %v", err)
 	}
+	guard(t, db)
 	return db
 }
 
@@ -53,6 +54,7 @@ func Postgres(t testing.TB) *store.DB {
 	if err := store.Migrate(context.Background(), db); err != nil {
 		t.Fatalf("migrate postgres: %v", err)
 	}
+	guard(t, db)
 	return db
 }
 
@@ -94,4 +96,13 @@ func PostgresUnmigrated(t testing.TB) (*store.DB, string) {
 		admin.Close()
 	})
 	return db, u.String()
+}
+
+// guard turns on the tenant guard: a statement on a tenant table without a
+// tenant_id condition fails the test that made it.
+func guard(t testing.TB, db *store.DB) {
+	t.Helper()
+	if err := store.GuardTenantScope(db); err != nil {
+		t.Fatal(err)
+	}
 }

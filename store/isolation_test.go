@@ -1,0 +1,112 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/sentinel-fraud/sentinel/store"
+	"github.com/sentinel-fraud/sentinel/store/storetest"
+)
+
+// TestStoreFunctionsStayInTheirTenant gives tenant a one of everything and
+// calls every tenant-scoped store function as tenant b with a's ids: each
+// must find nothing and change nothing.
+func TestStoreFunctionsStayInTheirTenant(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, b, ua, ub := twoTenants(t, db)
+		actorA := store.Actor{UserID: ua.ID, Email: ua.Email}
+		actorB := store.Actor{UserID: ub.ID, Email: ub.Email}
+		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs, ps := scoredRows(mv, "iso", 2)
+		if err := store.SaveScoredBatch(ctx, a, txs, ps); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Decide(ctx, a, actorA, txs[0].ID, store.DecisionConfirmedFraud, "a's decision"); err != nil {
+			t.Fatal(err)
+		}
+		key, _, err := store.CreateAPIKey(ctx, a, actorA, "a's key", store.Scopes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.AddWatch(ctx, a, actorA, txs[0].NameOrig, store.WatchBlocked, "a's reason"); err != nil {
+			t.Fatal(err)
+		}
+		aScored, err := store.GetScored(ctx, a, txs[1].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		notFound := func(name string, err error) {
+			t.Helper()
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s as another tenant: error = %v, want ErrNotFound", name, err)
+			}
+		}
+		empty := func(name string, n int, err error) {
+			t.Helper()
+			if err != nil || n != 0 {
+				t.Errorf("%s as another tenant = %d rows, %v; want none", name, n, err)
+			}
+		}
+
+		_, err = store.GetScored(ctx, b, txs[0].ID)
+		notFound("GetScored", err)
+		_, err = store.GetScoredByExternalID(ctx, b, txs[0].ExternalID)
+		notFound("GetScoredByExternalID", err)
+		known, err := store.ScoredByExternalIDs(ctx, b, []string{txs[0].ExternalID, txs[1].ExternalID})
+		empty("ScoredByExternalIDs", len(known), err)
+		n, err := store.CountTransactions(ctx, b)
+		empty("CountTransactions", int(n), err)
+		rows, err := store.ListQueue(ctx, b, store.QueueFilter{Decision: "any", Account: txs[0].NameOrig})
+		empty("ListQueue", len(rows), err)
+		similar, err := store.SimilarTransactions(ctx, b, aScored, 10)
+		empty("SimilarTransactions", len(similar), err)
+		decisions, err := store.ListDecisions(ctx, b, txs[0].ID)
+		empty("ListDecisions", len(decisions), err)
+		_, err = store.Decide(ctx, b, actorB, txs[1].ID, store.DecisionFalsePositive, "b's decision")
+		notFound("Decide", err)
+		keys, err := store.ListAPIKeys(ctx, b)
+		empty("ListAPIKeys", len(keys), err)
+		_, err = store.GetAPIKey(ctx, b, key.ID)
+		notFound("GetAPIKey", err)
+		_, err = store.RevokeAPIKey(ctx, b, actorB, key.ID)
+		notFound("RevokeAPIKey", err)
+		kinds, err := store.WatchKinds(ctx, b, []string{txs[0].NameOrig})
+		empty("WatchKinds", len(kinds), err)
+		if w, err := store.Watch(ctx, b, txs[0].NameOrig, txs[0].NameDest); err != nil || w != (store.WatchStatus{}) {
+			t.Errorf("Watch as another tenant = %+v, %v; want nothing", w, err)
+		}
+		_, err = store.ProductionModel(ctx, b)
+		notFound("ProductionModel", err)
+		_, err = store.ProductionModelID(ctx, b)
+		notFound("ProductionModelID", err)
+		if has, err := store.HasModelNamed(ctx, b, "m"); err != nil || has {
+			t.Errorf("HasModelNamed as another tenant = %v, %v; want false", has, err)
+		}
+		events, err := store.ListAudit(ctx, b, store.AuditFilter{Limit: 100})
+		empty("ListAudit", len(events), err)
+		if _, err := store.AddWatch(ctx, b, actorB, txs[1].NameDest, store.WatchTrusted, "b's reason"); err != nil {
+			t.Fatal(err)
+		}
+
+		// Tenant a still has all of it, untouched.
+		got, err := store.GetScored(ctx, a, txs[1].ID)
+		if err != nil || got.Transaction.Label != "" {
+			t.Errorf("a's undecided transaction after b's attempt: label %q, %v", got.Transaction.Label, err)
+		}
+		if k, err := store.GetAPIKey(ctx, a, key.ID); err != nil || k.RevokedAt != nil {
+			t.Errorf("a's key after b's attempt = %+v, %v; want active", k, err)
+		}
+		if w, err := store.Watch(ctx, a, txs[1].NameOrig, txs[1].NameDest); err != nil || w.ReceiverTrusted {
+			t.Errorf("b's watchlist entry reached a: %+v, %v", w, err)
+		}
+		if events, err := store.ListAudit(ctx, a, store.AuditFilter{Limit: 100}); err != nil || len(events) != 3 {
+			t.Errorf("a's audit trail = %d events, %v; want its decision, key and watch", len(events), err)
+		}
+	})
+}
