@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -56,7 +59,9 @@ func Open(url, sqlitePath string) (*DB, error) {
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		// Prepared statements spare PostgreSQL re-planning the hot scoring queries.
 		cfg.PrepareStmt = true
-		g, err := gorm.Open(postgres.Open(url), cfg)
+		g, err := gorm.Open(postgres.New(postgres.Config{
+			DSN: url, OptionOpenDB: []stdlib.OptionOpenDB{stdlib.OptionAfterConnect(scanTimesInUTC)},
+		}), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
@@ -96,6 +101,17 @@ func Open(url, sqlitePath string) (*DB, error) {
 	sqlDB.SetConnMaxLifetime(0)
 	slog.Debug("sqlite opened", "path", sqlitePath)
 	return &DB{gorm: g, dialect: SQLite}, nil
+}
+
+// scanTimesInUTC makes a new PostgreSQL connection read timestamptz values
+// in UTC, as they are written and as SQLite gives them back; pgx's default,
+// the process's local zone, would make a stored time read back differently
+// from the one just written on a server not running in UTC.
+func scanTimesInUTC(_ context.Context, conn *pgx.Conn) error {
+	conn.TypeMap().RegisterType(&pgtype.Type{
+		Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+	})
+	return nil
 }
 
 // Ping checks that the database answers.
