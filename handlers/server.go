@@ -37,6 +37,7 @@ type Server struct {
 	keys     keyCache
 	csrf     echo.MiddlewareFunc
 	cfg      Config
+	outage   outageLog
 }
 
 // New builds the Echo application with every route and middleware; scorer
