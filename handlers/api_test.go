@@ -102,6 +102,58 @@ func TestAPIScore(t *testing.T) {
 	})
 }
 
+// The answer to a new transaction carries what was stored: a repeat of the
+// request and a read-back by id give the same received_at, to the character.
+func TestAPIAnswersWhatIsStored(t *testing.T) {
+	type answer struct {
+		ID         string `json:"id"`
+		ReceivedAt string `json:"received_at"`
+	}
+	type batchAnswer struct {
+		Items []struct {
+			Result answer `json:"result"`
+		} `json:"items"`
+	}
+	eachApp(t, func(t *testing.T, a *testApp) {
+		key := a.apiKey("admin@sentinel.demo")
+		for _, tc := range []struct {
+			name, path, body string
+			wantStatus       int
+			result           func(t *testing.T, body string) answer
+		}{
+			{"scored one by one", "/api/v1/score", txJSON("stored-1"), http.StatusCreated,
+				func(t *testing.T, body string) answer { return decode[answer](t, body) }},
+			{"scored in a batch", "/api/v1/score/batch", `{"transactions":[` + txJSON("stored-2") + `]}`, http.StatusOK,
+				func(t *testing.T, body string) answer {
+					b := decode[batchAnswer](t, body)
+					if len(b.Items) != 1 {
+						t.Fatalf("batch answer = %s, want one item", body)
+					}
+					return b.Items[0].Result
+				}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res := a.api("POST", tc.path, key, tc.body)
+				if res.Status != tc.wantStatus {
+					t.Fatalf("POST %s = %d %s, want %d", tc.path, res.Status, res.Body, tc.wantStatus)
+				}
+				first := tc.result(t, res.Body)
+				if first.ReceivedAt == "" {
+					t.Fatalf("POST %s answered no received_at: %s", tc.path, res.Body)
+				}
+				again := a.api("POST", tc.path, key, tc.body)
+				if got := tc.result(t, again.Body); again.Status != http.StatusOK || got != first {
+					t.Errorf("repeated POST %s = %d %+v, want 200 %+v", tc.path, again.Status, got, first)
+				}
+				back := a.api("GET", "/api/v1/transactions/"+first.ID, key, "")
+				if got := decode[answer](t, back.Body); back.Status != http.StatusOK || got != first {
+					t.Errorf("GET /api/v1/transactions/%s = %d %+v, want 200 %+v", first.ID, back.Status, got, first)
+				}
+			})
+		}
+	})
+}
+
 func TestAPIProblems(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
 		key := a.apiKey("analyst@sentinel.demo")

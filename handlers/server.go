@@ -41,6 +41,7 @@ type Server struct {
 	keys     keyCache
 	limiter  *keyLimiter
 	cfg      Config
+	outage   outageLog
 }
 
 // New builds the Echo application with every route and middleware; scorer

@@ -54,38 +54,47 @@ func Tenants() []DemoTenant {
 func DemoUsers() []DemoUser { return Tenants()[0].Users }
 
 // Demo creates the demo tenants and users that do not exist yet. Running it
-// again changes nothing.
+// again changes nothing, also from two processes at once: they take turns
+// (store.AdminSeedLock).
 func Demo(ctx context.Context, db *store.DB) error {
 	// One hash serves every demo user: they share one public password.
 	hash, err := store.HashPassword(DemoPassword)
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	for _, dt := range Tenants() {
-		row, err := store.AdminEnsureTenant(ctx, db, dt.Slug, dt.Name)
-		if err != nil {
-			return fmt.Errorf("seed: tenant %s: %w", dt.Slug, err)
-		}
-		t := store.ForTenant(db, row.ID)
-		for _, du := range dt.Users {
-			exists, err := store.AdminUserExists(ctx, db, du.Email)
-			if err != nil {
-				return fmt.Errorf("seed: %w", err)
+	return store.AdminSeedLock(ctx, db, func() error {
+		for _, dt := range Tenants() {
+			if err := demoTenant(ctx, db, dt, hash); err != nil {
+				return err
 			}
-			if exists {
-				continue
-			}
-			_, err = store.CreateUser(ctx, t, store.NewUser{Email: du.Email, Name: du.Name, Role: du.Role, PasswordHash: hash})
-			if err != nil {
-				return fmt.Errorf("seed: user %s: %w", du.Email, err)
-			}
-			slog.Info("demo user created", "tenant", dt.Slug, "email", du.Email, "role", du.Role)
 		}
-		if err := registerDefaultModel(ctx, t, dt.Slug); err != nil {
-			return err
-		}
+		return nil
+	})
+}
+
+// demoTenant creates one demo tenant, its users and its default model, each
+// unless it exists.
+func demoTenant(ctx context.Context, db *store.DB, dt DemoTenant, hash string) error {
+	row, err := store.AdminEnsureTenant(ctx, db, dt.Slug, dt.Name)
+	if err != nil {
+		return fmt.Errorf("seed: tenant %s: %w", dt.Slug, err)
 	}
-	return nil
+	t := store.ForTenant(db, row.ID)
+	for _, du := range dt.Users {
+		exists, err := store.AdminUserExists(ctx, db, du.Email)
+		if err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		if exists {
+			continue
+		}
+		_, err = store.CreateUser(ctx, t, store.NewUser{Email: du.Email, Name: du.Name, Role: du.Role, PasswordHash: hash})
+		if err != nil {
+			return fmt.Errorf("seed: user %s: %w", du.Email, err)
+		}
+		slog.Info("demo user created", "tenant", dt.Slug, "email", du.Email, "role", du.Role)
+	}
+	return registerDefaultModel(ctx, t, dt.Slug)
 }
 
 // registerDefaultModel makes the embedded default model the tenant's

@@ -2,12 +2,14 @@ package seed_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sentinel-fraud/sentinel/models"
 	"github.com/sentinel-fraud/sentinel/scoring"
+	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/store/storetest"
@@ -50,6 +52,40 @@ func TestDemoIsIdempotent(t *testing.T) {
 				if _, err := scoring.Load(mv.Bundle); err != nil {
 					t.Errorf("the registered bundle does not load: %v", err)
 				}
+			}
+		}
+	})
+}
+
+// Two seeds of demo traffic at once (replicas starting together) score each
+// demo transaction once and both succeed: on PostgreSQL they take turns, on
+// SQLite the loser's batch finds the winner's rows and returns them.
+func TestTrafficRunTwiceAtOnceScoresEachTransactionOnce(t *testing.T) {
+	store.PasswordCost = bcrypt.MinCost
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := seed.Demo(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() { errs[i] = seed.Traffic(ctx, db, live.NewScorer(db)) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("Traffic() run %d = %v", i+1, err)
+			}
+		}
+		for _, dt := range seed.Tenants() {
+			row, err := store.AdminTenantBySlug(ctx, db, dt.Slug)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := store.CountTransactions(ctx, store.ForTenant(db, row.ID))
+			if err != nil || n != 600 {
+				t.Errorf("CountTransactions(%s) = %d, %v; want 600", dt.Slug, n, err)
 			}
 		}
 	})

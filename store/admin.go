@@ -22,6 +22,14 @@ func AdminFindLoginUser(ctx context.Context, db *DB, email string) (*User, error
 	return &u, nil
 }
 
+// AdminSeedLock runs fn while no other process seeds the same database: on
+// PostgreSQL it holds an advisory lock, so replicas starting together seed
+// one after the other and the later one finds the work done. The seed's
+// check-then-create steps rely on it.
+func AdminSeedLock(ctx context.Context, db *DB, fn func() error) error {
+	return db.withLock(ctx, lockSeed, fn)
+}
+
 // AdminEnsureTenant returns the tenant with slug, creating it with name when
 // it does not exist.
 func AdminEnsureTenant(ctx context.Context, db *DB, slug, name string) (*TenantRow, error) {

@@ -5,15 +5,23 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -56,7 +64,9 @@ func Open(url, sqlitePath string) (*DB, error) {
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		// Prepared statements spare PostgreSQL re-planning the hot scoring queries.
 		cfg.PrepareStmt = true
-		g, err := gorm.Open(postgres.Open(url), cfg)
+		g, err := gorm.Open(postgres.New(postgres.Config{
+			DSN: url, OptionOpenDB: []stdlib.OptionOpenDB{stdlib.OptionAfterConnect(scanTimesInUTC)},
+		}), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
@@ -98,6 +108,17 @@ func Open(url, sqlitePath string) (*DB, error) {
 	return &DB{gorm: g, dialect: SQLite}, nil
 }
 
+// scanTimesInUTC makes a new PostgreSQL connection read timestamptz values
+// in UTC, as they are written and as SQLite gives them back; pgx's default,
+// the process's local zone, would make a stored time read back differently
+// from the one just written on a server not running in UTC.
+func scanTimesInUTC(_ context.Context, conn *pgx.Conn) error {
+	conn.TypeMap().RegisterType(&pgtype.Type{
+		Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+	})
+	return nil
+}
+
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
 	sqlDB, err := db.gorm.DB()
@@ -122,6 +143,38 @@ func (db *DB) Close() error {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return sqlDB.Close()
+}
+
+// IsUnavailable reports whether err says that the database cannot be
+// reached right now (down, restarting, refusing or dropping connections),
+// as opposed to a query that failed on a working database. It is what turns
+// a request's failure into 503 instead of 500. A busy SQLite ("database is
+// locked") is not unavailable: it is one writer waiting for another.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	// No new connection: refused, timed out, or turned away by a server
+	// that is starting up or shutting down.
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08 is "connection exception"; 57P01-57P03 are a backend
+		// terminated by an administrator or a shutdown, a crash, and a
+		// server still starting up.
+		return strings.HasPrefix(pgErr.Code, "08") ||
+			pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	var netErr *net.OpError
+	return errors.As(err, &netErr) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		// The first statement on a pooled connection whose server went
+		// away fails while reading the reply.
+		errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // uriPath escapes what would end the path of an SQLite file: URI early

@@ -68,7 +68,9 @@ func loadMigrations(fsys fs.FS, d Dialect) ([]migration, error) {
 }
 
 // Migrate applies every embedded migration not yet recorded, in order, each
-// in its own transaction. It is safe to run again.
+// in its own transaction. It is safe to run again, and from several
+// processes at once: on PostgreSQL they take turns (the first applies the
+// steps, the others find them recorded).
 func Migrate(ctx context.Context, db *DB) error {
 	return migrate(ctx, db, migrations.FS)
 }
@@ -78,50 +80,42 @@ func migrate(ctx context.Context, db *DB, fsys fs.FS) error {
 	if err != nil {
 		return err
 	}
-	g := db.gorm.WithContext(ctx)
-	if err := g.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-		version TEXT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`).Error; err != nil {
-		return fmt.Errorf("store: create schema_migrations: %w", err)
-	}
-	var applied []schemaMigration
-	if err := g.Find(&applied).Error; err != nil {
-		return fmt.Errorf("store: read schema_migrations: %w", err)
-	}
-	done := map[string]bool{}
-	for _, a := range applied {
-		done[a.Version] = true
-	}
-	for _, m := range steps {
-		if done[m.Version] {
-			continue
+	// The lock comes before everything, schema_migrations included: two
+	// PostgreSQL sessions creating that table at once collide even with IF
+	// NOT EXISTS.
+	return db.withLock(ctx, lockMigrate, func() error {
+		g := db.gorm.WithContext(ctx)
+		if err := g.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+			version TEXT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`).Error; err != nil {
+			return fmt.Errorf("store: create schema_migrations: %w", err)
 		}
-		err := g.Transaction(func(tx *gorm.DB) error {
-			if db.dialect == Postgres {
-				// Two servers starting together apply each step once.
-				if err := tx.Exec("SELECT pg_advisory_xact_lock(7311)").Error; err != nil {
-					return err
-				}
-				var n int64
-				if err := tx.Model(&schemaMigration{}).Where("version = ?", m.Version).Count(&n).Error; err != nil {
-					return err
-				}
-				if n > 0 {
-					return nil
-				}
-			}
-			for _, stmt := range splitStatements(m.SQL) {
-				if err := tx.Exec(stmt).Error; err != nil {
-					return err
-				}
-			}
-			return tx.Create(&schemaMigration{Version: m.Version, AppliedAt: time.Now().UTC()}).Error
-		})
-		if err != nil {
-			return fmt.Errorf("store: migration %s failed, database left unchanged: %w", m.File, err)
+		var applied []schemaMigration
+		if err := g.Find(&applied).Error; err != nil {
+			return fmt.Errorf("store: read schema_migrations: %w", err)
 		}
-		slog.Info("migration applied", "version", m.Version, "file", m.File)
-	}
-	return nil
+		done := map[string]bool{}
+		for _, a := range applied {
+			done[a.Version] = true
+		}
+		for _, m := range steps {
+			if done[m.Version] {
+				continue
+			}
+			err := g.Transaction(func(tx *gorm.DB) error {
+				for _, stmt := range splitStatements(m.SQL) {
+					if err := tx.Exec(stmt).Error; err != nil {
+						return err
+					}
+				}
+				return tx.Create(&schemaMigration{Version: m.Version, AppliedAt: time.Now().UTC()}).Error
+			})
+			if err != nil {
+				return fmt.Errorf("store: migration %s failed, database left unchanged: %w", m.File, err)
+			}
+			slog.Info("migration applied", "version", m.Version, "file", m.File)
+		}
+		return nil
+	})
 }
 
 // splitStatements splits a migration into statements on semicolons that end a

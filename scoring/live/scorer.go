@@ -182,7 +182,9 @@ func (lm *Version) Score(in Input, ws store.WatchStatus) (*store.Transaction, *s
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	now := time.Now().UTC()
+	// PostgreSQL keeps microseconds: the answer to a new transaction must
+	// carry the time a repeat or a read-back will show.
+	now := time.Now().UTC().Truncate(time.Microsecond)
 	tx := &store.Transaction{
 		ID: store.NewID(), ExternalID: in.ExternalID, Step: in.Tx.Step, Type: in.Tx.Type, Amount: in.Tx.Amount,
 		NameOrig: in.Tx.NameOrig, OldBalanceOrg: in.Tx.OldBalanceOrg, NewBalanceOrig: in.Tx.NewBalanceOrig,
