@@ -192,10 +192,14 @@ func (c *tenantCollector) counts() []tenantBacklog {
 	rows, err := store.AdminListTenants(ctx, c.db)
 	if err != nil {
 		slog.Warn("metrics: list tenants", "err", err)
-		for i := range c.tenants {
-			c.tenants[i].counted = false
+		// A new slice: an earlier scrape may still be reading the old one.
+		stale := make([]tenantBacklog, len(c.tenants))
+		for i, tb := range c.tenants {
+			tb.counted = false
+			stale[i] = tb
 		}
-		return c.tenants
+		c.tenants = stale
+		return stale
 	}
 	tenants := make([]tenantBacklog, len(rows))
 	for i, r := range rows {

@@ -196,3 +196,21 @@ func TestBacklogIsCountedAtMostOncePerTTL(t *testing.T) {
 		})
 	}
 }
+
+func TestBacklogIsLeftOutWhenItCannotBeCounted(t *testing.T) {
+	a := newTestApp(t, storetest.SQLite(t), true)
+	c := newTenantCollector(a.db, a.scorer)
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	if got := c.counts(); len(got) != 2 || !got[0].counted || !got[1].counted {
+		t.Fatalf("counts() = %+v, want both demo tenants counted", got)
+	}
+	if err := a.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(backlogTTL)
+	got := c.counts()
+	if len(got) != 2 || got[0].counted || got[1].counted || got[0].slug == "" {
+		t.Fatalf("counts() on a closed database = %+v, want both tenants, neither counted", got)
+	}
+}
