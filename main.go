@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sentinel-fraud/sentinel/bench"
 	"github.com/sentinel-fraud/sentinel/handlers"
 	"github.com/sentinel-fraud/sentinel/scoring"
@@ -433,7 +435,7 @@ func runCard(args []string) error {
 
 func runServe(args []string) error {
 	var c common
-	var addr string
+	var addr, metricsAddr string
 	var noDemo, demo, secure, trustProxy bool
 	var apiRate float64
 	var apiBurst int
@@ -441,6 +443,7 @@ func runServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	c.register(fs)
 	fs.StringVar(&addr, "addr", env("SENTINEL_ADDR", "127.0.0.1:8080"), "listen address (env SENTINEL_ADDR)")
+	fs.StringVar(&metricsAddr, "metrics-addr", env("SENTINEL_METRICS_ADDR", ""), "serve Prometheus metrics at /metrics on this separate, unauthenticated address; empty: no metrics (env SENTINEL_METRICS_ADDR)")
 	fs.BoolVar(&noDemo, "no-demo", false, "do not seed demo data into an empty embedded database")
 	fs.BoolVar(&demo, "demo", false, "seed demo tenants and users (known passwords) even on PostgreSQL")
 	fs.BoolVar(&secure, "secure-cookies", env("SENTINEL_SECURE_COOKIES", "") == "true", "mark cookies Secure and send HSTS; use behind TLS (env SENTINEL_SECURE_COOKIES=true)")
@@ -485,6 +488,13 @@ func runServe(args []string) error {
 		}
 	}
 	scorer := live.NewScorer(db)
+	var metrics *handlers.Metrics
+	if metricsAddr != "" {
+		// Before any scoring or model load, so that both are measured.
+		if metrics, err = handlers.NewMetrics(prometheus.NewRegistry(), db, scorer); err != nil {
+			return err
+		}
+	}
 	if seedDemo {
 		if err := seed.Demo(ctx, db); err != nil {
 			return err
@@ -508,16 +518,29 @@ func runServe(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	var mln net.Listener
+	if metrics != nil {
+		if mln, err = net.Listen("tcp", metricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s for metrics: %w", metricsAddr, err)
+		}
+	}
 	srv := &http.Server{
-		Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy, APIRate: apiRate, APIBurst: apiBurst}),
+		Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy, APIRate: apiRate, APIBurst: apiBurst, Metrics: metrics}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	slog.Info("sentinel listening", "url", "http://"+ln.Addr().String(), "dialect", db.Dialect())
+	if mln != nil {
+		msrv := &http.Server{Handler: metrics.Handler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute}
+		go func() { errc <- fmt.Errorf("metrics: %w", msrv.Serve(mln)) }()
+		defer msrv.Close() // after the drain: scrapes see it
+		slog.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 
 	select {
 	case err := <-errc:

@@ -24,6 +24,9 @@ type Config struct {
 	// replica), with bursts of up to APIBurst; 0 means no limit.
 	APIRate  float64
 	APIBurst int
+	// Metrics, when set, counts and times every request; its registry is
+	// served on a listener of its own (Metrics.Handler), never by New's router.
+	Metrics *Metrics
 }
 
 // Session lifetimes: an idle session ends after IdleTimeout, any session
@@ -66,6 +69,9 @@ func New(db *store.DB, scorer *live.Scorer, cfg Config) *echo.Echo {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	} else {
 		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	if cfg.Metrics != nil {
+		e.Use(cfg.Metrics.observe(e)) // first, so outside all of routes' middleware
 	}
 	s.routes(e)
 	return e

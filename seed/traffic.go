@@ -47,7 +47,7 @@ func tenantTraffic(ctx context.Context, db *store.DB, scorer *live.Scorer, dt De
 	for start := 0; start < len(txs); start += 200 {
 		var ins []live.Input
 		for j := start; j < min(start+200, len(txs)); j++ {
-			ins = append(ins, live.Input{ExternalID: fmt.Sprintf("demo-%04d", j), Tx: txs[j], IsFraud: &labels[j]})
+			ins = append(ins, live.Input{ExternalID: fmt.Sprintf("demo-%04d", j), Tx: txs[j], IsFraud: &labels[j], Source: "seed"})
 		}
 		if _, err := scorer.ScoreBatch(ctx, t, ins); err != nil {
 			return fmt.Errorf("seed: demo traffic for %s: %w", dt.Slug, err)

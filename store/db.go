@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -43,6 +44,7 @@ const (
 // migrations runner use it directly; domain code works through a Tenant.
 type DB struct {
 	gorm    *gorm.DB
+	pool    *sql.DB // GORM's connection pool, for its statistics
 	dialect Dialect
 }
 
@@ -78,7 +80,7 @@ func Open(url, sqlitePath string) (*DB, error) {
 		sqlDB.SetMaxIdleConns(10)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 		sqlDB.SetConnMaxLifetime(time.Hour)
-		return &DB{gorm: g, dialect: Postgres}, nil
+		return &DB{gorm: g, pool: sqlDB, dialect: Postgres}, nil
 	}
 	if url != "" {
 		return nil, fmt.Errorf("store: DATABASE_URL must start with postgres:// or postgresql://")
@@ -105,7 +107,7 @@ func Open(url, sqlitePath string) (*DB, error) {
 	sqlDB.SetConnMaxIdleTime(0)
 	sqlDB.SetConnMaxLifetime(0)
 	slog.Debug("sqlite opened", "path", sqlitePath)
-	return &DB{gorm: g, dialect: SQLite}, nil
+	return &DB{gorm: g, pool: sqlDB, dialect: SQLite}, nil
 }
 
 // scanTimesInUTC makes a new PostgreSQL connection read timestamptz values
@@ -134,6 +136,13 @@ func (db *DB) Ping(ctx context.Context) error {
 		return fmt.Errorf("store: ping query: %w", err)
 	}
 	return nil
+}
+
+// Stats reports the connection pool's statistics (for the metrics
+// endpoint). It hands out numbers, not the *sql.DB, so no query can bypass
+// the tenant scope through it.
+func (db *DB) Stats() sql.DBStats {
+	return db.pool.Stats()
 }
 
 // Close closes the connection pool.

@@ -70,3 +70,44 @@ func TestSimilarTransactions(t *testing.T) {
 		})
 	})
 }
+
+func TestCountBacklog(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, b, ua, _ := twoTenants(t, db)
+		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bands := []string{"low", "medium", "high", "critical", "critical", "high"}
+		txs, ps := scoredRows(mv, "q", len(bands))
+		for i, band := range bands {
+			ps[i].Band = band
+		}
+		if err := store.SaveScoredBatch(ctx, a, txs, ps); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name   string
+			decide []int // rows an analyst decides first (the cases run in order)
+			t      store.Tenant
+			want   int64
+		}{
+			{"counts undecided transactions outside the low band", nil, a, 5},
+			{"leaves out decided transactions", []int{3, 5}, a, 3},
+			{"is not moved by a decision in the low band", []int{0}, a, 3},
+			{"never counts another tenant's transactions", nil, b, 0},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				for _, i := range tc.decide {
+					if _, err := store.Decide(ctx, a, store.Actor{UserID: ua.ID, Email: ua.Email}, txs[i].ID, store.DecisionFalsePositive, "checked"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if got, err := store.CountBacklog(ctx, tc.t); err != nil || got != tc.want {
+					t.Fatalf("CountBacklog() = %d, %v; want %d", got, err, tc.want)
+				}
+			})
+		}
+	})
+}

@@ -27,6 +27,7 @@ type Version struct {
 	Name      string
 	Version   int
 	Model     *scoring.Model
+	metrics   *scoreMetrics // nil: not instrumented
 }
 
 // Scorer scores and persists transactions with each tenant's production
@@ -38,6 +39,8 @@ type Scorer struct {
 	mu     sync.Mutex // serialises loads
 	models sync.Map   // tenant id → *atomic.Pointer[Version]
 	w      groupWriter
+	// metrics are set by Instrument; nil records nothing.
+	metrics *scoreMetrics
 }
 
 // NewScorer returns a scorer that loads models from db on first use. Call
@@ -88,7 +91,7 @@ func (s *Scorer) Reload(ctx context.Context, t store.Tenant) (*Version, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load model %s v%d: %w", mv.Name, mv.Version, err)
 	}
-	lm := &Version{VersionID: mv.ID, Name: mv.Name, Version: mv.Version, Model: m}
+	lm := &Version{VersionID: mv.ID, Name: mv.Name, Version: mv.Version, Model: m, metrics: s.metrics}
 	slot.Store(lm)
 	slog.Info("model live", "tenant_id", t.ID(), "model", mv.Name, "version", mv.Version)
 	return lm, nil
@@ -133,6 +136,9 @@ type Input struct {
 	ExternalID string
 	Tx         scoring.Transaction
 	IsFraud    *bool
+	// Source is where the transaction came from (api, upload, replay, seed,
+	// web); empty means the JSON API.
+	Source string
 }
 
 // Score validates, scores, explains and stores one transaction. A repeated
@@ -161,7 +167,9 @@ func (s *Scorer) Score(ctx context.Context, t store.Tenant, in Input) (*store.Sc
 		return nil, nil, false, err
 	}
 	stored, created, err := s.save(ctx, t, tx, p)
-	if !created {
+	if created {
+		s.metrics.countScored(&in, p.Band)
+	} else {
 		fe = nil
 	}
 	return stored, fe, created, err
@@ -174,6 +182,7 @@ func (lm *Version) Score(in Input, ws store.WatchStatus) (*store.Transaction, *s
 	start := time.Now()
 	res, ex := lm.Model.ScoreExplain(&in.Tx, watch, 10)
 	latency := time.Since(start)
+	lm.metrics.observeLatency(latency)
 	frozen := Frozen{Model: FrozenModel{ID: lm.VersionID, Name: lm.Name, Version: lm.Version}, Result: res, Explanation: ex}
 	if watch != (scoring.Watch{}) {
 		frozen.WatchOverride = &watch
@@ -287,6 +296,7 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input) ([
 			out[i].Scored = &store.Scored{Transaction: txs[j], Prediction: ps[j]}
 			out[i].Frozen = fes[j]
 			out[i].Created = true
+			s.metrics.countScored(&in, out[i].Scored.Prediction.Band)
 		}
 	}
 	return out, nil
