@@ -191,11 +191,17 @@ func phrase(c Contribution, t *Transaction) string {
 	case "amount", "amount_log":
 		return "the amount of " + FormatAmount(t.Amount)
 	case "oldbalanceOrg":
+		if v < 0 {
+			return "a sender already overdrawn by " + FormatAmount(-v)
+		}
 		if v < 0.01 {
 			return "a sender whose account was empty"
 		}
 		return "the sender's prior balance of " + FormatAmount(v)
 	case "oldbalanceDest":
+		if v < 0 {
+			return "a receiving account that was overdrawn before"
+		}
 		if v < 0.01 {
 			return "a receiving account that was empty before"
 		}
@@ -210,7 +216,10 @@ func phrase(c Contribution, t *Transaction) string {
 		}
 		return "a weekday"
 	case "balance_drained":
-		if v == 1 {
+		switch {
+		case v == 1 && t.NewBalanceOrig < 0:
+			return "leaving the sender overdrawn"
+		case v == 1:
 			return "leaving the sender with nothing"
 		}
 		return "leaving the sender a balance"
@@ -220,7 +229,10 @@ func phrase(c Contribution, t *Transaction) string {
 		}
 		return "moving only part of the sender's balance"
 	case "receiver_was_empty":
-		if v == 1 {
+		switch {
+		case v == 1 && t.OldBalanceDest < 0:
+			return "a receiving account that was overdrawn before"
+		case v == 1:
 			return "a receiving account that was empty before"
 		}
 		return "a receiving account that already held money"
