@@ -105,7 +105,7 @@ func Run(ctx context.Context, cfg Config) (*scoring.Bundle, *Report, error) {
 		return m
 	}
 	calibMargins := margins(sp.Calib)
-	cal, err := scoring.FitIsotonic(calibMargins, toFloat(gather(d.Labels, sp.Calib)), nil)
+	cal, err := scoring.FitCalibration(calibMargins, toFloat(gather(d.Labels, sp.Calib)), nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -118,7 +118,8 @@ func Run(ctx context.Context, cfg Config) (*scoring.Bundle, *Report, error) {
 	}
 	thr := scoring.DefaultThresholds
 	thr.Review = bestReviewThreshold(calibrated(calibMargins), gather(d.Labels, sp.Calib))
-	logf("calibration: %d isotonic blocks; review threshold %.2f (best net savings on the calib split)", len(cal.X), thr.Review)
+	logf("calibration: %d isotonic blocks, tail slope %.4g; review threshold %.2f (best net savings on the calib split)",
+		len(cal.X), cal.TailSlope, thr.Review)
 
 	rep := &Report{
 		CreatedAt: time.Now().UTC().Format(time.RFC3339), Data: d.Print, SkippedRows: d.Skipped, Features: fs.Names(),
