@@ -283,3 +283,25 @@ func FormatAmount(v float64) string {
 	}
 	return b.String() + "." + frac
 }
+
+// FormatScore writes a calibrated score for people: four significant digits
+// ("0.9878", "0.003417"); "< 0.0001" and "> 0.9999" for scores strictly
+// between 0 and 1 that four decimals would show as 0.0000 or 1.0000, so that
+// a small score never reads as a tie with every other small one; and "0" and
+// "1" for exact values, which calibrations without a method give (the
+// isotonic-logit map only where float64 runs out, far beyond its blocks).
+// Anything outside [0, 1], NaN included, is written as it is, with four
+// significant digits.
+func FormatScore(score float64) string {
+	switch {
+	case score == 0:
+		return "0"
+	case score == 1:
+		return "1"
+	case score > 0 && score < 0.0001:
+		return "< 0.0001"
+	case score > 0.9999 && score < 1:
+		return "> 0.9999"
+	}
+	return fmt.Sprintf("%#.4g", score)
+}
