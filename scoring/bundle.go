@@ -5,8 +5,15 @@ import (
 	"fmt"
 )
 
-// BundleFormat identifies version 1 of the model bundle file (docs/model-bundle.md).
-const BundleFormat = "sentinel-model-bundle/1"
+// Versions of the model bundle file (docs/model-bundle.md). Version 2 added
+// calibration methods (Calibration.Method). A bundle is written as version 1
+// when its calibration has no method, so that a Sentinel that predates
+// methods, which would ignore one and score differently, refuses exactly the
+// bundles it cannot score.
+const (
+	BundleFormat   = "sentinel-model-bundle/2"
+	BundleFormatV1 = "sentinel-model-bundle/1"
+)
 
 // Fingerprint identifies the data a model was trained on.
 type Fingerprint struct {
@@ -32,9 +39,13 @@ type Bundle struct {
 	ModelText   string          `json:"model_text"`
 }
 
-// Encode writes the bundle as indented JSON.
+// Encode writes the bundle as indented JSON, setting Format to the oldest
+// version that reads it correctly.
 func (b *Bundle) Encode() ([]byte, error) {
 	b.Format = BundleFormat
+	if b.Calibration == nil || b.Calibration.Method == "" {
+		b.Format = BundleFormatV1
+	}
 	out, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("scoring: encode bundle: %w", err)
@@ -47,8 +58,14 @@ func decodeBundle(data []byte) (*Bundle, error) {
 	if err := json.Unmarshal(data, &b); err != nil {
 		return nil, fmt.Errorf("bundle is not valid JSON: %w", err)
 	}
-	if b.Format != BundleFormat {
-		return nil, fmt.Errorf("bundle format %q is not %q", b.Format, BundleFormat)
+	switch b.Format {
+	case BundleFormat:
+	case BundleFormatV1:
+		if b.Calibration != nil && b.Calibration.Method != "" {
+			return nil, fmt.Errorf("bundle format %q has no calibration methods; a bundle with one is %q", BundleFormatV1, BundleFormat)
+		}
+	default:
+		return nil, fmt.Errorf("bundle format %q is not %q or %q", b.Format, BundleFormat, BundleFormatV1)
 	}
 	if b.ModelText == "" {
 		return nil, fmt.Errorf("bundle has no model_text")

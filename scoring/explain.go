@@ -191,11 +191,17 @@ func phrase(c Contribution, t *Transaction) string {
 	case "amount", "amount_log":
 		return "the amount of " + FormatAmount(t.Amount)
 	case "oldbalanceOrg":
+		if v < 0 {
+			return "a sender already overdrawn by " + FormatAmount(-v)
+		}
 		if v < 0.01 {
 			return "a sender whose account was empty"
 		}
 		return "the sender's prior balance of " + FormatAmount(v)
 	case "oldbalanceDest":
+		if v < 0 {
+			return "a receiving account that was overdrawn before"
+		}
 		if v < 0.01 {
 			return "a receiving account that was empty before"
 		}
@@ -210,7 +216,10 @@ func phrase(c Contribution, t *Transaction) string {
 		}
 		return "a weekday"
 	case "balance_drained":
-		if v == 1 {
+		switch {
+		case v == 1 && t.NewBalanceOrig < 0:
+			return "leaving the sender overdrawn"
+		case v == 1:
 			return "leaving the sender with nothing"
 		}
 		return "leaving the sender a balance"
@@ -220,7 +229,10 @@ func phrase(c Contribution, t *Transaction) string {
 		}
 		return "moving only part of the sender's balance"
 	case "receiver_was_empty":
-		if v == 1 {
+		switch {
+		case v == 1 && t.OldBalanceDest < 0:
+			return "a receiving account that was overdrawn before"
+		case v == 1:
 			return "a receiving account that was empty before"
 		}
 		return "a receiving account that already held money"
@@ -270,4 +282,26 @@ func FormatAmount(v float64) string {
 		b.WriteRune(r)
 	}
 	return b.String() + "." + frac
+}
+
+// FormatScore writes a calibrated score for people: four significant digits
+// ("0.9878", "0.003417"); "< 0.0001" and "> 0.9999" for scores strictly
+// between 0 and 1 that four decimals would show as 0.0000 or 1.0000, so that
+// a small score never reads as a tie with every other small one; and "0" and
+// "1" for exact values, which calibrations without a method give (the
+// isotonic-logit map only where float64 runs out, far beyond its blocks).
+// Anything outside [0, 1], NaN included, is written as it is, with four
+// significant digits.
+func FormatScore(score float64) string {
+	switch {
+	case score == 0:
+		return "0"
+	case score == 1:
+		return "1"
+	case score > 0 && score < 0.0001:
+		return "< 0.0001"
+	case score > 0.9999 && score < 1:
+		return "> 0.9999"
+	}
+	return fmt.Sprintf("%#.4g", score)
 }

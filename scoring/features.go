@@ -46,16 +46,20 @@ var registry = []Feature{
 		fn: func(t *Transaction) float64 { d := (t.Step / 24) % 7; return b2f(d == 5 || d == 6) }},
 	{Name: "amount_log", Label: "Amount (log scale)", Meaning: "log(1 + amount)",
 		fn: func(t *Transaction) float64 { return math.Log1p(t.Amount) }},
-	{Name: "balance_drained", Label: "Sender left with nothing", Meaning: "whether the sender's balance after the payment is below 0.01", Flag: true,
+	{Name: "balance_drained", Label: "Sender left with nothing", Meaning: "whether the sender's balance after the payment is below 0.01 (overdrawn included)", Flag: true,
 		fn: func(t *Transaction) float64 { return b2f(t.NewBalanceOrig < 0.01) }},
 	{Name: "drains_full_balance", Label: "Moves the whole balance", Meaning: "whether the amount equals the sender's balance before (within 0.1%)", Flag: true,
 		fn: func(t *Transaction) float64 {
 			return b2f(math.Abs(t.Amount-t.OldBalanceOrg) <= 0.001*math.Max(t.Amount, t.OldBalanceOrg))
 		}},
-	{Name: "receiver_was_empty", Label: "Receiver was empty", Meaning: "whether the receiver's balance before was below 0.01", Flag: true,
+	{Name: "receiver_was_empty", Label: "Receiver was empty", Meaning: "whether the receiver's balance before was below 0.01 (overdrawn included)", Flag: true,
 		fn: func(t *Transaction) float64 { return b2f(t.OldBalanceDest < 0.01) }},
-	{Name: "amount_to_balance_ratio", Label: "Amount relative to sender balance", Meaning: "amount / (sender balance before + 1)",
-		fn: func(t *Transaction) float64 { return t.Amount / (t.OldBalanceOrg + 1) }},
+	// An overdrawn sender counts as a balance of 0: the ratio stays finite and
+	// positive (the reference formula, amount / (balance + 1), divides by zero
+	// at a balance of −1 and turns negative below it) and equals the reference
+	// value whenever the balance is 0 or more.
+	{Name: "amount_to_balance_ratio", Label: "Amount relative to sender balance", Meaning: "amount / (sender balance before, 0 if overdrawn, + 1)",
+		fn: func(t *Transaction) float64 { return t.Amount / (max(t.OldBalanceOrg, 0) + 1) }},
 	{Name: "type_CASH_IN", Label: "Type is cash-in", Meaning: "whether the type is CASH_IN", Flag: true, fn: isType(TypeCashIn)},
 	{Name: "type_CASH_OUT", Label: "Type is cash-out", Meaning: "whether the type is CASH_OUT", Flag: true, fn: isType(TypeCashOut)},
 	{Name: "type_DEBIT", Label: "Type is debit", Meaning: "whether the type is DEBIT", Flag: true, fn: isType(TypeDebit)},

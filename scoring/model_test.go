@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -141,6 +142,9 @@ func TestBundleRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(string(data), `"format": "sentinel-model-bundle/1"`) {
+		t.Fatalf("a bundle whose calibration has no method is not written as version 1:\n%s", data)
+	}
 	m, err := scoring.Load(data)
 	if err != nil {
 		t.Fatalf("Load(bundle) = %v", err)
@@ -160,6 +164,66 @@ func TestBundleRoundTrip(t *testing.T) {
 	bad := strings.Replace(string(data), `"amount"`, `"hour"`, 1)
 	if _, err := scoring.Load([]byte(bad)); err == nil {
 		t.Fatal("Load(bundle whose features differ from the model's) = nil error")
+	}
+}
+
+func TestOldFormatCalibrationStillLoads(t *testing.T) {
+	// A bundle as Sentinel wrote it before calibrations had a method: blocks
+	// at 0 and 1 and flat ends. It loads and scores as it always did.
+	old := `{"format": "sentinel-model-bundle/1", "name": "old", "features": ["amount"],
+		"calibration": {"x": [-1, 2], "y": [0, 1]},
+		"thresholds": {"review": 0.5, "medium": 0.3, "high": 0.6, "critical": 0.85},
+		"model_text": ` + strconv.Quote(oneSplit) + `}`
+	m, err := scoring.Load([]byte(old))
+	if err != nil {
+		t.Fatalf("Load(old bundle) = %v", err)
+	}
+	if c := m.Bundle().Calibration; c == nil || c.Method != "" || c.TailSlope != 0 {
+		t.Fatalf("old calibration = %+v, want no method and no tail slope", c)
+	}
+	for margin, want := range map[float64]float64{-50: 0, -1: 0, 0.5: 0.5, 2: 1, 50: 1} {
+		if got := m.Calibrate(margin); got != want {
+			t.Errorf("Calibrate(%v) = %v, want %v", margin, got, want)
+		}
+	}
+}
+
+func TestLogitCalibrationRoundTrip(t *testing.T) {
+	cal := &scoring.Calibration{Method: scoring.CalibrationLogit, X: []float64{-1, 2}, Y: []float64{0.01, 0.98}, TailSlope: 0.7}
+	b := scoring.Bundle{Name: "one-split", Features: []string{"amount"}, Calibration: cal, Thresholds: scoring.DefaultThresholds, ModelText: oneSplit}
+	data, err := b.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"format": "sentinel-model-bundle/2"`, `"method": "isotonic-logit"`, `"tail_slope": 0.7`} {
+		if !strings.Contains(string(data), want) {
+			t.Fatalf("encoded bundle lacks %s:\n%s", want, data)
+		}
+	}
+	m, err := scoring.Load(data)
+	if err != nil {
+		t.Fatalf("Load(bundle) = %v", err)
+	}
+	if got := m.Bundle().Calibration; !reflect.DeepEqual(got, cal) {
+		t.Fatalf("calibration after a round trip = %+v, want %+v", got, cal)
+	}
+	// The one-split model's margins are −1 and 2: the two block centres.
+	for amount, want := range map[float64]float64{50: 0.01, 500: 0.98} {
+		tx := scoring.Transaction{Type: "TRANSFER", Amount: amount, NameOrig: "C1", NameDest: "C2"}
+		if got := m.Predict(&tx).Score; math.Abs(got-want) > 1e-15 {
+			t.Errorf("amount %v: score %v, want %v", amount, got, want)
+		}
+	}
+	for _, tc := range []struct{ name, from, to, want string }{
+		{"negative tail slope", `"tail_slope": 0.7`, `"tail_slope": -0.7`, "tail_slope"},
+		// A Sentinel that reads only version 1 would ignore the method and score differently.
+		{"method in a version 1 bundle", "sentinel-model-bundle/2", "sentinel-model-bundle/1", "no calibration methods"},
+		{"unknown version", "sentinel-model-bundle/2", "sentinel-model-bundle/3", "is not"},
+	} {
+		broken := strings.Replace(string(data), tc.from, tc.to, 1)
+		if _, err := scoring.Load([]byte(broken)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Load(%s) = %v, want an error containing %q", tc.name, err, tc.want)
+		}
 	}
 }
 

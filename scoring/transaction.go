@@ -26,6 +26,16 @@ var Types = []string{TypeCashIn, TypeCashOut, TypeDebit, TypePayment, TypeTransf
 // MaxAccountLen is the longest account id accepted.
 const MaxAccountLen = 64
 
+// MaxStep is the largest step (simulation hour) accepted: over a thousand
+// years of hourly steps, and well inside the 32-bit integers that training
+// and PostgreSQL's INTEGER column keep steps in.
+const MaxStep = 10_000_000
+
+// MaxMoney bounds an amount, and a balance in absolute value: far beyond any
+// real account, and small enough that the features adding and subtracting
+// three of them stay finite, also as the float32 training works in.
+const MaxMoney = 1e15
+
 // Transaction is one payment with the PaySim fields. JSON names follow the
 // PaySim (Kaggle) column names.
 type Transaction struct {
@@ -60,30 +70,39 @@ func (e *ValidationError) Error() string {
 }
 
 // Validate checks every field and returns a *ValidationError naming each bad
-// one, or nil.
+// one, or nil. Balances may be negative (an account inside its overdraft
+// limit is a real transaction to score); amounts may not.
 func (t *Transaction) Validate() error {
 	var errs []FieldError
 	add := func(field, format string, args ...any) {
 		errs = append(errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	if t.Step < 0 {
-		add("step", "must be 0 or more")
+	if t.Step < 0 || t.Step > MaxStep {
+		add("step", "must be between 0 and %d", MaxStep)
 	}
 	if !IsType(t.Type) {
 		add("type", "must be one of %s", strings.Join(Types, ", "))
+	}
+	switch {
+	case !isFinite(t.Amount):
+		add("amount", "must be a finite number")
+	case t.Amount < 0:
+		add("amount", "must be 0 or more")
+	case t.Amount > MaxMoney:
+		add("amount", "must be at most %g", MaxMoney)
 	}
 	for _, m := range []struct {
 		field string
 		v     float64
 	}{
-		{"amount", t.Amount}, {"oldbalanceOrg", t.OldBalanceOrg}, {"newbalanceOrig", t.NewBalanceOrig},
+		{"oldbalanceOrg", t.OldBalanceOrg}, {"newbalanceOrig", t.NewBalanceOrig},
 		{"oldbalanceDest", t.OldBalanceDest}, {"newbalanceDest", t.NewBalanceDest},
 	} {
 		switch {
-		case math.IsNaN(m.v) || math.IsInf(m.v, 0):
+		case !isFinite(m.v):
 			add(m.field, "must be a finite number")
-		case m.v < 0:
-			add(m.field, "must be 0 or more")
+		case math.Abs(m.v) > MaxMoney:
+			add(m.field, "must be between %g and %g", -MaxMoney, MaxMoney)
 		}
 	}
 	for _, a := range []struct{ field, v string }{{"nameOrig", t.NameOrig}, {"nameDest", t.NameDest}} {
@@ -101,6 +120,8 @@ func (t *Transaction) Validate() error {
 	}
 	return nil
 }
+
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // IsType reports whether s is a PaySim transaction type.
 func IsType(s string) bool {

@@ -38,19 +38,22 @@ func ModelCard(name string, main *Report, comps []Comparison) string {
 	w("## What it is")
 	w("")
 	w("A gradient-boosted tree model (Sentinel's own histogram GBDT, written as LightGBM model text) that scores")
-	w("PaySim-style mobile-money transactions for fraud. Output: a raw margin (log-odds), an isotonic-calibrated")
-	w("probability and a risk band; every score is explained with exact TreeSHAP contributions.")
+	w("PaySim-style mobile-money transactions for fraud. Output: a raw margin (log-odds), a calibrated probability that")
+	w("rises strictly with the margin, and a risk band; every score is explained with exact TreeSHAP contributions.")
 	w("")
 	w("| | |")
 	w("| --- | --- |")
 	w("| trained | %s |", main.CreatedAt)
 	w("| data | `%s`, sha256 `%s` |", main.Data.File, main.Data.SHA256)
-	w("| rows used | %d (%d frauds); %d rows skipped as invalid |", main.Data.Rows, main.Data.Frauds, main.SkippedRows)
+	w("| rows used | %d (%d frauds), %d of them with a negative balance (overdrafts); %d rows skipped as invalid |",
+		main.Data.Rows, main.Data.Frauds, main.OverdraftRows, main.SkippedRows)
 	w("| features (%d) | %s |", len(main.Features), strings.Join(main.Features, ", "))
 	w("| split | %s, seed %d: %s |", main.Split, main.Params.Seed, sizes(main))
-	w("| trees | %d (learning rate %g, %d leaves, early stopping after %d rounds on validation AP) |",
-		main.Trees, main.Params.LearningRate, main.Params.NumLeaves, main.Params.EarlyStoppingRounds)
+	w("| trees | %d (learning rate %g, %d leaves, feature fraction %g, early stopping after %d rounds on validation AP) |",
+		main.Trees, main.Params.LearningRate, main.Params.NumLeaves, main.Params.FeatureFraction, main.Params.EarlyStoppingRounds)
 	w("| training time | %.1f s for the boosting itself |", main.TrainSeconds)
+	w("| calibration | %s on %d blocks of the calibration split, log-odds tail slope %.4g (see below) |",
+		scoring.CalibrationLogit, main.CalibrationSize, main.CalibrationTailSlope)
 	w("| thresholds | review %.2f (best net savings on the calibration split); bands: medium %.2f, high %.2f, critical %.2f |",
 		main.Thresholds.Review, main.Thresholds.Medium, main.Thresholds.High, main.Thresholds.Critical)
 	w("")
@@ -59,16 +62,23 @@ func ModelCard(name string, main *Report, comps []Comparison) string {
 	w("Each run is evaluated once on its own hidden test split, after early stopping (valid split) and calibration")
 	w("(calib split) were fixed.")
 	w("")
-	w("| run | features | test rows (frauds) | AP | ROC-AUC | Brier | ECE | precision@100 | recall at review |")
-	w("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	w("| run | features (share per tree) | test rows (frauds) | AP | AP of the raw margin | ROC-AUC | Brier | ECE | distinct scores | precision@100 | recall at review |")
+	w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	row := func(label string, r *Report) {
-		w("| %s | %d | %d (%d) | %.4f | %.4f | %.2g | %.2g | %.2f | %.3f |", label, len(r.Features), r.Test.Rows, r.Test.Frauds,
-			r.Test.AveragePrecision, r.Test.ROCAUC, r.Test.Brier, r.Test.ECE, r.Test.PrecisionAt100, r.Test.AtReview.Recall)
+		w("| %s | %d (%g) | %d (%d) | %.4f | %.4f | %.4f | %.2g | %.2g | %d | %.2f | %.3f |", label, len(r.Features),
+			r.Params.FeatureFraction, r.Test.Rows, r.Test.Frauds, r.Test.AveragePrecision, r.TestMarginAP, r.Test.ROCAUC,
+			r.Test.Brier, r.Test.ECE, r.Test.DistinctScores, r.Test.PrecisionAt100, r.Test.AtReview.Recall)
 	}
 	row("**this model** ("+main.Split+")", main)
 	for _, c := range comps {
 		row(c.Label, c.Report)
 	}
+	w("")
+	w("ECE is over 10 equal-width score bins. The AP of the score equals the AP of the raw margin when calibration keeps")
+	w("every distinct margin apart; distinct scores counts the different score values on the test split. The score can")
+	w("rank rows no finer than the trees' margins: on this model's test split the most common score is shared by %d of %d",
+		main.Test.LargestTie, main.Test.Rows)
+	w("rows (%.0f%%), the rows that no tree tells apart.", 100*float64(main.Test.LargestTie)/float64(max(main.Test.Rows, 1)))
 	w("")
 	w("At the review threshold %.2f on the test split: %d frauds caught, %d missed, %d false alarms (precision %.3f, recall %.3f).",
 		main.Thresholds.Review, main.Test.AtReview.TP, main.Test.AtReview.FN, main.Test.AtReview.FP,
@@ -86,10 +96,11 @@ func ModelCard(name string, main *Report, comps []Comparison) string {
 	w("  the cut and tests on the later ones: a different base rate, as a deployment would meet.")
 	w("- **Synthetic and subsampled.** PaySim v2 output, with every fraud kept and 75%% of non-frauds; rates are not real-world rates.")
 	w("- **Account names are not features.** `CC…` mule names identify fraud in this data; Sentinel never uses names as features.")
-	w("- **Overdrafts are outside the model.** %d rows with negative balances (overdrafts) fail Sentinel's validation", main.SkippedRows)
-	w("  (balances must be 0 or more) and were skipped; the scoring API refuses such transactions too.")
-	w("- **Calibration** is isotonic on %d blocks from the calibration split; with near-separable data it has few blocks, and", main.CalibrationSize)
-	w("  scores between blocks are interpolated.")
+	w("- **Overdrafts are in.** %d of the rows used have a negative balance (accounts inside their overdraft limit); they", main.OverdraftRows)
+	w("  are trained on and scored like any other. `amount_to_balance_ratio` counts an overdrawn sender's balance as 0, so it")
+	w("  stays finite; for every balance of 0 or more it is the reference formula `amount / (oldbalanceOrg + 1)`.")
+	w("- **Calibration has little to work with.** With near-separable data the isotonic fit on the calibration split has only")
+	w("  %d blocks, so most of the score's shape between and beyond them comes from the method below rather than from data.", main.CalibrationSize)
 	w("")
 	w("## Feature importance")
 	w("")
@@ -103,13 +114,28 @@ func ModelCard(name string, main *Report, comps []Comparison) string {
 		w("| %s | %.4g | %.4g |", im.Feature, im.Value, shap[im.Feature])
 	}
 	w("")
-	w("## Calibration on the test split")
+	w("## Calibration")
+	w("")
+	w("Method `%s` (`scoring.FitCalibration`), fitted on the calibration split only:", scoring.CalibrationLogit)
+	w("")
+	w("1. Isotonic regression (pool-adjacent-violators) of the labels on the raw margin gives blocks of consecutive margins")
+	w("   with rising fraud rates.")
+	w("2. Each block's rate k/n becomes the Jeffreys estimate (k + ½)/(n + 1), so no block claims exactly 0 or 1, and blocks")
+	w("   whose estimates stop rising are pooled again. Block centres are the blocks' mean margins.")
+	w("3. A logistic regression of the labels on the margin, with Platt's smoothed targets so that it stays finite on")
+	w("   separable data, gives the tail slope (%.4g here).", main.CalibrationTailSlope)
+	w("")
+	w("The score is linear in log-odds between block centres (exactly the block's estimate at its centre) and continues with")
+	w("the tail slope below the first and above the last block. It is therefore strictly increasing in the margin over the")
+	w("whole range: the score ranks rows exactly as the margin does, where a step-wise isotonic map would tie them.")
+	w("")
+	w("### On the test split")
 	w("")
 	w("| score bin | rows | mean score | fraud rate |")
 	w("| --- | --- | --- | --- |")
 	for _, c := range main.Test.Calibration {
 		if c.Rows > 0 {
-			w("| %.1f–%.1f | %d | %.4f | %.4f |", c.Lo, c.Hi, c.Rows, c.MeanScore, c.FraudRate)
+			w("| %.1f–%.1f | %d | %s | %s |", c.Lo, c.Hi, c.Rows, scoring.FormatScore(c.MeanScore), scoring.FormatScore(c.FraudRate))
 		}
 	}
 	w("")

@@ -20,7 +20,10 @@ type Dataset struct {
 	Labels  []uint8
 	Steps   []int32
 	Skipped int64
-	Print   scoring.Fingerprint
+	// Overdrafts counts the rows with a negative balance, sender's or
+	// receiver's, before or after: accounts inside their overdraft limit.
+	Overdrafts int64
+	Print      scoring.Fingerprint
 }
 
 // Rows is the number of rows.
@@ -51,6 +54,9 @@ func LoadDataset(path string, fs *scoring.FeatureSet, opt LoadOptions) (*Dataset
 		}
 		d.Labels = append(d.Labels, uint8(row.Label))
 		d.Steps = append(d.Steps, int32(row.Tx.Step))
+		if tx := &row.Tx; min(tx.OldBalanceOrg, tx.NewBalanceOrig, tx.OldBalanceDest, tx.NewBalanceDest) < 0 {
+			d.Overdrafts++
+		}
 	})
 	if err != nil {
 		return nil, err

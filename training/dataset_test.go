@@ -117,7 +117,7 @@ func FuzzReader(f *testing.F) {
 
 func TestLoadDatasetRefusesBadRowsUnlessSkipped(t *testing.T) {
 	path := t.TempDir() + "/d.csv"
-	body := kaggle + "1,PAYMENT,1,C1,5,4,M1,0,0,0,0\n2,TRANSFER,9,C1,-9,0,C2,0,9,1,0\n3,TRANSFER,9,C1,9,0,C2,0,9,1,0\n"
+	body := kaggle + "1,PAYMENT,1,C1,5,4,M1,0,0,0,0\n2,TRANSFER,-9,C1,9,0,C2,0,9,1,0\n3,TRANSFER,9,C1,9,0,C2,0,9,1,0\n"
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -132,5 +132,32 @@ func TestLoadDatasetRefusesBadRowsUnlessSkipped(t *testing.T) {
 	}
 	if d.Rows() != 2 || d.Skipped != 1 || d.Print.Frauds != 1 || len(d.Print.SHA256) != 64 || len(d.X) != 16 || d.X[0][1] != 9 {
 		t.Fatalf("dataset = %d rows, %d skipped, %+v", d.Rows(), d.Skipped, d.Print)
+	}
+}
+
+func TestLoadDatasetKeepsOverdrafts(t *testing.T) {
+	path := t.TempDir() + "/d.csv"
+	// Rows of the PaySim file: into the overdraft, from an overdrawn
+	// account, an overdrawn receiver, and one with no negative balance.
+	body := kaggle + "1,PAYMENT,3493.73,C9313903670,43.66,-3450.07,M1893780002,0.00,3493.73,0,0\n" +
+		"2,TRANSFER,500,C1,-1200,-1700,C2,0,500,0,0\n" +
+		"3,CASH_IN,20,C3,5,25,M1,-40,-60,0,0\n" +
+		"4,TRANSFER,9,C1,9,0,C2,0,9,1,0\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := scoring.NewFeatureSet([]string{"oldbalanceOrg", "amount_to_balance_ratio", "balance_drained"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := training.LoadDataset(path, fs, training.LoadOptions{})
+	if err != nil {
+		t.Fatalf("LoadDataset(overdrafts) = %v, want every row read", err)
+	}
+	if d.Rows() != 4 || d.Skipped != 0 || d.Overdrafts != 3 {
+		t.Fatalf("dataset = %d rows, %d skipped, %d overdrafts, want 4, 0, 3", d.Rows(), d.Skipped, d.Overdrafts)
+	}
+	if got := [3]float32{d.X[0][1], d.X[1][1], d.X[2][1]}; got != [3]float32{-1200, 500, 1} {
+		t.Fatalf("row 2 features = %v, want balance -1200, ratio 500, drained 1", got)
 	}
 }

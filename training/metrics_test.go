@@ -55,6 +55,13 @@ func TestMetricsByHand(t *testing.T) {
 	if p.TP != 2 || p.FP != 1 || p.NetSavings != 2*1000-5 || p.AmountNetSavings != 150-3*5 {
 		t.Errorf("cost at 0.50 = %+v", p)
 	}
+	// Evaluate counts the distinct scores (0.9, 0.8, 0.4, 0.3, 0.1) and the largest tie (two rows).
+	if m := training.Evaluate(scores, labels, nil, 0.5); m.DistinctScores != 5 || m.LargestTie != 2 || !near(m.AveragePrecision, 13.0/18) {
+		t.Errorf("Evaluate() = %d distinct scores, largest tie %d, AP %v; want 5, 2, 13/18", m.DistinctScores, m.LargestTie, m.AveragePrecision)
+	}
+	if m := training.Evaluate([]float64{0.2, 0.7, 0.2, 0.2}, []uint8{0, 1, 0, 1}, nil, 0.5); m.DistinctScores != 2 || m.LargestTie != 3 {
+		t.Errorf("Evaluate(three tied) = %d distinct scores, largest tie %d; want 2, 3", m.DistinctScores, m.LargestTie)
+	}
 	if got := training.AveragePrecision([]float64{0.5, 0.5}, []uint8{0, 0}); got != 0 {
 		t.Errorf("AP without positives = %v, want 0", got)
 	}

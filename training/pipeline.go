@@ -105,7 +105,7 @@ func Run(ctx context.Context, cfg Config) (*scoring.Bundle, *Report, error) {
 		return m
 	}
 	calibMargins := margins(sp.Calib)
-	cal, err := scoring.FitIsotonic(calibMargins, toFloat(gather(d.Labels, sp.Calib)), nil)
+	cal, err := scoring.FitCalibration(calibMargins, toFloat(gather(d.Labels, sp.Calib)), nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -118,26 +118,30 @@ func Run(ctx context.Context, cfg Config) (*scoring.Bundle, *Report, error) {
 	}
 	thr := scoring.DefaultThresholds
 	thr.Review = bestReviewThreshold(calibrated(calibMargins), gather(d.Labels, sp.Calib))
-	logf("calibration: %d isotonic blocks; review threshold %.2f (best net savings on the calib split)", len(cal.X), thr.Review)
+	logf("calibration: %d isotonic blocks, tail slope %.4g; review threshold %.2f (best net savings on the calib split)",
+		len(cal.X), cal.TailSlope, thr.Review)
 
 	rep := &Report{
-		CreatedAt: time.Now().UTC().Format(time.RFC3339), Data: d.Print, SkippedRows: d.Skipped, Features: fs.Names(),
-		Params: cfg.Params, Split: cfg.Split, SplitSizes: sizes, Trees: len(ens.Trees), TrainSeconds: trainSecs,
-		Thresholds: thr, ImportanceGain: ens.GainImportance(), CalibrationSize: len(cal.X),
+		CreatedAt: time.Now().UTC().Format(time.RFC3339), Data: d.Print, SkippedRows: d.Skipped, OverdraftRows: d.Overdrafts,
+		Features: fs.Names(), Params: cfg.Params, Split: cfg.Split, SplitSizes: sizes, Trees: len(ens.Trees), TrainSeconds: trainSecs,
+		Thresholds: thr, ImportanceGain: ens.GainImportance(), CalibrationSize: len(cal.X), CalibrationTailSlope: cal.TailSlope,
 	}
 	if cfg.Split == "temporal" {
 		rep.CutStep = cfg.CutStep
 	}
 	rep.Valid = Evaluate(calibrated(margins(sp.Valid)), gather(d.Labels, sp.Valid), nil, thr.Review)
 	// The test split, once.
-	testMargins := margins(sp.Test)
-	rep.Test = Evaluate(calibrated(testMargins), gather(d.Labels, sp.Test), amountsOf(d, sp.Test), thr.Review)
+	testMargins, testLabels := margins(sp.Test), gather(d.Labels, sp.Test)
+	rep.Test = Evaluate(calibrated(testMargins), testLabels, amountsOf(d, sp.Test), thr.Review)
+	rep.TestMarginAP = AveragePrecision(testMargins, testLabels)
 	rep.ImportanceSHAP = meanAbsSHAP(model, d, sp.Test)
-	logf("test: AP %.6f, ROC-AUC %.6f, Brier %.3g, ECE %.3g (%d rows, %d frauds)", rep.Test.AveragePrecision,
-		rep.Test.ROCAUC, rep.Test.Brier, rep.Test.ECE, rep.Test.Rows, rep.Test.Frauds)
+	logf("test: AP %.6f (raw margin %.6f), ROC-AUC %.6f, Brier %.3g, ECE %.3g, %d distinct scores (%d rows, %d frauds)",
+		rep.Test.AveragePrecision, rep.TestMarginAP, rep.Test.ROCAUC, rep.Test.Brier, rep.Test.ECE, rep.Test.DistinctScores,
+		rep.Test.Rows, rep.Test.Frauds)
 
 	metrics, err := json.Marshal(map[string]any{"valid_ap": rep.Valid.AveragePrecision, "test_ap": rep.Test.AveragePrecision,
-		"test_roc_auc": rep.Test.ROCAUC, "test_brier": rep.Test.Brier, "test_ece": rep.Test.ECE})
+		"test_roc_auc": rep.Test.ROCAUC, "test_brier": rep.Test.Brier, "test_ece": rep.Test.ECE,
+		"test_distinct_scores": rep.Test.DistinctScores})
 	if err != nil {
 		return nil, nil, err
 	}
