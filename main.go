@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,22 +31,37 @@ import (
 	"github.com/sentinel-fraud/sentinel/training"
 )
 
-const usage = `Usage: sentinel [command] [flags]
+// command is one subcommand. flags registers its flags (with environment
+// fallbacks read through env) and returns what runs it once they are parsed.
+type command struct {
+	name    string
+	summary string
+	flags   func(fs *flag.FlagSet, env *environ) func(ctx context.Context) error
+}
 
-Commands:
-  serve     migrate, seed demo data into an empty embedded database, serve HTTP (default)
-  migrate   apply schema migrations and exit
-  seed      create or refresh the demo tenants and users
-  score     score a PaySim-format CSV offline with a model bundle or LightGBM model file
-  simulate  write a PaySim-format CSV from the built-in simulator
-  train     train a model bundle from a labelled PaySim-format CSV
-  eval      evaluate a model bundle on a labelled CSV (metrics JSON on stdout)
-  card      write the model card (Markdown) from model bundles' training reports
-  apikey    create or revoke a tenant's API key: apikey create|revoke --tenant SLUG ...
-  bench     load-test a running server's scoring API and report throughput and latency
+// commands is every subcommand, in the order the usage lists them.
+var commands = []command{
+	{"serve", "migrate, seed demo data into an empty embedded database, serve HTTP (default)", serveCommand},
+	{"migrate", "apply schema migrations and exit", migrateCommand},
+	{"seed", "create or refresh the demo tenants and users", seedCommand},
+	{"score", "score a PaySim-format CSV offline with a model bundle or LightGBM model file", scoreCommand},
+	{"simulate", "write a PaySim-format CSV from the built-in simulator", simulateCommand},
+	{"train", "train a model bundle from a labelled PaySim-format CSV", trainCommand},
+	{"eval", "evaluate a model bundle on a labelled CSV (metrics JSON on stdout)", evalCommand},
+	{"card", "write the model card (Markdown) from model bundles' training reports", cardCommand},
+	{"apikey create", "create a tenant's API key and print it once", apiKeyCreateCommand},
+	{"apikey revoke", "revoke a tenant's API key by its prefix", apiKeyRevokeCommand},
+	{"bench", "load-test a running server's scoring API and report throughput and latency", benchCommand},
+}
 
-Run 'sentinel COMMAND -h' for a command's flags.
-`
+// usage lists the commands.
+func usage(w io.Writer) {
+	fmt.Fprint(w, "Usage: sentinel [command] [flags]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, "\nRun 'sentinel COMMAND -h' for a command's flags.\n")
+}
 
 // common are the flags every command takes.
 type common struct {
@@ -55,11 +71,11 @@ type common struct {
 	LogFormat   string
 }
 
-func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL; empty uses the embedded SQLite file (env DATABASE_URL)")
-	fs.StringVar(&c.SQLitePath, "sqlite-path", env("SENTINEL_SQLITE_PATH", store.DefaultSQLitePath), "embedded database file (env SENTINEL_SQLITE_PATH)")
-	fs.StringVar(&c.LogLevel, "log-level", env("SENTINEL_LOG_LEVEL", "info"), "debug, info, warn or error (env SENTINEL_LOG_LEVEL)")
-	fs.StringVar(&c.LogFormat, "log-format", env("SENTINEL_LOG_FORMAT", "text"), "text or json (env SENTINEL_LOG_FORMAT)")
+func (c *common) register(fs *flag.FlagSet, env *environ) {
+	fs.StringVar(&c.DatabaseURL, "database-url", env.str("DATABASE_URL", ""), "PostgreSQL URL; empty uses the embedded SQLite file (env DATABASE_URL)")
+	fs.StringVar(&c.SQLitePath, "sqlite-path", env.str("SENTINEL_SQLITE_PATH", store.DefaultSQLitePath), "embedded database file (env SENTINEL_SQLITE_PATH)")
+	fs.StringVar(&c.LogLevel, "log-level", env.str("SENTINEL_LOG_LEVEL", "info"), "debug, info, warn or error (env SENTINEL_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", env.str("SENTINEL_LOG_FORMAT", "text"), "text or json (env SENTINEL_LOG_FORMAT)")
 }
 
 // setup configures logging and opens and migrates the database.
@@ -89,126 +105,130 @@ func (c *common) setup(ctx context.Context) (*store.DB, error) {
 }
 
 func main() {
-	args := os.Args[1:]
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
-	var err error
-	switch cmd {
-	case "serve":
-		err = runServe(args)
-	case "migrate":
-		err = runMigrate(args)
-	case "seed":
-		err = runSeed(args)
-	case "score":
-		err = runScore(args)
-	case "simulate":
-		err = runSimulate(args)
-	case "train":
-		err = runTrain(args)
-	case "eval":
-		err = runEval(args)
-	case "card":
-		err = runCard(args)
-	case "apikey":
-		err = runAPIKey(args)
-	case "bench":
-		err = runBench(args)
-	case "help":
-		fmt.Print(usage)
-	default:
-		fmt.Fprintf(os.Stderr, "sentinel: unknown command %q\n\n%s", cmd, usage)
-		os.Exit(2)
-	}
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
+	os.Exit(run(os.Args[1:]))
+}
+
+// run finds the command named by the first words of args (serve when none
+// is), parses its flags and runs it; it returns the exit code.
+func run(args []string) int {
+	cmd, rest := findCommand(args)
+	if cmd == nil {
+		if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+			usage(os.Stdout)
+			return 0
 		}
-		fmt.Fprintf(os.Stderr, "sentinel %s: %v\n", cmd, err)
-		os.Exit(1)
+		fmt.Fprintf(os.Stderr, "sentinel: unknown command %q\n\n", strings.Join(args[:min(2, len(args))], " "))
+		usage(os.Stderr)
+		return 2
 	}
+	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	var env environ
+	runCmd := cmd.flags(fs, &env)
+	if err := errors.Join(env.errs...); err != nil {
+		fmt.Fprintf(os.Stderr, "sentinel %s: %v\n", cmd.name, err)
+		return 2
+	}
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := runCmd(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "sentinel %s: %v\n", cmd.name, err)
+		return 1
+	}
+	return 0
 }
 
-func runMigrate(args []string) error {
+// findCommand matches the longest command name at the start of args.
+func findCommand(args []string) (*command, []string) {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return &commands[0], args
+	}
+	for n := min(2, len(args)); n > 0; n-- {
+		name := strings.Join(args[:n], " ")
+		for i := range commands {
+			if commands[i].name == name {
+				return &commands[i], args[n:]
+			}
+		}
+	}
+	return nil, nil
+}
+
+func migrateCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	var c common
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	c.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
+	c.register(fs, env)
+	return func(ctx context.Context) error {
+		db, err := c.setup(ctx)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		slog.Info("database is up to date", "dialect", db.Dialect())
+		return nil
 	}
-	db, err := c.setup(context.Background())
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	slog.Info("database is up to date", "dialect", db.Dialect())
-	return nil
 }
 
-func runSeed(args []string) error {
+func seedCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	var c common
-	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
-	c.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
+	c.register(fs, env)
+	return func(ctx context.Context) error {
+		db, err := c.setup(ctx)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if err := seed.Demo(ctx, db); err != nil {
+			return err
+		}
+		return seed.Traffic(ctx, db, live.NewScorer(db))
 	}
-	ctx := context.Background()
-	db, err := c.setup(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := seed.Demo(ctx, db); err != nil {
-		return err
-	}
-	return seed.Traffic(ctx, db, live.NewScorer(db))
 }
 
-func runScore(args []string) error {
+func scoreCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	var modelPath, input, format string
 	var explain bool
-	fs := flag.NewFlagSet("score", flag.ContinueOnError)
 	fs.StringVar(&modelPath, "model", "", "model bundle or LightGBM model text file (required)")
 	fs.StringVar(&input, "input", "-", "PaySim-format CSV or CSV.gz; - reads standard input")
 	fs.StringVar(&format, "format", "csv", "output format: csv or jsonl")
 	fs.BoolVar(&explain, "explain", false, "add the base value and every feature's SHAP contribution")
-	if err := fs.Parse(args); err != nil {
-		return err
+	return func(ctx context.Context) error {
+		if modelPath == "" {
+			return errors.New("--model is required")
+		}
+		m, err := scoring.LoadFile(modelPath)
+		if err != nil {
+			return err
+		}
+		var r *training.Reader
+		if input == "-" {
+			r, err = training.NewReader(os.Stdin)
+		} else {
+			r, err = training.Open(input)
+		}
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		st, err := training.Score(os.Stdout, os.Stderr, r, m, training.ScoreOptions{Format: format, Explain: explain})
+		if err != nil {
+			return err
+		}
+		if st.Bad > 0 {
+			return fmt.Errorf("%d of %d rows were bad (see the error column)", st.Bad, st.Bad+st.Scored)
+		}
+		return nil
 	}
-	if modelPath == "" {
-		return errors.New("--model is required")
-	}
-	m, err := scoring.LoadFile(modelPath)
-	if err != nil {
-		return err
-	}
-	var r *training.Reader
-	if input == "-" {
-		r, err = training.NewReader(os.Stdin)
-	} else {
-		r, err = training.Open(input)
-	}
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	st, err := training.Score(os.Stdout, os.Stderr, r, m, training.ScoreOptions{Format: format, Explain: explain})
-	if err != nil {
-		return err
-	}
-	if st.Bad > 0 {
-		return fmt.Errorf("%d of %d rows were bad (see the error column)", st.Bad, st.Bad+st.Scored)
-	}
-	return nil
 }
 
-func runTrain(args []string) error {
+func trainCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	cfg := training.Config{Params: training.DefaultParams(), Log: os.Stderr}
 	var out, features string
 	p := &cfg.Params
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.StringVar(&cfg.Data, "data", "", "labelled PaySim-format CSV or CSV.gz (required)")
 	fs.StringVar(&out, "out", "", "model bundle to write (required)")
 	fs.StringVar(&cfg.Name, "name", "sentinel-gbdt", "model name stored in the bundle")
@@ -229,362 +249,377 @@ func runTrain(args []string) error {
 	fs.IntVar(&p.BaggingFreq, "bagging-freq", p.BaggingFreq, "draw a new bag every N iterations; 0 for no bagging")
 	fs.IntVar(&p.EarlyStoppingRounds, "early-stopping-rounds", p.EarlyStoppingRounds, "stop after N rounds without a better validation AP; 0 for off")
 	fs.Uint64Var(&p.Seed, "seed", p.Seed, "random seed (split, bagging, features)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	return func(ctx context.Context) error {
+		if cfg.Data == "" || out == "" {
+			return errors.New("--data and --out are required")
+		}
+		cfg.Features = strings.Split(features, ",")
+		b, _, err := training.Run(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		data, err := b.Encode()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(out, data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", out, err)
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s (%d bytes)\n", out, len(data))
+		return nil
 	}
-	if cfg.Data == "" || out == "" {
-		return errors.New("--data and --out are required")
-	}
-	cfg.Features = strings.Split(features, ",")
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	b, _, err := training.Run(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	data, err := b.Encode()
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(out, data, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", out, err)
-	}
-	fmt.Fprintf(os.Stderr, "wrote %s (%d bytes)\n", out, len(data))
-	return nil
 }
 
-func runEval(args []string) error {
+func evalCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	var modelPath, data string
 	var skipBad bool
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.StringVar(&modelPath, "model", "", "model bundle or LightGBM model file (required)")
 	fs.StringVar(&data, "data", "", "labelled PaySim-format CSV or CSV.gz (required)")
 	fs.BoolVar(&skipBad, "skip-bad-rows", false, "skip rows that fail validation")
-	if err := fs.Parse(args); err != nil {
-		return err
+	return func(ctx context.Context) error {
+		if modelPath == "" || data == "" {
+			return errors.New("--model and --data are required")
+		}
+		m, err := scoring.LoadFile(modelPath)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		metrics, skipped, err := training.EvalFile(data, m, skipBad, func(rows int64) {
+			fmt.Fprintf(os.Stderr, "  %d rows scored, %.1fs\n", rows, time.Since(start).Seconds())
+		})
+		if err != nil {
+			return err
+		}
+		if skipped > 0 {
+			fmt.Fprintf(os.Stderr, "skipped %d bad rows\n", skipped)
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(metrics)
 	}
-	if modelPath == "" || data == "" {
-		return errors.New("--model and --data are required")
-	}
-	m, err := scoring.LoadFile(modelPath)
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	metrics, skipped, err := training.EvalFile(data, m, skipBad, func(rows int64) {
-		fmt.Fprintf(os.Stderr, "  %d rows scored, %.1fs\n", rows, time.Since(start).Seconds())
-	})
-	if err != nil {
-		return err
-	}
-	if skipped > 0 {
-		fmt.Fprintf(os.Stderr, "skipped %d bad rows\n", skipped)
-	}
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(metrics)
 }
 
-func runSimulate(args []string) error {
+func simulateCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	cfg := seed.DefaultSimConfig()
 	var out string
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.IntVar(&cfg.Rows, "rows", cfg.Rows, "rows to write")
 	fs.Float64Var(&cfg.FraudRate, "fraud-rate", cfg.FraudRate, "share of rows that are fraud")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed writes the same file")
 	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "simulated hours")
 	fs.Float64Var(&cfg.FanIn, "mule-fan-in", cfg.FanIn, "chance that a fraud reuses one of the day's mules")
 	fs.StringVar(&out, "out", "-", "output file (.gz compresses); - writes standard output")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	start := time.Now()
-	cfg.Progress = func(rows int) {
-		fmt.Fprintf(os.Stderr, "  %d rows, %.1fs\n", rows, time.Since(start).Seconds())
-	}
-	w := io.Writer(os.Stdout)
-	if out != "-" {
-		f, err := os.Create(out)
-		if err != nil {
-			return err
+	return func(ctx context.Context) error {
+		start := time.Now()
+		cfg.Progress = func(rows int) {
+			fmt.Fprintf(os.Stderr, "  %d rows, %.1fs\n", rows, time.Since(start).Seconds())
 		}
-		defer f.Close()
-		w = f
+		w := io.Writer(os.Stdout)
+		if out != "-" {
+			f, err := os.Create(out)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			w = f
+		}
+		if err := seed.SimulateTo(w, strings.HasSuffix(out, ".gz"), cfg); err != nil {
+			return fmt.Errorf("simulate: %w", err)
+		}
+		el := time.Since(start)
+		fmt.Fprintf(os.Stderr, "wrote %d rows in %.2fs (%.0f rows/s)\n", cfg.Rows, el.Seconds(), float64(cfg.Rows)/el.Seconds())
+		return nil
 	}
-	if err := seed.SimulateTo(w, strings.HasSuffix(out, ".gz"), cfg); err != nil {
-		return fmt.Errorf("simulate: %w", err)
-	}
-	el := time.Since(start)
-	fmt.Fprintf(os.Stderr, "wrote %d rows in %.2fs (%.0f rows/s)\n", cfg.Rows, el.Seconds(), float64(cfg.Rows)/el.Seconds())
-	return nil
 }
 
-func runAPIKey(args []string) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "revoke") {
-		return errors.New("usage: sentinel apikey create --tenant SLUG --name NAME | sentinel apikey revoke --tenant SLUG --prefix PREFIX")
-	}
-	action := args[0]
-	var c common
-	var slug, name, prefix, scopes string
-	fs := flag.NewFlagSet("apikey "+action, flag.ContinueOnError)
-	c.register(fs)
-	fs.StringVar(&slug, "tenant", "", "tenant slug (required)")
-	fs.StringVar(&name, "name", "", "with create: what the key is for (required)")
-	fs.StringVar(&prefix, "prefix", "", "with revoke: the key's prefix, as listed (required)")
-	fs.StringVar(&scopes, "scopes", store.ScopeScore+","+store.ScopeRead, "with create: what the key may do, comma-separated: score, read")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	ctx := context.Background()
+// apiKeyFlags are the flags both apikey commands take.
+func apiKeyFlags(fs *flag.FlagSet, env *environ, c *common, slug *string) {
+	c.register(fs, env)
+	fs.StringVar(slug, "tenant", "", "tenant slug (required)")
+}
+
+// cliActor is who the CLI's changes are audited as.
+func cliActor(cmd string) store.Actor { return store.Actor{Email: "cli", UserAgent: "sentinel " + cmd} }
+
+// openTenant opens the database and scopes it to the tenant with slug.
+func openTenant(ctx context.Context, c *common, slug string) (*store.DB, store.Tenant, error) {
 	db, err := c.setup(ctx)
 	if err != nil {
-		return err
+		return nil, store.Tenant{}, err
 	}
-	defer db.Close()
 	tenant, err := store.AdminTenantBySlug(ctx, db, slug)
 	if err != nil {
-		return fmt.Errorf("tenant %q: %w", slug, err)
+		db.Close()
+		return nil, store.Tenant{}, fmt.Errorf("tenant %q: %w", slug, err)
 	}
-	t := store.ForTenant(db, tenant.ID)
-	actor := store.Actor{Email: "cli", UserAgent: "sentinel apikey"}
-	switch action {
-	case "create":
+	return db, store.ForTenant(db, tenant.ID), nil
+}
+
+func apiKeyCreateCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
+	var c common
+	var slug, name, scopes string
+	apiKeyFlags(fs, env, &c, &slug)
+	fs.StringVar(&name, "name", "", "what the key is for (required)")
+	fs.StringVar(&scopes, "scopes", store.ScopeScore+","+store.ScopeRead, "what the key may do, comma-separated: score, read")
+	return func(ctx context.Context) error {
 		if strings.TrimSpace(name) == "" {
 			return errors.New("--name is required")
 		}
-		key, secret, err := store.CreateAPIKey(ctx, t, actor, strings.TrimSpace(name), strings.Split(scopes, ","))
+		db, t, err := openTenant(ctx, &c, slug)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		key, secret, err := store.CreateAPIKey(ctx, t, cliActor("apikey create"), strings.TrimSpace(name), strings.Split(scopes, ","))
 		if err != nil {
 			return err
 		}
 		fmt.Println(secret)
-		fmt.Fprintf(os.Stderr, "created API key %q (prefix %s) for %s; the key is shown only now\n", key.Name, key.Prefix, slug)
-	case "revoke":
-		key, err := store.AdminRevokeAPIKeyByPrefix(ctx, t, actor, prefix)
+		fmt.Fprintf(os.Stderr, "created API key %q (prefix %s, scopes %s) for %s; the key is shown only now\n", key.Name, key.Prefix, key.Scopes, slug)
+		return nil
+	}
+}
+
+func apiKeyRevokeCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
+	var c common
+	var slug, prefix string
+	apiKeyFlags(fs, env, &c, &slug)
+	fs.StringVar(&prefix, "prefix", "", "the key's prefix, as listed (required)")
+	return func(ctx context.Context) error {
+		db, t, err := openTenant(ctx, &c, slug)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		key, err := store.AdminRevokeAPIKeyByPrefix(ctx, t, cliActor("apikey revoke"), prefix)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "revoked API key %q (prefix %s)\n", key.Name, key.Prefix)
+		return nil
 	}
-	return nil
 }
 
-func runBench(args []string) error {
+func benchCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	var cfg bench.Config
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "the server to load (a local one)")
-	fs.StringVar(&cfg.Key, "key", env("SENTINEL_BENCH_KEY", ""), "API key (env SENTINEL_BENCH_KEY)")
+	fs.StringVar(&cfg.Key, "key", env.str("SENTINEL_BENCH_KEY", ""), "API key (env SENTINEL_BENCH_KEY)")
 	fs.IntVar(&cfg.Clients, "clients", 8, "concurrent clients")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to run")
 	fs.IntVar(&cfg.Batch, "batch", 0, "transactions per request through /score/batch; 0 sends one per /score")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed of the generated transactions")
-	if err := fs.Parse(args); err != nil {
-		return err
+	return func(ctx context.Context) error {
+		if cfg.Key == "" {
+			return errors.New("--key is required (sentinel apikey create --tenant demo-bank-01 --name bench)")
+		}
+		r, err := bench.Run(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Println(r)
+		return nil
 	}
-	if cfg.Key == "" {
-		return errors.New("--key is required (sentinel apikey create --tenant demo-bank-01 --name bench)")
-	}
-	r, err := bench.Run(context.Background(), cfg)
-	if err != nil {
-		return err
-	}
-	fmt.Println(r)
-	return nil
 }
 
-func runCard(args []string) error {
+func cardCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	var mainPath, temporal, ablation, out string
-	fs := flag.NewFlagSet("card", flag.ContinueOnError)
 	fs.StringVar(&mainPath, "main", "", "the model's bundle (required)")
 	fs.StringVar(&temporal, "temporal", "", "bundle of the temporal-split run")
 	fs.StringVar(&ablation, "ablation", "", "bundle of the run without balance-derived features")
 	fs.StringVar(&out, "out", "docs/model_card.md", "where to write the card")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	report := func(path string) (*training.Report, string, error) {
-		m, err := scoring.LoadFile(path)
-		if err != nil {
-			return nil, "", err
+	return func(ctx context.Context) error {
+		report := func(path string) (*training.Report, string, error) {
+			m, err := scoring.LoadFile(path)
+			if err != nil {
+				return nil, "", err
+			}
+			r, err := training.ReportOf(m.Bundle())
+			return r, m.Bundle().Name, err
 		}
-		r, err := training.ReportOf(m.Bundle())
-		return r, m.Bundle().Name, err
-	}
-	if mainPath == "" {
-		return errors.New("--main is required")
-	}
-	mainRep, name, err := report(mainPath)
-	if err != nil {
-		return err
-	}
-	var comps []training.Comparison
-	for _, c := range []struct{ label, path string }{
-		{"temporal split (test = steps ≥ cut)", temporal},
-		{"ablation: no balance-derived features", ablation},
-	} {
-		if c.path == "" {
-			continue
+		if mainPath == "" {
+			return errors.New("--main is required")
 		}
-		r, _, err := report(c.path)
+		mainRep, name, err := report(mainPath)
 		if err != nil {
 			return err
 		}
-		comps = append(comps, training.Comparison{Label: c.label, Report: r})
+		var comps []training.Comparison
+		for _, c := range []struct{ label, path string }{
+			{"temporal split (test = steps ≥ cut)", temporal},
+			{"ablation: no balance-derived features", ablation},
+		} {
+			if c.path == "" {
+				continue
+			}
+			r, _, err := report(c.path)
+			if err != nil {
+				return err
+			}
+			comps = append(comps, training.Comparison{Label: c.label, Report: r})
+		}
+		return os.WriteFile(out, []byte(training.ModelCard(name, mainRep, comps)), 0o644)
 	}
-	return os.WriteFile(out, []byte(training.ModelCard(name, mainRep, comps)), 0o644)
 }
 
-func runServe(args []string) error {
+func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	var c common
 	var addr, metricsAddr string
 	var noDemo, demo, secure, trustProxy bool
 	var apiRate float64
 	var apiBurst int
 	var drain time.Duration
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	c.register(fs)
-	fs.StringVar(&addr, "addr", env("SENTINEL_ADDR", "127.0.0.1:8080"), "listen address (env SENTINEL_ADDR)")
-	fs.StringVar(&metricsAddr, "metrics-addr", env("SENTINEL_METRICS_ADDR", ""), "serve Prometheus metrics at /metrics on this separate, unauthenticated address; empty: no metrics (env SENTINEL_METRICS_ADDR)")
+	c.register(fs, env)
+	fs.StringVar(&addr, "addr", env.str("SENTINEL_ADDR", "127.0.0.1:8080"), "listen address (env SENTINEL_ADDR)")
+	fs.StringVar(&metricsAddr, "metrics-addr", env.str("SENTINEL_METRICS_ADDR", ""), "serve Prometheus metrics at /metrics on this separate, unauthenticated address; empty: no metrics (env SENTINEL_METRICS_ADDR)")
 	fs.BoolVar(&noDemo, "no-demo", false, "do not seed demo data into an empty embedded database")
 	fs.BoolVar(&demo, "demo", false, "seed demo tenants and users (known passwords) even on PostgreSQL")
-	fs.BoolVar(&secure, "secure-cookies", env("SENTINEL_SECURE_COOKIES", "") == "true", "mark cookies Secure and send HSTS; use behind TLS (env SENTINEL_SECURE_COOKIES=true)")
-	fs.BoolVar(&trustProxy, "trust-proxy", env("SENTINEL_TRUST_PROXY", "") == "true", "take client addresses from X-Forwarded-For (env SENTINEL_TRUST_PROXY=true)")
-	fs.Float64Var(&apiRate, "api-rate-limit", 2000, "requests a second each API key may send to this replica; 0 for no limit")
-	fs.IntVar(&apiBurst, "api-burst", 1000, "requests an API key may send at once above its rate")
+	fs.BoolVar(&secure, "secure-cookies", env.bool("SENTINEL_SECURE_COOKIES", false), "mark cookies Secure and send HSTS; use behind TLS (env SENTINEL_SECURE_COOKIES)")
+	fs.BoolVar(&trustProxy, "trust-proxy", env.bool("SENTINEL_TRUST_PROXY", false), "take client addresses from X-Forwarded-For (env SENTINEL_TRUST_PROXY)")
+	fs.Float64Var(&apiRate, "api-rate-limit", env.float("SENTINEL_API_RATE_LIMIT", 2000), "requests a second each API key may send to this replica; 0 for no limit (env SENTINEL_API_RATE_LIMIT)")
+	fs.IntVar(&apiBurst, "api-burst", int(env.float("SENTINEL_API_BURST", 1000)), "requests an API key may send at once above its rate (env SENTINEL_API_BURST)")
 	fs.DurationVar(&drain, "shutdown-timeout", 15*time.Second, "how long to drain in-flight requests on shutdown")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	// The server's live heap is small (tens of MB) and scoring allocates
-	// fast: collecting a quarter as often as Go's default saves about 15%
-	// of its CPU under load (docs/performance.md). GOGC overrides it.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	return func(ctx context.Context) error {
+		// The server's live heap is small (tens of MB) and scoring allocates
+		// fast: collecting a quarter as often as Go's default saves about 15%
+		// of its CPU under load (docs/performance.md). GOGC overrides it.
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(400)
+		}
 
-	db, err := c.setup(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-
-	seedDemo := false
-	switch {
-	case demo:
-		seedDemo = true
-	case noDemo:
-		slog.Info("demo data not seeded (--no-demo)")
-	case db.Dialect() == store.Postgres:
-		slog.Info("demo data not seeded: PostgreSQL never gets demo users unless --demo is given")
-	default:
-		empty, err := seed.IsEmpty(ctx, db)
+		db, err := c.setup(ctx)
 		if err != nil {
 			return err
 		}
-		if empty {
-			slog.Info("empty embedded database: seeding demo data (disable with --no-demo)")
+		defer db.Close()
+
+		seedDemo := false
+		switch {
+		case demo:
 			seedDemo = true
-		}
-	}
-	scorer := live.NewScorer(db)
-	var metrics *handlers.Metrics
-	if metricsAddr != "" {
-		// Before any scoring or model load, so that both are measured.
-		if metrics, err = handlers.NewMetrics(prometheus.NewRegistry(), db, scorer); err != nil {
-			return err
-		}
-	}
-	if seedDemo {
-		if err := seed.Demo(ctx, db); err != nil {
-			return err
-		}
-		if err := seed.Traffic(ctx, db, scorer); err != nil {
-			return err
-		}
-	}
-
-	go sweepSessions(ctx, db)
-	if err := scorer.Preload(ctx); err != nil {
-		return err
-	}
-	// The writer outlives the signal: it stops after in-flight requests drained.
-	writerCtx, stopWriter := context.WithCancel(context.Background())
-	defer stopWriter()
-	go scorer.RunWriter(writerCtx)
-	go scorer.Watch(ctx, 15*time.Second)
-
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	var mln net.Listener
-	if metrics != nil {
-		if mln, err = net.Listen("tcp", metricsAddr); err != nil {
-			ln.Close()
-			return fmt.Errorf("listen on %s for metrics: %w", metricsAddr, err)
-		}
-	}
-	srv := &http.Server{
-		Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy, APIRate: apiRate, APIBurst: apiBurst, Metrics: metrics}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-	}
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
-	slog.Info("sentinel listening", "url", "http://"+ln.Addr().String(), "dialect", db.Dialect())
-	if mln != nil {
-		msrv := &http.Server{Handler: metrics.Handler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute}
-		go func() { errc <- fmt.Errorf("metrics: %w", msrv.Serve(mln)) }()
-		defer msrv.Close() // after the drain: scrapes see it
-		slog.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
-	}
-
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	slog.Info("shutting down: draining in-flight requests", "timeout", drain)
-	sctx, cancel := context.WithTimeout(context.Background(), drain)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	slog.Info("shutdown complete")
-	return nil
-}
-
-// sweepSessions deletes expired sessions every ten minutes until ctx ends.
-func sweepSessions(ctx context.Context, db *store.DB) {
-	tick := time.NewTicker(10 * time.Minute)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if n, err := store.AdminDeleteExpiredSessions(ctx, db); err != nil {
-				slog.Warn("sweep sessions", "err", err)
-			} else if n > 0 {
-				slog.Debug("expired sessions removed", "count", n)
+		case noDemo:
+			slog.Info("demo data not seeded (--no-demo)")
+		case db.Dialect() == store.Postgres:
+			slog.Info("demo data not seeded: PostgreSQL never gets demo users unless --demo is given")
+		default:
+			empty, err := seed.IsEmpty(ctx, db)
+			if err != nil {
+				return err
+			}
+			if empty {
+				slog.Info("empty embedded database: seeding demo data (disable with --no-demo)")
+				seedDemo = true
 			}
 		}
+		scorer := live.NewScorer(db)
+		var metrics *handlers.Metrics
+		if metricsAddr != "" {
+			// Before any scoring or model load, so that both are measured.
+			if metrics, err = handlers.NewMetrics(prometheus.NewRegistry(), db, scorer); err != nil {
+				return err
+			}
+		}
+		if seedDemo {
+			if err := seed.Demo(ctx, db); err != nil {
+				return err
+			}
+			if err := seed.Traffic(ctx, db, scorer); err != nil {
+				return err
+			}
+		}
+
+		go store.AdminSweep(ctx, db, 10*time.Minute)
+		if err := scorer.Preload(ctx); err != nil {
+			return err
+		}
+		// The writer outlives the signal: it stops after in-flight requests drained.
+		writerCtx, stopWriter := context.WithCancel(ctx)
+		defer stopWriter()
+		go scorer.RunWriter(writerCtx)
+		go scorer.Watch(ctx, 15*time.Second)
+
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		var mln net.Listener
+		if metrics != nil {
+			if mln, err = net.Listen("tcp", metricsAddr); err != nil {
+				ln.Close()
+				return fmt.Errorf("listen on %s for metrics: %w", metricsAddr, err)
+			}
+		}
+		srv := &http.Server{
+			Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy, APIRate: apiRate, APIBurst: apiBurst, Metrics: metrics}),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       2 * time.Minute,
+			WriteTimeout:      2 * time.Minute,
+			IdleTimeout:       2 * time.Minute,
+		}
+		errc := make(chan error, 2)
+		go func() { errc <- srv.Serve(ln) }()
+		slog.Info("sentinel listening", "url", "http://"+ln.Addr().String(), "dialect", db.Dialect())
+		if mln != nil {
+			msrv := &http.Server{Handler: metrics.Handler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute}
+			go func() { errc <- fmt.Errorf("metrics: %w", msrv.Serve(mln)) }()
+			defer msrv.Close() // after the drain: scrapes see it
+			slog.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+		}
+
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-ctx.Done():
+		}
+		slog.Info("shutting down: draining in-flight requests", "timeout", drain)
+		sctx, cancel := context.WithTimeout(ctx, drain)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		slog.Info("shutdown complete")
+		return nil
 	}
 }
 
-// env returns the environment variable key, or def when it is unset. For
-// KEY it also reads KEY_FILE (a path holding the value), for secrets.
-func env(key, def string) string {
+// environ reads configuration from the environment for flag defaults. A
+// secret KEY may also come from the file named by KEY_FILE; a KEY_FILE that
+// cannot be read, or a value that does not parse, is an error the command
+// reports before it runs, never a silent default.
+type environ struct{ errs []error }
+
+// str returns the variable key (or the content of KEY_FILE), or def when
+// neither is set.
+func (e *environ) str(key, def string) string {
 	if v, ok := os.LookupEnv(key); ok {
 		return v
 	}
 	if path, ok := os.LookupEnv(key + "_FILE"); ok {
-		if b, err := os.ReadFile(path); err == nil {
-			return strings.TrimSpace(string(b))
+		b, err := os.ReadFile(path)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Errorf("%s_FILE: %w", key, err))
+			return def
 		}
+		return strings.TrimSpace(string(b))
 	}
 	return def
+}
+
+// bool reads a true/false variable.
+func (e *environ) bool(key string, def bool) bool {
+	v := e.str(key, strconv.FormatBool(def))
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want true or false", key, v))
+	}
+	return b
+}
+
+// float reads a number variable.
+func (e *environ) float(key string, def float64) float64 {
+	v := e.str(key, strconv.FormatFloat(def, 'g', -1, 64))
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want a number", key, v))
+	}
+	return f
 }

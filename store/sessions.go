@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"gorm.io/gorm"
@@ -74,4 +75,28 @@ func (s *SessionStore) Commit(token string, b []byte, expiry time.Time) error {
 // Delete implements scs.Store.
 func (s *SessionStore) Delete(token string) error {
 	return s.DeleteCtx(context.Background(), token)
+}
+
+// AdminSweep deletes expired sessions and old sign-in attempts every
+// interval until ctx ends.
+func AdminSweep(ctx context.Context, db *DB, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if n, err := AdminDeleteExpiredSessions(ctx, db); err != nil {
+			slog.Warn("sweep sessions", "err", err)
+		} else if n > 0 {
+			slog.Debug("expired sessions removed", "count", n)
+		}
+		if n, err := AdminDeleteOldLoginAttempts(ctx, db); err != nil {
+			slog.Warn("sweep sign-in attempts", "err", err)
+		} else if n > 0 {
+			slog.Debug("old sign-in attempts removed", "count", n)
+		}
+	}
 }
