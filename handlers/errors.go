@@ -23,6 +23,11 @@ const outageRetryAfter = 5 * time.Second
 // outage at most once per outageLogInterval instead of once per request.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
+		// Too late to answer: the status and part of the body are out. Log
+		// it, or a failure while streaming would go unseen.
+		slog.Error("request failed after the response was sent", "err", err,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", c.Request().Method, "path", c.Request().URL.Path, "status", c.Response().Status)
 		return
 	}
 	p := views.ErrorProps{RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}

@@ -2,10 +2,12 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -188,5 +190,26 @@ func TestOutageLogIsRateLimited(t *testing.T) {
 		if log != step.wantLog || failed != step.wantFailed {
 			t.Errorf("%s: note() = %d, %v; want %d, %v", step.name, failed, log, step.wantFailed, step.wantLog)
 		}
+	}
+}
+
+// An error after the response went out cannot change the answer, but it
+// must not vanish: it is logged.
+func TestErrorAfterCommittedResponseIsLogged(t *testing.T) {
+	logs := &countingHandler{msgs: map[string]int{}}
+	prev := slog.Default()
+	slog.SetDefault(slog.New(logs))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	e := New(nil, nil, Config{})
+	rec := httptest.NewRecorder()
+	c := e.NewContext(httptest.NewRequest(http.MethodGet, "/investigate/export.csv", nil), rec)
+	c.Response().WriteHeader(http.StatusOK)
+	_, _ = c.Response().Write([]byte("id,amount\n1,"))
+	e.HTTPErrorHandler(errors.New("database went away mid-stream"), c)
+	if n := logs.count("request failed after the response was sent"); n != 1 {
+		t.Fatalf("log lines for the late error = %d, want 1", n)
+	}
+	if rec.Code != http.StatusOK || rec.Body.String() != "id,amount\n1," {
+		t.Fatalf("the sent response changed: %d %q", rec.Code, rec.Body.String())
 	}
 }
