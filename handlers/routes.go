@@ -46,6 +46,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api := e.Group("/api/v1", s.apiAuth)
 	api.POST("/score", s.APIScore).Name = "APIScore"
 	api.POST("/score/batch", s.APIScoreBatch).Name = "APIScoreBatch"
+	api.GET("/transactions", s.APITransactionByExternalID).Name = "APITransactionByExternalID"
 	api.GET("/transactions/:id", s.APITransaction).Name = "APITransaction"
 
 	web := e.Group("", s.loadSession, s.csrf, s.loadUser)

@@ -19,6 +19,7 @@ const (
 	ActionAPIKeyCreate   = "api_key.create"
 	ActionAPIKeyRevoke   = "api_key.revoke"
 	ActionDecision       = "transaction.decide"
+	ActionScoreBatch     = "transaction.score_batch"
 )
 
 // Actor is who did something and from where.

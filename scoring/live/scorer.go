@@ -128,11 +128,20 @@ func (s *Scorer) Watch(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Input is one transaction to score.
+// Input is one transaction to score, with how it arrived.
 type Input struct {
 	ExternalID string
 	Tx         scoring.Transaction
 	IsFraud    *bool
+	// ReceivedAt is when the transaction arrived; zero means now. Only the
+	// seeder sets it (the API keeps server time). The transaction's id is
+	// made at this time, so id order stays received order.
+	ReceivedAt time.Time
+	// Source is how it arrived (store.SourceAPI when empty); KeyID or
+	// UserID who sent it.
+	Source string
+	KeyID  string
+	UserID string
 }
 
 // Score validates, scores, explains and stores one transaction. A repeated
@@ -183,11 +192,24 @@ func (lm *Version) Score(in Input, ws store.WatchStatus) (*store.Transaction, *s
 		return nil, nil, nil, err
 	}
 	now := time.Now().UTC()
+	received, id := now, ""
+	if in.ReceivedAt.IsZero() {
+		id = store.NewID()
+	} else {
+		received = in.ReceivedAt.UTC()
+		id = store.NewIDAt(received)
+	}
 	tx := &store.Transaction{
-		ID: store.NewID(), ExternalID: in.ExternalID, Step: in.Tx.Step, Type: in.Tx.Type, Amount: in.Tx.Amount,
+		ID: id, ExternalID: in.ExternalID, Step: in.Tx.Step, Type: in.Tx.Type, Amount: in.Tx.Amount,
 		NameOrig: in.Tx.NameOrig, OldBalanceOrg: in.Tx.OldBalanceOrg, NewBalanceOrig: in.Tx.NewBalanceOrig,
 		NameDest: in.Tx.NameDest, OldBalanceDest: in.Tx.OldBalanceDest, NewBalanceDest: in.Tx.NewBalanceDest,
-		IsFraud: in.IsFraud, ReceivedAt: now,
+		IsFraud: in.IsFraud, ReceivedAt: received, Source: in.Source,
+	}
+	if in.KeyID != "" {
+		tx.SubmittedByKey = &in.KeyID
+	}
+	if in.UserID != "" {
+		tx.SubmittedByUser = &in.UserID
 	}
 	p := &store.Prediction{
 		ID: store.NewID(), ModelVersionID: lm.VersionID, Score: res.Score, RawMargin: res.RawMargin,
