@@ -201,7 +201,7 @@ func TestQueueDetailAndDecision(t *testing.T) {
 	var rows, label, history, canvas, polled string
 	err := chromedp.Run(ctx,
 		login(base, "analyst@sentinel.demo"),
-		chromedp.Navigate(base+"/queue?decision=any"),
+		chromedp.Navigate(base+"/queue?view=all&decision=any"),
 		chromedp.WaitVisible(`[data-testid="queue-table"]`),
 		chromedp.Evaluate(`String(document.querySelectorAll('[data-testid="queue-row"]').length)`, &rows),
 		screenshot("queue"),

@@ -259,9 +259,12 @@ func TestAPIBatchIdempotency(t *testing.T) {
 		if !out.Items[1].Result.Created || out.Items[2].Result.Created || out.Items[1].Result.ID != out.Items[2].Result.ID {
 			t.Fatalf("an id twice in one batch: %+v / %+v", out.Items[1].Result, out.Items[2].Result)
 		}
-		rows, err := store.ListQueue(context.Background(), store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID), store.QueueFilter{Decision: "any"})
-		if err != nil || len(rows) != 2 {
-			t.Fatalf("stored transactions = %d, %v; want 2", len(rows), err)
+		page, err := store.ListQueue(context.Background(), store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID), store.QueueFilter{Decision: "any"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Rows) != 2 {
+			t.Fatalf("stored transactions = %d, want 2", len(page.Rows))
 		}
 	})
 }
