@@ -88,14 +88,47 @@ func Demo(ctx context.Context, db *store.DB) error {
 	return nil
 }
 
-// registerDefaultModel makes the embedded default model the tenant's
-// production model, unless the tenant has a version of it already.
+// DemoThresholds are the demo tenants' band cut-offs for the default model.
+// Its scores gather near 0, 0.43, 0.56 and 1 (an over-balance payment
+// refused; a payment from an empty account refused; a takeover); its
+// trained cut-offs (medium 0.3, high 0.6, critical 0.85) leave the high band
+// empty, so the demo puts a cut between each pair of clusters and shows
+// every band. The review threshold is the model's own.
+var DemoThresholds = scoring.Thresholds{Medium: 0.3, High: 0.5, Critical: 0.85}
+
+// demoBundle is the default model bundle with the demo's band cut-offs.
+func demoBundle() ([]byte, error) {
+	var b map[string]json.RawMessage
+	if err := json.Unmarshal(models.Default, &b); err != nil {
+		return nil, fmt.Errorf("seed: default model: %w", err)
+	}
+	var th scoring.Thresholds
+	if err := json.Unmarshal(b["thresholds"], &th); err != nil {
+		return nil, fmt.Errorf("seed: default model thresholds: %w", err)
+	}
+	demo := DemoThresholds
+	demo.Review = th.Review
+	raw, err := json.Marshal(demo)
+	if err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	b["thresholds"] = raw
+	return json.Marshal(b)
+}
+
+// registerDefaultModel makes the embedded default model, with the demo's
+// band cut-offs, the tenant's production model, unless the tenant has a
+// version of it already.
 func registerDefaultModel(ctx context.Context, t store.Tenant, slug string) error {
 	has, err := store.HasModelNamed(ctx, t, models.DefaultName)
 	if err != nil || has {
 		return err
 	}
-	m, err := scoring.Load(models.Default)
+	bundle, err := demoBundle()
+	if err != nil {
+		return err
+	}
+	m, err := scoring.Load(bundle)
 	if err != nil {
 		return fmt.Errorf("seed: default model: %w", err)
 	}
@@ -109,7 +142,7 @@ func registerDefaultModel(ctx context.Context, t store.Tenant, slug string) erro
 		return fmt.Errorf("seed: %w", err)
 	}
 	mv, err := store.RegisterModel(ctx, t, store.NewModelVersion{
-		Name: models.DefaultName, Bundle: models.Default, Metrics: b.Metrics, Thresholds: thresholds,
+		Name: models.DefaultName, Bundle: bundle, Metrics: b.Metrics, Thresholds: thresholds,
 		FeatureSet: features, Stage: store.StageProduction,
 	})
 	if err != nil {
