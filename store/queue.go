@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gorm.io/gorm"
@@ -110,11 +111,51 @@ func ListQueue(ctx context.Context, t Tenant, f QueueFilter) (*QueuePage, error)
 		f.Limit = 50
 	}
 	back := f.After == "" && f.Before != ""
+	var rows []QueueRow
+	var err error
+	if ranges := reviewRanges(f); f.Review && f.order() == SortRisk && len(ranges) > 1 {
+		// Several ranges of the priority (bands that do not touch, or a
+		// minimum score): one index range each, merged, instead of every
+		// row of all of them sorted.
+		parts := make([]string, len(ranges))
+		args := make([]any, len(ranges))
+		for i, r := range ranges {
+			parts[i] = fmt.Sprintf("SELECT * FROM (?) r%d", i)
+			args[i] = t.pageQuery(ctx, f, back, []priorityRange{r})
+		}
+		dir := "ASC"
+		if back {
+			dir = "DESC"
+		}
+		err = t.db.WithContext(ctx).Raw("SELECT * FROM ("+strings.Join(parts, " UNION ALL ")+") u ORDER BY review_priority "+dir+", id "+dir+" LIMIT ?",
+			append(args, f.Limit+1)...).Scan(&rows).Error
+	} else {
+		err = t.pageQuery(ctx, f, back, ranges).Scan(&rows).Error
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: queue: %w", err)
+	}
+	more := len(rows) > f.Limit
+	if more {
+		rows = rows[:f.Limit]
+	}
+	page := &QueuePage{Rows: rows, HasPrev: f.After != "", HasNext: more}
+	if back {
+		slices.Reverse(rows)
+		page.HasPrev, page.HasNext = more, true
+	}
+	return page, nil
+}
+
+// pageQuery is the query of one page (f.Limit+1 rows) in f's order, or in
+// reverse from the cursor when back is set; ranges replace f's bands and
+// minimum score in the review view.
+func (t Tenant) pageQuery(ctx context.Context, f QueueFilter, back bool, ranges []priorityRange) *gorm.DB {
 	cursor := f.After
 	if back {
 		cursor = f.Before
 	}
-	q := t.queueQuery(ctx, f)
+	q := t.queueQuery(ctx, f, ranges)
 	// Cursors are written so an index range starts at them: on both sides of
 	// the join for id order, and as a row value for score and risk order. At
 	// a million rows any page, however deep, takes a few ms.
@@ -140,35 +181,49 @@ func ListQueue(ctx context.Context, t Tenant, f QueueFilter) (*QueuePage, error)
 		}
 		q = q.Order("transactions.id " + desc)
 	}
-	var rows []QueueRow
-	if err := q.Limit(f.Limit + 1).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("store: queue: %w", err)
-	}
-	more := len(rows) > f.Limit
-	if more {
-		rows = rows[:f.Limit]
-	}
-	page := &QueuePage{Rows: rows, HasPrev: f.After != "", HasNext: more}
-	if back {
-		slices.Reverse(rows)
-		page.HasPrev, page.HasNext = more, true
-	}
-	return page, nil
+	return q.Limit(f.Limit + 1)
 }
 
 // CountQueueBands counts, per band, the queue rows that f's other filters
 // keep (its band filter, cursors and poll cursor aside), each up to limit:
 // a band with more than limit rows counts limit+1. One statement; each count
-// stops after limit+1 rows, so it stays cheap at any table size.
+// stops after limit+1 rows and reads the transactions' priority (or, with
+// no filter on transactions, the predictions' band) from an index, so it
+// stays cheap at any table size.
 func CountQueueBands(ctx context.Context, t Tenant, f QueueFilter, limit int) (map[string]int64, error) {
 	f.After, f.Before, f.NewerThan = "", "", ""
+	onTransactions := (f.Decision != "" && f.Decision != "any") || f.Type != "" || strings.TrimSpace(f.Account) != ""
 	parts := make([]string, len(QueueBands))
 	args := make([]any, 0, 2*len(QueueBands))
 	for i, b := range QueueBands {
 		fb := f
 		fb.Bands = []string{b}
+		var q *gorm.DB
+		switch {
+		case f.Review:
+			q = t.reviewQuery(t.scoped(ctx).Model(&Transaction{}), reviewRanges(fb))
+			q = transactionFilters(q, fb)
+		case !onTransactions:
+			q = t.scoped(ctx).Model(&Prediction{}).Where("band = ?", b)
+			if b != "low" {
+				q = q.Where("band <> 'low'") // the partial band index's condition (0006)
+			}
+			if f.MinScore > 0 {
+				q = q.Where("score >= ?", f.MinScore)
+			}
+		default:
+			// With a minimum score the predictions' score and band indexes
+			// find the few rows above it; without, the transactions' risk
+			// indexes find the band (queueQuery picks by order).
+			if f.MinScore > 0 {
+				fb.Sort = SortScore
+			} else {
+				fb.Sort = SortTime
+			}
+			q = t.queueQuery(ctx, fb, nil)
+		}
 		parts[i] = "SELECT ? AS band, (SELECT COUNT(*) FROM (?) x) AS n"
-		args = append(args, b, t.queueQuery(ctx, fb).Select("1").Limit(limit+1))
+		args = append(args, b, q.Select("1").Limit(limit+1))
 	}
 	var rows []struct {
 		Band string
@@ -197,24 +252,31 @@ func NewestTransactionID(ctx context.Context, t Tenant) (string, error) {
 	return ids[0], nil
 }
 
-func (t Tenant) queueQuery(ctx context.Context, f QueueFilter) *gorm.DB {
+// queueQuery selects the queue rows f keeps, in no order. In the review
+// view ranges of the priority stand for f's bands and minimum score.
+func (t Tenant) queueQuery(ctx context.Context, f QueueFilter, ranges []priorityRange) *gorm.DB {
 	q := t.scoped(ctx).Model(&Transaction{}).
 		Select("transactions.*, p.score, p.raw_margin, p.band").
 		Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id")
-	// The literal conditions repeat those of the partial indexes (migrations
-	// 0006 and 0008): a planner has to see them to use those indexes with
-	// parameters.
-	switch {
-	case f.Review:
-		q = q.Where("transactions.label = '' AND transactions.review_priority IS NOT NULL")
-		if len(f.Bands) > 0 {
-			q = q.Where(reviewBandRanges(f.Bands))
-		}
-	default:
-		if len(f.Bands) > 0 {
+	if f.Review {
+		q = t.reviewQuery(q, ranges)
+	} else {
+		switch {
+		case len(f.Bands) == 0:
+		case f.order() == SortScore:
+			// Score order walks the predictions' score and band indexes
+			// (0006), whose conditions the literal repeats so that a
+			// planner uses them with parameters.
 			q = q.Where("p.band IN ?", f.Bands)
 			if !slices.Contains(f.Bands, "low") {
 				q = q.Where("p.band <> 'low'")
+			}
+		default:
+			// Otherwise bands are read from the transaction's priority
+			// (every band but low has one, in the risk indexes of 0008), so
+			// no prediction is read to filter them.
+			if cond := bandCondition(f.Bands); cond != "" {
+				q = q.Where(cond)
 			}
 		}
 		switch f.Decision {
@@ -222,50 +284,131 @@ func (t Tenant) queueQuery(ctx context.Context, f QueueFilter) *gorm.DB {
 		case "undecided":
 			q = q.Where("transactions.label = ''")
 		default:
+			// The literal repeats the partial label index's condition
+			// (0006): a planner has to see it to use that index with
+			// parameters.
 			q = q.Where("transactions.label = ? AND transactions.label <> ''", f.Decision)
 		}
+		if f.MinScore > 0 {
+			q = q.Where("p.score >= ?", f.MinScore)
+		}
 	}
-	if f.Type != "" {
-		q = q.Where("transactions.type = ?", f.Type)
-	}
-	if f.MinScore > 0 {
-		q = q.Where("p.score >= ?", f.MinScore)
-	}
-	if a := strings.TrimSpace(f.Account); a != "" {
-		q = q.Where("(transactions.name_orig = ? OR transactions.name_dest = ?)", a, a)
-	}
+	q = transactionFilters(q, f)
 	if f.NewerThan != "" {
 		q = q.Where("transactions.id > ? AND p.transaction_id > ?", f.NewerThan, f.NewerThan)
 	}
 	return q
 }
 
-// reviewBandRanges is the condition on review_priority that keeps the
-// bands: one range per run of adjacent bands, so one or adjacent bands
-// are a single index range. The bounds are constants of ReviewPriority.
-func reviewBandRanges(bands []string) string {
+// reviewQuery keeps the undecided review set within the priority ranges;
+// the literal conditions are the partial review indexes' (0008).
+func (t Tenant) reviewQuery(q *gorm.DB, ranges []priorityRange) *gorm.DB {
+	q = q.Where("transactions.label = '' AND transactions.review_priority IS NOT NULL")
+	if cond := rangeCondition(ranges); cond != "" {
+		q = q.Where(cond)
+	}
+	return q
+}
+
+// transactionFilters applies the filters on the transaction's own columns.
+func transactionFilters(q *gorm.DB, f QueueFilter) *gorm.DB {
+	if f.Type != "" {
+		q = q.Where("transactions.type = ?", f.Type)
+	}
+	if a := strings.TrimSpace(f.Account); a != "" {
+		q = q.Where("(transactions.name_orig = ? OR transactions.name_dest = ?)", a, a)
+	}
+	return q
+}
+
+// priorityRange is a closed range of review_priority.
+type priorityRange struct{ lo, hi float64 }
+
+// reviewRanges turns the review view's bands and minimum score into ranges
+// of the priority: one per run of adjacent bands, or with a minimum score
+// one per band (its top part). Nil keeps the whole review set. The bounds
+// are computed as ReviewPriority computes the priority, so a score at the
+// minimum is in.
+func reviewRanges(f QueueFilter) []priorityRange {
 	var in [4]bool
-	for _, b := range bands {
+	for _, b := range f.Bands {
 		if r, ok := bandRanks[b]; ok {
 			in[r] = true
 		}
 	}
-	var ranges []string
+	if len(f.Bands) == 0 {
+		if f.MinScore <= 0 {
+			return nil
+		}
+		in = [4]bool{true, true, true, true}
+	}
+	var out []priorityRange
 	for r := 0; r < len(in); r++ {
 		if !in[r] {
+			continue
+		}
+		if f.MinScore > 0 {
+			out = append(out, priorityRange{float64(r), float64(r) + (1-min(f.MinScore, 1))/2})
 			continue
 		}
 		end := r
 		for end+1 < len(in) && in[end+1] {
 			end++
 		}
-		ranges = append(ranges, fmt.Sprintf("(transactions.review_priority >= %d AND transactions.review_priority <= %d.5)", r, end))
+		out = append(out, priorityRange{float64(r), float64(end) + 0.5})
 		r = end
 	}
-	if len(ranges) == 0 {
-		return "1 = 0"
+	if len(out) == 0 {
+		return []priorityRange{{1, 0}} // no valid band: nothing
 	}
-	return "(" + strings.Join(ranges, " OR ") + ")"
+	return out
+}
+
+// rangeCondition is the SQL for "review_priority in one of the ranges".
+// The bounds are numbers of our own, written as literals so that a planner
+// sees each range.
+func rangeCondition(ranges []priorityRange) string {
+	var conds []string
+	for _, r := range ranges {
+		conds = append(conds, "(transactions.review_priority >= "+strconv.FormatFloat(r.lo, 'g', -1, 64)+
+			" AND transactions.review_priority <= "+strconv.FormatFloat(r.hi, 'g', -1, 64)+")")
+	}
+	if len(conds) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(conds, " OR ") + ")"
+}
+
+// bandCondition keeps the bands in the view of all transactions, read from
+// the transaction's priority: every band but low has one in its band's
+// range; a low transaction has none, or one from 3 (it needed review for
+// its threshold or the watchlist). "" keeps every band.
+func bandCondition(bands []string) string {
+	var in [4]bool
+	n := 0
+	for _, b := range bands {
+		if r, ok := bandRanks[b]; ok && !in[r] {
+			in[r] = true
+			n++
+		}
+	}
+	if n == 0 || n == len(in) {
+		return ""
+	}
+	var conds []string
+	if in[bandRanks["low"]] {
+		conds = append(conds, "transactions.review_priority IS NULL OR transactions.review_priority >= 3")
+	}
+	var ranges []priorityRange
+	for r := 0; r < 3; r++ {
+		if in[r] {
+			ranges = append(ranges, priorityRange{float64(r), float64(r) + 0.5})
+		}
+	}
+	if c := rangeCondition(ranges); c != "" {
+		conds = append(conds, c)
+	}
+	return "(" + strings.Join(conds, " OR ") + ")"
 }
 
 // SimilarWindow is how many of the tenant's latest transactions
@@ -287,7 +430,7 @@ func SimilarTransactions(ctx context.Context, t Tenant, s *Scored, limit int) ([
 		f.NewerThan = cut[0]
 	}
 	var rows []QueueRow
-	err := t.queueQuery(ctx, f).
+	err := t.queueQuery(ctx, f, nil).
 		Where("transactions.id <> ?", s.Transaction.ID).
 		Where("transactions.amount BETWEEN ? AND ?", s.Transaction.Amount*0.5, s.Transaction.Amount*1.5).
 		Order("transactions.id DESC").Limit(limit).Scan(&rows).Error

@@ -176,6 +176,57 @@ func TestReviewQueue(t *testing.T) {
 				}
 			}
 		})
+		t.Run("keeps each band's top with a minimum score", func(t *testing.T) {
+			want := []string{"critical", "older high", "newer high, same score", "low at the threshold"}
+			if got := names(list(store.QueueFilter{Review: true, MinScore: 0.5, Sort: store.SortRisk})); !slices.Equal(want, got) {
+				t.Fatalf("ListQueue(review, min score 0.5) = %v, want %v", got, want)
+			}
+			f := store.QueueFilter{Review: true, MinScore: 0.5, Sort: store.SortRisk, Limit: 3}
+			first := list(f)
+			f.After = first.Rows[2].ID
+			if got := names(list(f)); !slices.Equal(want[3:], got) {
+				t.Fatalf("second page of min score 0.5 = %v, want %v", got, want[3:])
+			}
+			if got, _ := store.CountQueueBands(ctx, a, store.QueueFilter{Review: true, MinScore: 0.5}, 1000); !maps.Equal(got, map[string]int64{"critical": 1, "high": 2, "medium": 0, "low": 1}) {
+				t.Fatalf("CountQueueBands(review, min score 0.5) = %v", got)
+			}
+		})
+		t.Run("pages bands that do not touch", func(t *testing.T) {
+			f := store.QueueFilter{Review: true, Bands: []string{"critical", "medium", "low"}, Sort: store.SortRisk, Limit: 2}
+			want := []string{"critical", "blocked account (critical, low score)", "medium", "low at the threshold", "low on the watchlist"}
+			var got []string
+			var pages []*store.QueuePage
+			for {
+				p := list(f)
+				pages = append(pages, p)
+				got = append(got, names(p)...)
+				if !p.HasNext {
+					break
+				}
+				f.After = p.Rows[len(p.Rows)-1].ID
+			}
+			if !slices.Equal(want, got) || len(pages) != 3 {
+				t.Fatalf("pages of critical, medium and low = %v in %d pages, want %v in 3", got, len(pages), want)
+			}
+			f.After, f.Before = "", pages[2].Rows[0].ID
+			if back := list(f); !slices.Equal(names(back), want[2:4]) || !back.HasPrev {
+				t.Fatalf("back from the last page = %v (prev %v), want %v", names(back), back.HasPrev, want[2:4])
+			}
+		})
+		t.Run("filters bands of all transactions from the priority", func(t *testing.T) {
+			for _, tc := range []struct {
+				bands []string
+				want  int
+			}{{[]string{"high"}, 2}, {[]string{"critical"}, 3}, {[]string{"low"}, 4}, {[]string{"low", "medium"}, 5}, {allBands(), 10}} {
+				if got := list(store.QueueFilter{Bands: tc.bands}); len(got.Rows) != tc.want {
+					t.Errorf("ListQueue(all, %v) = %d rows, want %d", tc.bands, len(got.Rows), tc.want)
+				}
+			}
+			got, err := store.CountQueueBands(ctx, a, store.QueueFilter{Type: "TRANSFER"}, 1000)
+			if want := map[string]int64{"critical": 3, "high": 2, "medium": 1, "low": 4}; err != nil || !maps.Equal(want, got) {
+				t.Fatalf("CountQueueBands(all, TRANSFER) = %v, %v; want %v", got, err, want)
+			}
+		})
 		t.Run("counts each band under the other filters", func(t *testing.T) {
 			got, err := store.CountQueueBands(ctx, a, store.QueueFilter{Review: true, Bands: []string{"high"}}, 1000)
 			if err != nil {
@@ -263,6 +314,9 @@ func TestReviewPriority(t *testing.T) {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// allBands lists every band.
+func allBands() []string { return slices.Clone(store.QueueBands) }
 
 func deref(p *float64) any {
 	if p == nil {

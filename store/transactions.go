@@ -22,7 +22,7 @@ type Scored struct {
 // transaction. It is idempotent on the tenant's external id: when the id is
 // taken, nothing is written and the stored pair comes back with created false.
 func SaveScored(ctx context.Context, t Tenant, tx *Transaction, p *Prediction) (*Scored, bool, error) {
-	tx.defaultSource()
+	tx.fillIn(p)
 	err := t.Tx(ctx, func(tt Tenant) error {
 		if err := tt.create(ctx, tx); err != nil {
 			return err
@@ -72,7 +72,7 @@ func SaveScoredBatch(ctx context.Context, t Tenant, txs []Transaction, ps []Pred
 		return nil
 	}
 	for i := range txs {
-		txs[i].defaultSource()
+		txs[i].fillIn(&ps[i])
 		txs[i].setTenant(t.id)
 		ps[i].setTenant(t.id)
 		ps[i].TransactionID = txs[i].ID
@@ -106,11 +106,17 @@ const (
 	SourceWeb    = "web"
 )
 
-// defaultSource marks a transaction with no source as arrived through the
-// API, as the column's default does.
-func (tx *Transaction) defaultSource() {
+// fillIn completes what a caller may leave out: a transaction with no
+// source arrived through the API (as the column's default says), and one
+// with no review priority gets it from its prediction (without the
+// watchlist, which only the scorer knows). So every transaction outside the
+// low band has a priority, which the queue's band filters rely on.
+func (tx *Transaction) fillIn(p *Prediction) {
 	if tx.Source == "" {
 		tx.Source = SourceAPI
+	}
+	if tx.ReviewPriority == nil {
+		tx.ReviewPriority = ReviewPriority(p.Band, p.Score, p.Threshold, false)
 	}
 }
 
