@@ -33,14 +33,19 @@ type BulkStats struct {
 	Analyze  time.Duration // refreshing the planner's statistics
 }
 
-// bulkBatch is how many transactions one stored batch holds.
-const bulkBatch = 2000
+// bulkBatch is how many transactions one stored batch holds; bulkWriters
+// how many batches are written at once.
+const (
+	bulkBatch   = 2000
+	bulkWriters = 2
+)
 
 // Bulk simulates cfg.Transactions transactions over the last cfg.Days days
 // and scores, explains and stores them in the tenant through the batch
 // write path (store.SaveScoredBatch: COPY on PostgreSQL), for benchmarks.
-// One scoring goroutine per core scores the next batches while this one
-// writes the last, so the database and the scorers work at the same time. The
+// One scoring goroutine per core scores the next batches while two writers
+// store the last ones, so the database and the scorers work at the same
+// time. The
 // rows get external ids seed-<run>-<n> and source seed; nothing else of the
 // tenant changes. At the end it refreshes the planner's statistics.
 func Bulk(ctx context.Context, db *store.DB, scorer *live.Scorer, cfg BulkConfig) (BulkStats, error) {
@@ -103,18 +108,30 @@ func Bulk(ctx context.Context, db *store.DB, scorer *live.Scorer, cfg BulkConfig
 		scorers.Wait()
 		close(done)
 	}()
-	for b := range done {
-		if err := store.SaveScoredBatch(ctx, t, b.txs, b.ps); err != nil {
-			cancel(err)
-			break
-		}
-		st.Rows += len(b.txs)
-		if cfg.Progress != nil {
-			cfg.Progress(st.Rows)
-		}
+	// Two writers: while one batch commits (and waits for its WAL flush),
+	// the next one is copied.
+	var mu sync.Mutex
+	var writers sync.WaitGroup
+	for range bulkWriters {
+		writers.Go(func() {
+			for b := range done {
+				if ctx.Err() != nil {
+					continue // drain, so the scorers finish after a failure
+				}
+				if err := store.SaveScoredBatch(ctx, t, b.txs, b.ps); err != nil {
+					cancel(err)
+					continue
+				}
+				mu.Lock()
+				st.Rows += len(b.txs)
+				if cfg.Progress != nil {
+					cfg.Progress(st.Rows)
+				}
+				mu.Unlock()
+			}
+		})
 	}
-	for range done { // let the scorers finish after a failure
-	}
+	writers.Wait()
 	if err := context.Cause(ctx); err != nil {
 		return st, fmt.Errorf("seed: bulk: %w", err)
 	}
