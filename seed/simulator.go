@@ -120,7 +120,13 @@ func (s *simulator) run() {
 	pairs := int(math.Round(float64(cfg.Rows) * cfg.FraudRate / 2))
 	legit := cfg.Rows - 2*pairs
 	legitPerStep := spread(legit, s.hourWeights())
-	fraudPerStep := spread(pairs, uniform(cfg.Steps))
+	// Takeovers come at any hour, day or night (as in PaySim): each in a
+	// step drawn at random, not evenly spaced, which with few frauds put
+	// every one at the same hour of the day.
+	fraudPerStep := make([]int, cfg.Steps)
+	for range pairs {
+		fraudPerStep[s.rng.IntN(cfg.Steps)]++
+	}
 	written := 0
 	for step := 0; step < cfg.Steps; step++ {
 		if day := step / 24; day != s.muleDay {
@@ -201,14 +207,6 @@ func (s *simulator) hourWeights() []float64 {
 			weekly = 0.7
 		}
 		w[step] = daily * weekly
-	}
-	return w
-}
-
-func uniform(n int) []float64 {
-	w := make([]float64, n)
-	for i := range w {
-		w[i] = 1
 	}
 	return w
 }
