@@ -43,7 +43,7 @@ type command struct {
 var commands = []command{
 	{"serve", "migrate, seed demo data into an empty embedded database, serve HTTP (default)", serveCommand},
 	{"migrate", "apply schema migrations and exit", migrateCommand},
-	{"seed", "create or refresh the demo tenants and users", seedCommand},
+	{"seed", "create the demo tenants, users and a month of traffic; --tenant SLUG --transactions N --days D bulk-loads N for benchmarks", seedCommand},
 	{"score", "score a PaySim-format CSV offline with a model bundle or LightGBM model file", scoreCommand},
 	{"simulate", "write a PaySim-format CSV from the built-in simulator", simulateCommand},
 	{"train", "train a model bundle from a labelled PaySim-format CSV", trainCommand},
@@ -175,8 +175,17 @@ func migrateCommand(fs *flag.FlagSet, env *environ) func(context.Context) error 
 
 func seedCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	var c common
+	bulk := seed.BulkConfig{FraudRate: 0.002, Seed: 1}
 	c.register(fs, env)
+	fs.StringVar(&bulk.Tenant, "tenant", "", "with --transactions: the tenant (slug) to load")
+	fs.IntVar(&bulk.Transactions, "transactions", 0, "bulk-load this many simulated, scored transactions into --tenant (benchmarks)")
+	fs.IntVar(&bulk.Days, "days", seed.DemoTrafficDays, "with --transactions: spread them over this many days before now")
+	fs.Float64Var(&bulk.FraudRate, "fraud-rate", bulk.FraudRate, "with --transactions: share of rows that are fraud")
+	fs.Uint64Var(&bulk.Seed, "seed", bulk.Seed, "with --transactions: simulator seed")
 	return func(ctx context.Context) error {
+		if bulk.Transactions > 0 && bulk.Tenant == "" {
+			return errors.New("--transactions needs --tenant")
+		}
 		db, err := c.setup(ctx)
 		if err != nil {
 			return err
@@ -185,7 +194,22 @@ func seedCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 		if err := seed.Demo(ctx, db); err != nil {
 			return err
 		}
-		return seed.Traffic(ctx, db, live.NewScorer(db))
+		if bulk.Transactions == 0 {
+			return seed.Traffic(ctx, db, live.NewScorer(db))
+		}
+		start := time.Now()
+		bulk.Progress = func(rows int) {
+			if rows%100_000 < 2000 {
+				fmt.Fprintf(os.Stderr, "  %d rows, %.1fs\n", rows, time.Since(start).Seconds())
+			}
+		}
+		st, err := seed.Bulk(ctx, db, live.NewScorer(db), bulk)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "stored %d transactions in %s: simulate %.1fs, score and store %.1fs (%.0f rows/s), analyze %.1fs\n",
+			st.Rows, bulk.Tenant, st.Simulate.Seconds(), st.Load.Seconds(), float64(st.Rows)/st.Load.Seconds(), st.Analyze.Seconds())
+		return nil
 	}
 }
 

@@ -32,9 +32,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// demoTrafficRows is how many transactions seed.Traffic gives each demo tenant.
-const demoTrafficRows = 600
-
 // serveProcess is one `sentinel serve` running as its own OS process.
 type serveProcess struct {
 	cmd       *exec.Cmd
@@ -163,8 +160,8 @@ func TestTwoReplicasStartTogetherOnAnEmptyDatabase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if txs != demoTrafficRows || preds != demoTrafficRows {
-			t.Errorf("tenant %s: %d transactions and %d predictions, want %d of each", dt.Slug, txs, preds, demoTrafficRows)
+		if txs != seed.DemoTrafficRows || preds != seed.DemoTrafficRows {
+			t.Errorf("tenant %s: %d transactions and %d predictions, want %d of each", dt.Slug, txs, preds, seed.DemoTrafficRows)
 		}
 	}
 	if t.Failed() {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -201,7 +202,7 @@ func TestQueueDetailAndDecision(t *testing.T) {
 	var rows, label, history, canvas, polled string
 	err := chromedp.Run(ctx,
 		login(base, "analyst@sentinel.demo"),
-		chromedp.Navigate(base+"/queue?decision=any"),
+		chromedp.Navigate(base+"/queue?view=all&decision=any"),
 		chromedp.WaitVisible(`[data-testid="queue-table"]`),
 		chromedp.Evaluate(`String(document.querySelectorAll('[data-testid="queue-row"]').length)`, &rows),
 		screenshot("queue"),
@@ -236,5 +237,36 @@ func TestQueueDetailAndDecision(t *testing.T) {
 	}
 	if label != "Confirmed fraud" || !strings.Contains(history, "Alex Analyst") || !strings.Contains(history, "cashed out at once") {
 		t.Errorf("after deciding: label %q, history %q", label, history)
+	}
+}
+
+// At 390 px the review queue shows each row's score and band without
+// sideways scrolling.
+func TestReviewQueueOnAPhone(t *testing.T) {
+	ctx, base, score := sessionWithScorer(t)
+	score("fraud-1", scoring.Transaction{Step: 400, Type: "TRANSFER", Amount: 181000, NameOrig: "C1000000002", OldBalanceOrg: 181000,
+		NewBalanceOrig: 0, NameDest: "C3000000003"})
+	var overflow, scoreRight, bandRight, rows string
+	err := chromedp.Run(ctx,
+		login(base, "analyst@sentinel.demo"),
+		chromedp.EmulateViewport(390, 800),
+		chromedp.Navigate(base+"/queue"),
+		chromedp.WaitVisible(`[data-testid="queue-row"]`),
+		chromedp.Evaluate(`String(document.querySelectorAll('[data-testid="queue-row"]').length)`, &rows),
+		chromedp.Evaluate(`String(document.documentElement.scrollWidth - window.innerWidth)`, &overflow),
+		chromedp.Evaluate(`String(Math.ceil(document.querySelector('[data-testid="queue-row"] .q-score').getBoundingClientRect().right))`, &scoreRight),
+		chromedp.Evaluate(`String(Math.ceil(document.querySelector('[data-testid="queue-row"] .q-band').getBoundingClientRect().right))`, &bandRight),
+		screenshot("phone-queue"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != "1" || overflow != "0" {
+		t.Errorf("phone queue: %s rows, %s px wider than the screen; want 1 row, 0", rows, overflow)
+	}
+	for name, right := range map[string]string{"score": scoreRight, "band": bandRight} {
+		if n, err := strconv.Atoi(right); err != nil || n > 390 {
+			t.Errorf("the %s ends at %s px, beyond the 390 px screen", name, right)
+		}
 	}
 }

@@ -39,6 +39,8 @@ type scoreResponse struct {
 	ExternalID  string              `json:"external_id"`
 	Created     bool                `json:"created"`
 	ReceivedAt  time.Time           `json:"received_at"`
+	Source      string              `json:"source"`
+	SubmittedBy *submittedBy        `json:"submitted_by,omitempty"`
 	Transaction scoring.Transaction `json:"transaction"`
 	Score       float64             `json:"score"`
 	RawMargin   float64             `json:"raw_margin"`
@@ -51,6 +53,34 @@ type scoreResponse struct {
 	Model       live.FrozenModel    `json:"model"`
 	Explanation apiExplanation      `json:"explanation"`
 	LatencyUS   int64               `json:"latency_us"`
+}
+
+// submittedBy names who sent a transaction: an API key or a user, by id.
+type submittedBy struct {
+	Kind string `json:"kind"` // "api_key" or "user"
+	ID   string `json:"id"`
+}
+
+func submittedByOf(tx *store.Transaction) *submittedBy {
+	switch {
+	case tx.SubmittedByKey != nil:
+		return &submittedBy{Kind: "api_key", ID: *tx.SubmittedByKey}
+	case tx.SubmittedByUser != nil:
+		return &submittedBy{Kind: "user", ID: *tx.SubmittedByUser}
+	}
+	return nil
+}
+
+// apiInput is a request's transaction as the scorer takes it, marked as
+// sent through the API by the caller's key or, with a session, its user.
+func apiInput(p *principal, req scoreRequest) live.Input {
+	in := live.Input{ExternalID: req.ExternalID, Tx: req.Transaction, IsFraud: req.IsFraud, Source: store.SourceAPI}
+	if p.APIKey != nil {
+		in.KeyID = p.APIKey.ID
+	} else if p.User != nil {
+		in.UserID = p.User.ID
+	}
+	return in
 }
 
 type apiExplanation struct {
@@ -75,6 +105,7 @@ func toResponse(s *store.Scored, fe *live.Frozen, created bool) (scoreResponse, 
 	}
 	return scoreResponse{
 		ID: tx.ID, ExternalID: tx.ExternalID, Created: created, ReceivedAt: tx.ReceivedAt,
+		Source: tx.Source, SubmittedBy: submittedByOf(&tx),
 		Transaction: scoring.Transaction{Step: tx.Step, Type: tx.Type, Amount: tx.Amount, NameOrig: tx.NameOrig,
 			OldBalanceOrg: tx.OldBalanceOrg, NewBalanceOrig: tx.NewBalanceOrig, NameDest: tx.NameDest,
 			OldBalanceDest: tx.OldBalanceDest, NewBalanceDest: tx.NewBalanceDest},
@@ -142,7 +173,7 @@ func (s *Server) scoreOne(c echo.Context, req scoreRequest) (scoreResponse, []sc
 	if fe := externalIDError(req.ExternalID); fe != nil {
 		return scoreResponse{}, []scoring.FieldError{*fe}, nil
 	}
-	scored, fe, created, err := s.scorer.Score(c.Request().Context(), p.Tenant, live.Input{ExternalID: req.ExternalID, Tx: req.Transaction, IsFraud: req.IsFraud})
+	scored, fe, created, err := s.scorer.Score(c.Request().Context(), p.Tenant, apiInput(p, req))
 	var ve *scoring.ValidationError
 	if errors.As(err, &ve) {
 		return scoreResponse{}, ve.Fields, nil
@@ -192,6 +223,7 @@ type batchItem struct {
 // APIScoreBatch scores 1 to 1,000 transactions. Invalid items are reported
 // by index with their field errors; the valid ones are scored all the same.
 func (s *Server) APIScoreBatch(c echo.Context) error {
+	p := currentPrincipal(c)
 	body, err := readBody(c, maxBatchBody)
 	if err != nil {
 		return err
@@ -217,10 +249,10 @@ func (s *Server) APIScoreBatch(c echo.Context) error {
 			out.Items[i].Errors = []scoring.FieldError{*fe}
 			continue
 		}
-		ins = append(ins, live.Input{ExternalID: one.ExternalID, Tx: one.Transaction, IsFraud: one.IsFraud})
+		ins = append(ins, apiInput(p, one))
 		at = append(at, i)
 	}
-	results, err := s.scorer.ScoreBatch(c.Request().Context(), currentPrincipal(c).Tenant, ins)
+	results, err := s.scorer.ScoreBatch(c.Request().Context(), p.Tenant, ins)
 	if errors.Is(err, live.ErrNoModel) {
 		return newProblem(http.StatusServiceUnavailable, "no production model is active for this tenant; an admin must promote one")
 	}
@@ -246,6 +278,9 @@ func (s *Server) APIScoreBatch(c echo.Context) error {
 		} else {
 			out.Scored++
 		}
+	}
+	if err := recordBatch(c, p, results, out.Invalid); err != nil {
+		return err
 	}
 	answer, err := batchJSON(out.Scored, out.Invalid, out.Items)
 	if err != nil {
@@ -292,7 +327,16 @@ func (r *scoreResponse) appendJSON(b []byte) []byte {
 	b = append(b, `,"received_at":"`...)
 	b = r.ReceivedAt.AppendFormat(b, time.RFC3339Nano)
 	tx := &r.Transaction
-	b = append(b, `","transaction":{"step":`...)
+	b = append(b, `","source":`...)
+	b = live.AppendJSONString(b, r.Source)
+	if r.SubmittedBy != nil {
+		b = append(b, `,"submitted_by":{"kind":`...)
+		b = live.AppendJSONString(b, r.SubmittedBy.Kind)
+		b = append(b, `,"id":`...)
+		b = live.AppendJSONString(b, r.SubmittedBy.ID)
+		b = append(b, '}')
+	}
+	b = append(b, `,"transaction":{"step":`...)
 	b = strconv.AppendInt(b, int64(tx.Step), 10)
 	b = append(b, `,"type":`...)
 	b = live.AppendJSONString(b, tx.Type)
@@ -386,6 +430,62 @@ func (s *Server) APITransaction(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, res)
+}
+
+// APITransactionByExternalID returns the caller's tenant's transaction with
+// the caller's own id (?external_id=): 404 when the tenant has none.
+func (s *Server) APITransactionByExternalID(c echo.Context) error {
+	id := c.QueryParam("external_id")
+	if id == "" {
+		return newProblem(http.StatusBadRequest, "give the transaction's external_id as a query parameter",
+			scoring.FieldError{Field: "external_id", Message: "is required"})
+	}
+	if fe := externalIDError(id); fe != nil {
+		return newProblem(http.StatusBadRequest, "the external_id is invalid", *fe)
+	}
+	scored, err := store.GetScoredByExternalID(c.Request().Context(), currentPrincipal(c).Tenant, id)
+	if err != nil {
+		return err
+	}
+	res, err := toResponse(scored, nil, false)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// recordBatch writes the one audit event of a batch request: who sent it,
+// how many transactions were new, repeated or invalid, and the external ids
+// of its first and last scored transaction. Rows get no event of their own:
+// their provenance columns say who sent each.
+func recordBatch(c echo.Context, p *principal, results []live.BatchResult, invalid int) error {
+	var first, last string
+	created, repeated := 0, 0
+	for _, r := range results {
+		if r.Scored == nil {
+			continue
+		}
+		if first == "" {
+			first = r.Scored.Transaction.ExternalID
+		}
+		last = r.Scored.Transaction.ExternalID
+		if r.Created {
+			created++
+		} else {
+			repeated++
+		}
+	}
+	a := store.Actor{IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
+	ev := store.Event{Action: store.ActionScoreBatch, ObjectType: "transaction",
+		Details: map[string]any{"count": created + repeated + invalid, "created": created, "repeated": repeated, "invalid": invalid,
+			"first_external_id": first, "last_external_id": last}}
+	if p.APIKey != nil {
+		a.Email = "api key " + p.APIKey.Prefix
+		ev.Details["api_key_id"] = p.APIKey.ID
+	} else if p.User != nil {
+		a.UserID, a.Email = p.User.ID, p.User.Email
+	}
+	return store.Record(c.Request().Context(), p.Tenant, a, ev)
 }
 
 // apiAuth authenticates the JSON API: a Bearer API key, or else the browser

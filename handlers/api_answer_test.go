@@ -25,7 +25,14 @@ func TestBatchAnswerMatchesEncodingJSON(t *testing.T) {
 		tx scoring.Transaction
 		ws store.WatchStatus
 	}{{takeover, store.WatchStatus{}}, {payment, store.WatchStatus{ReceiverBlocked: true}}, {payment, store.WatchStatus{SenderTrusted: true}}} {
-		tx, p, fe, err := lm.Score(live.Input{ExternalID: "ext-" + string(rune('a'+i)), Tx: c.tx}, c.ws)
+		in := live.Input{ExternalID: "ext-" + string(rune('a'+i)), Tx: c.tx, Source: store.SourceAPI}
+		switch i {
+		case 0:
+			in.KeyID = store.NewID()
+		case 2:
+			in.UserID = `u"<&>`
+		}
+		tx, p, fe, err := lm.Score(in, c.ws)
 		if err != nil {
 			t.Fatal(err)
 		}

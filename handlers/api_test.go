@@ -365,9 +365,12 @@ func TestAPIBatchIdempotency(t *testing.T) {
 		if out.Scored != 2 || out.Invalid != 2 {
 			t.Fatalf("batch counts = %d scored, %d invalid; want 2 and 2", out.Scored, out.Invalid)
 		}
-		rows, err := store.ListQueue(context.Background(), store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID), store.QueueFilter{Decision: "any"})
-		if err != nil || len(rows) != 2 {
-			t.Fatalf("stored transactions = %d, %v; want 2", len(rows), err)
+		page, err := store.ListQueue(context.Background(), store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID), store.QueueFilter{Decision: "any"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Rows) != 2 {
+			t.Fatalf("stored transactions = %d, want 2", len(page.Rows))
 		}
 	})
 }

@@ -106,6 +106,14 @@ func permissionTable() []permRow {
 		{"POST", "/api/v1/score/batch", [callers]int{401, 403, 200, 200}, false, func(*testApp) permRequest {
 			return permRequest{path: "/api/v1/score/batch", json: `{"transactions":[` + txJSON(fmt.Sprintf("perm-%d", next())) + `]}`}
 		}},
+		{"GET", "/api/v1/transactions", [callers]int{401, 200, 200, 200}, false, func(a *testApp) permRequest {
+			tx := tx(a)
+			s, err := store.GetScored(context.Background(), store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID), tx)
+			if err != nil {
+				a.t.Fatal(err)
+			}
+			return permRequest{path: "/api/v1/transactions?external_id=" + url.QueryEscape(s.Transaction.ExternalID)}
+		}},
 		{"GET", "/api/v1/transactions/:id", [callers]int{401, 200, 200, 200}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/api/v1/transactions/" + tx(a)}
 		}},

@@ -14,24 +14,40 @@ import (
 	"github.com/sentinel-fraud/sentinel/views"
 )
 
-const queuePageSize = 50
+const (
+	queuePageSize = 50
+	// Where the band counts stop counting: at 1,000 in the review view (a
+	// few thousand rows at most, in a small index), at 100 in the view of
+	// all transactions, where a filter on the transactions' own columns
+	// (type, account, decision) counts by reading rows, about 0.5 µs each.
+	reviewCountCap = 1000
+	allCountCap    = 100
+)
 
-// queueFilter reads the queue's filters from the query string. Unknown
-// values are dropped, and a bad minimum score is reported, not guessed.
+// queueFilter reads the queue's view and filters from the query string.
+// The default view is the review queue, highest risk first; view=all lists
+// every transaction, newest first. Unknown values are dropped, and a bad
+// minimum score is reported, not guessed.
 func queueFilter(q url.Values) (store.QueueFilter, views.QueueFilters, string) {
 	var f store.QueueFilter
-	vf := views.QueueFilters{Bands: map[string]bool{}}
+	vf := views.QueueFilters{Bands: map[string]bool{}, View: views.ViewReview}
+	f.Review = q.Get("view") != views.ViewAll
+	if !f.Review {
+		vf.View = views.ViewAll
+	}
 	for _, b := range q["band"] {
 		if slices.Contains(views.Bands, b) && !vf.Bands[b] {
 			f.Bands = append(f.Bands, b)
 			vf.Bands[b] = true
 		}
 	}
-	f.Decision = "undecided"
-	if d := q.Get("decision"); d == "any" || slices.Contains(store.Decisions, d) {
-		f.Decision = d
+	if !f.Review {
+		f.Decision = "any"
+		if d := q.Get("decision"); d == "undecided" || slices.Contains(store.Decisions, d) {
+			f.Decision = d
+		}
+		vf.Decision = f.Decision
 	}
-	vf.Decision = f.Decision
 	if t := q.Get("type"); scoring.IsType(t) {
 		f.Type, vf.Type = t, t
 	}
@@ -48,31 +64,59 @@ func queueFilter(q url.Values) (store.QueueFilter, views.QueueFilters, string) {
 	if a := strings.TrimSpace(q.Get("account")); len(a) <= scoring.MaxAccountLen {
 		f.Account, vf.Account = a, a
 	}
-	f.Sort, vf.Sort = store.SortTime, store.SortTime
-	if q.Get("sort") == store.SortScore {
-		f.Sort, vf.Sort = store.SortScore, store.SortScore
+	// The review view reads by risk unless asked for time; the view of all
+	// transactions by time unless asked for score.
+	sort := q.Get("sort")
+	switch {
+	case f.Review && sort != store.SortTime:
+		f.Sort = store.SortRisk
+	case !f.Review && (sort == store.SortScore || sort == store.SortRisk):
+		f.Sort = store.SortScore
+	default:
+		f.Sort = store.SortTime
 	}
+	vf.Sort = f.Sort
 	return f, vf, problem
 }
 
-// canonical writes the filters back as a query string (no cursor).
-func canonical(f store.QueueFilter, minScore string) url.Values {
+// canonical writes the view and filters back as a query string (no cursor).
+func canonical(f store.QueueFilter, vf views.QueueFilters) url.Values {
 	v := url.Values{}
+	v.Set("view", vf.View)
 	for _, b := range f.Bands {
 		v.Add("band", b)
 	}
-	v.Set("decision", f.Decision)
+	if !f.Review {
+		v.Set("decision", f.Decision)
+	}
 	if f.Type != "" {
 		v.Set("type", f.Type)
 	}
-	if minScore != "" {
-		v.Set("min_score", minScore)
+	if vf.MinScore != "" {
+		v.Set("min_score", vf.MinScore)
 	}
 	if f.Account != "" {
 		v.Set("account", f.Account)
 	}
 	v.Set("sort", f.Sort)
 	return v
+}
+
+// queueHref is a queue URL: params with extra keys set (an empty value
+// drops the key).
+func queueHref(path string, params url.Values, kv ...string) string {
+	v := url.Values{}
+	for k, vs := range params {
+		v[k] = slices.Clone(vs)
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			v.Del(kv[i])
+		} else {
+			v.Set(kv[i], kv[i+1])
+		}
+	}
+	return path + "?" + v.Encode()
 }
 
 func queueRow(r *store.QueueRow, isNew bool) views.QueueRow {
@@ -83,37 +127,65 @@ func queueRow(r *store.QueueRow, isNew bool) views.QueueRow {
 	}
 }
 
-// QueueList is the queue page, or (for htmx) its results.
+// formatCount writes a band count, "1,000+" past the cap.
+func formatCount(n, limit int64) string {
+	if n > limit {
+		return strings.TrimSuffix(scoring.FormatAmount(float64(limit)), ".00") + "+"
+	}
+	return strings.TrimSuffix(scoring.FormatAmount(float64(n)), ".00")
+}
+
+// QueueList is the queue page, or (for htmx) its results: one page of the
+// view, the band counts under its filters, the pager and the poller.
 func (s *Server) QueueList(c echo.Context) error {
-	f, vf, problem := queueFilter(c.QueryParams())
-	f.After = c.QueryParam("after")
+	ctx := c.Request().Context()
+	t := currentPrincipal(c).Tenant
+	q := c.QueryParams()
+	f, vf, problem := queueFilter(q)
+	f.After, f.Before = q.Get("after"), q.Get("before")
 	f.Limit = queuePageSize
-	props := views.QueueProps{Filters: vf, Error: problem}
-	params := canonical(f, vf.MinScore)
-	rows, err := store.ListQueue(c.Request().Context(), currentPrincipal(c).Tenant, f)
+	page, err := store.ListQueue(ctx, t, f)
 	if err != nil {
 		return err
 	}
-	for i := range rows {
-		props.Rows = append(props.Rows, queueRow(&rows[i], false))
+	limit := int64(allCountCap)
+	if f.Review {
+		limit = reviewCountCap
 	}
-	if len(rows) == queuePageSize {
-		next := url.Values{}
-		for k, v := range params {
-			next[k] = v
+	counts, err := store.CountQueueBands(ctx, t, f, int(limit))
+	if err != nil {
+		return err
+	}
+	newest, err := store.NewestTransactionID(ctx, t)
+	if err != nil {
+		return err
+	}
+	params := canonical(f, vf)
+	props := views.QueueProps{Filters: vf, Error: problem,
+		ReviewHref: queueHref("/queue", params, "view", views.ViewReview, "decision", "", "sort", ""),
+		AllHref:    queueHref("/queue", params, "view", views.ViewAll, "sort", "")}
+	for i := range page.Rows {
+		props.Rows = append(props.Rows, queueRow(&page.Rows[i], false))
+	}
+	for _, b := range store.QueueBands {
+		props.Counts = append(props.Counts, views.BandCount{Band: b, Count: formatCount(counts[b], limit),
+			Selected: vf.Bands[b], Href: queueHref("/queue", params, "band", b)})
+	}
+	if n := len(page.Rows); n > 0 {
+		if page.HasNext {
+			props.NextHref = queueHref("/queue", params, "after", page.Rows[n-1].ID)
 		}
-		next.Set("after", rows[len(rows)-1].ID)
-		props.NextHref = "/queue?" + next.Encode()
-	}
-	// The poller asks for rows newer than the newest one this view has seen
-	// (ids are UUIDv7, so the largest id is the newest row).
-	newest := c.QueryParam("newest")
-	for _, r := range rows {
-		if r.ID > newest {
-			newest = r.ID
+		if page.HasPrev {
+			props.PrevHref = queueHref("/queue", params, "before", page.Rows[0].ID)
 		}
 	}
-	props.PollHref = pollHref(params, newest)
+	if page.HasPrev || (len(page.Rows) == 0 && (f.After != "" || f.Before != "")) {
+		props.FirstHref = queueHref("/queue", params)
+	}
+	// On the first page of a newest-first view the poller prepends new rows;
+	// anywhere else it only says how many arrived, so the reader stays put.
+	props.PollTop = f.Sort == store.SortTime && !page.HasPrev
+	props.PollHref = pollHref(params, newest, props.PollTop)
 	status := http.StatusOK
 	if problem != "" {
 		status = http.StatusUnprocessableEntity
@@ -121,36 +193,47 @@ func (s *Server) QueueList(c echo.Context) error {
 	return render(c, status, views.QueuePage(props), views.QueueResults(props))
 }
 
-func pollHref(params url.Values, newest string) string {
-	v := url.Values{}
-	for k, vs := range params {
-		v[k] = vs
+func pollHref(params url.Values, newest string, top bool) string {
+	kv := []string{"newest", newest, "top", ""}
+	if top {
+		kv[3] = "1"
 	}
-	if newest != "" {
-		v.Set("newest", newest)
-	}
-	return "/queue/new?" + v.Encode()
+	return queueHref("/queue/new", params, kv...)
 }
 
-// QueueNew answers the queue's poll: matching rows newer than the cursor,
-// and the poller carrying the new cursor. It only reads.
+// QueueNew answers the queue's poll: the view's rows newer than the cursor.
+// On the first page of a newest-first view (top=1) it returns them with the
+// poller carrying the new cursor; elsewhere it returns how many there are,
+// keeping the cursor, so the page under the reader does not move. It only
+// reads.
 func (s *Server) QueueNew(c echo.Context) error {
-	f, vf, _ := queueFilter(c.QueryParams())
-	f.Sort = store.SortTime
-	// With no cursor the view was empty, so every matching row is new.
-	newest := c.QueryParam("newest")
-	f.NewerThan = newest
-	f.Limit = queuePageSize
-	rows, err := store.ListQueue(c.Request().Context(), currentPrincipal(c).Tenant, f)
+	q := c.QueryParams()
+	f, vf, _ := queueFilter(q)
+	top := q.Get("top") == "1"
+	// With no cursor the tenant had no transaction, so every matching row is new.
+	newest := q.Get("newest")
+	params := canonical(f, vf)
+	f.Sort, f.NewerThan, f.Limit = store.SortTime, newest, queuePageSize
+	page, err := store.ListQueue(c.Request().Context(), currentPrincipal(c).Tenant, f)
 	if err != nil {
 		return err
 	}
-	out := make([]views.QueueRow, len(rows))
-	for i := range rows {
-		out[i] = queueRow(&rows[i], true)
+	if !top {
+		n := strconv.Itoa(len(page.Rows))
+		if page.HasNext {
+			n += "+"
+		}
+		if len(page.Rows) == 0 {
+			n = ""
+		}
+		return render(c, http.StatusOK, views.QueueFresh(n, queueHref("/queue", params)), nil)
 	}
-	if len(rows) > 0 {
-		newest = rows[0].ID
+	out := make([]views.QueueRow, len(page.Rows))
+	for i := range page.Rows {
+		out[i] = queueRow(&page.Rows[i], true)
 	}
-	return render(c, http.StatusOK, views.QueueNewRows(out, pollHref(canonical(f, vf.MinScore), newest)), nil)
+	if len(page.Rows) > 0 {
+		newest = page.Rows[0].ID
+	}
+	return render(c, http.StatusOK, views.QueueNewRows(out, pollHref(params, newest, true)), nil)
 }

@@ -44,7 +44,7 @@ func TestQueueFiltersAndPages(t *testing.T) {
 		ids := a.scoreN("analyst@sentinel.demo", 60, "q")
 		a.scoreN("analyst@acme.demo", 5, "other")
 		b := a.signedIn("analyst@sentinel.demo")
-		page := b.get("/queue?decision=any")
+		page := b.get("/queue?view=all&decision=any")
 		if got := len(rowRe.FindAllString(page.Body, -1)); got != queuePageSize {
 			t.Fatalf("first page rows = %d, want %d", got, queuePageSize)
 		}
@@ -60,17 +60,19 @@ func TestQueueFiltersAndPages(t *testing.T) {
 		if got := len(rowRe.FindAllString(second.Body, -1)); got != 10 {
 			t.Fatalf("second page rows = %d, want 10", got)
 		}
-		if strings.Contains(second.Body, ids[len(ids)-1]) {
-			t.Fatal("the second page repeats the first")
+		for _, m := range txLinkRe.FindAllStringSubmatch(second.Body, -1) {
+			if m[1] == ids[len(ids)-1] {
+				t.Fatal("the second page repeats the first")
+			}
 		}
 		// Score order pages too, without overlap and without going up.
-		sp1 := b.get("/queue?decision=any&sort=score")
+		sp1 := b.get("/queue?view=all&decision=any&sort=score")
 		nextScore := regexp.MustCompile(`href="(/queue\?[^"]*after=[^"]+)"`).FindStringSubmatch(sp1.Body)
 		if nextScore == nil {
 			t.Fatal("no next link in score order")
 		}
 		sp2 := b.get(strings.ReplaceAll(nextScore[1], "&amp;", "&"))
-		scoreRe := regexp.MustCompile(`<td class="num mono">(0\.\d{4})</td>`)
+		scoreRe := regexp.MustCompile(`<td class="num mono q-score">(0\.\d{4})</td>`)
 		var scores []string
 		seen := map[string]bool{}
 		for _, pg := range []string{sp1.Body, sp2.Body} {
@@ -92,26 +94,26 @@ func TestQueueFiltersAndPages(t *testing.T) {
 				t.Fatalf("score order goes up at %d: %s after %s", i, scores[i], scores[i-1])
 			}
 		}
-		crit := b.get("/queue?decision=any&band=critical")
+		crit := b.get("/queue?view=all&decision=any&band=critical")
 		if got := len(rowRe.FindAllString(crit.Body, -1)); got != 20 || strings.Contains(crit.Body, `band-low">low</span></td>`) {
 			t.Fatalf("critical rows = %d, want 20 and no low band", got)
 		}
 		if strings.Contains(page.Body, "other-") || strings.Contains(crit.Body, "C999\" ") {
 			t.Fatal("the queue shows another tenant's rows")
 		}
-		acct := b.get("/queue?decision=any&account=C3")
+		acct := b.get("/queue?view=all&decision=any&account=C3")
 		if got := len(rowRe.FindAllString(acct.Body, -1)); got != 1 {
 			t.Fatalf("account C3 rows = %d, want 1", got)
 		}
-		byScore := b.get("/queue?decision=any&sort=score&type=TRANSFER")
-		if !strings.Contains(byScore.Body, "<td>TRANSFER</td>") || strings.Contains(byScore.Body, "<td>PAYMENT</td>") {
+		byScore := b.get("/queue?view=all&decision=any&sort=score&type=TRANSFER")
+		if !strings.Contains(byScore.Body, "<td class=\"q-type\">TRANSFER</td>") || strings.Contains(byScore.Body, "<td class=\"q-type\">PAYMENT</td>") {
 			t.Fatal("type filter leaks other types")
 		}
 		if bad := b.get("/queue?min_score=2"); bad.Status != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, "Min score must be") {
 			t.Fatalf("min_score=2 = %d, want 422 with a message", bad.Status)
 		}
 		// htmx asks for the results fragment only.
-		req, _ := http.NewRequest("GET", a.srv.URL+"/queue?decision=any&band=low", nil)
+		req, _ := http.NewRequest("GET", a.srv.URL+"/queue?view=all&decision=any&band=low", nil)
 		req.Header.Set("HX-Request", "true")
 		frag := b.do(req)
 		if strings.Contains(frag.Body, "<html") || !strings.Contains(frag.Body, "queue-rows") {
@@ -124,12 +126,12 @@ func TestQueuePollReturnsOnlyNewerRows(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
 		first := a.scoreN("analyst@sentinel.demo", 3, "p")
 		b := a.signedIn("analyst@sentinel.demo")
-		poll := b.get("/queue/new?decision=any&sort=time&newest=" + first[2])
+		poll := b.get("/queue/new?view=all&decision=any&sort=time&top=1&newest=" + first[2])
 		if rowRe.MatchString(poll.Body) {
 			t.Fatal("the poll returned rows that are not newer than the cursor")
 		}
 		more := a.scoreN("analyst@sentinel.demo", 2, "p2")
-		poll = b.get("/queue/new?decision=any&sort=time&newest=" + first[2])
+		poll = b.get("/queue/new?view=all&decision=any&sort=time&top=1&newest=" + first[2])
 		if got := len(rowRe.FindAllString(poll.Body, -1)); got != 2 || !strings.Contains(poll.Body, "is-new") {
 			t.Fatalf("poll rows = %d, want the 2 new ones highlighted", got)
 		}
@@ -137,7 +139,7 @@ func TestQueuePollReturnsOnlyNewerRows(t *testing.T) {
 			t.Fatal("the poll did not move its cursor to the newest row")
 		}
 		// Filters hold: a critical-only poll skips the low rows.
-		crit := b.get("/queue/new?decision=any&band=critical&newest=" + first[2])
+		crit := b.get("/queue/new?view=all&decision=any&band=critical&top=1&newest=" + first[2])
 		if got := len(rowRe.FindAllString(crit.Body, -1)); got != 1 {
 			t.Fatalf("critical poll rows = %d, want 1", got)
 		}
@@ -163,7 +165,7 @@ func TestDecisionFlow(t *testing.T) {
 		if strings.Contains(res.Body, "<b>pattern</b>") || !strings.Contains(res.Body, "&lt;b&gt;") {
 			t.Fatal("the rationale is not escaped")
 		}
-		if q := b.get("/queue?decision=confirmed_fraud"); len(rowRe.FindAllString(q.Body, -1)) != 1 {
+		if q := b.get("/queue?view=all&decision=confirmed_fraud"); len(rowRe.FindAllString(q.Body, -1)) != 1 {
 			t.Fatal("the decided transaction is not under confirmed fraud")
 		}
 		if q := b.get("/queue"); rowRe.MatchString(q.Body) {
@@ -202,6 +204,119 @@ func TestDecisionFlow(t *testing.T) {
 		}
 		if n := count(a.auditActions("analyst@sentinel.demo"), store.ActionDecision); n != 1 {
 			t.Errorf("decision audit events = %d, want 1", n)
+		}
+	})
+}
+
+func TestReviewQueueIsTheDefault(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		ctx := context.Background()
+		tn := store.ForTenant(a.db, a.user("analyst@sentinel.demo").TenantID)
+		if _, err := store.AddWatch(ctx, tn, store.Actor{Email: "test"}, "M-TRUSTED", store.WatchTrusted, "payroll"); err != nil {
+			t.Fatal(err)
+		}
+		ids := a.scoreN("analyst@sentinel.demo", 9, "r") // 0, 3, 6 critical; the rest low
+		watched, _, _, err := a.scorer.Score(ctx, tn, live.Input{ExternalID: "watched", Tx: scoring.Transaction{Step: 9, Type: "PAYMENT",
+			Amount: 12, NameOrig: "C77", OldBalanceOrg: 500, NewBalanceOrig: 488, NameDest: "M-TRUSTED"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Decide(ctx, tn, store.Actor{Email: "t", UserID: a.user("analyst@sentinel.demo").ID}, ids[6], store.DecisionFalsePositive, "known customer"); err != nil {
+			t.Fatal(err)
+		}
+		b := a.signedIn("analyst@sentinel.demo")
+		page := b.get("/queue")
+		var got []string
+		for _, m := range txLinkRe.FindAllStringSubmatch(page.Body, -1) {
+			got = append(got, m[1])
+		}
+		// Critical first (the oldest of equal scores first), then the low
+		// payment to a watched account; no decided row, no ordinary low row.
+		if want := []string{ids[0], ids[3], watched.Transaction.ID}; strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("default queue rows = %v, want %v", got, want)
+		}
+		for _, want := range []string{`data-testid="count-critical"`, `<span class="mono">2</span>`, `aria-current="page">Needs review`} {
+			if !strings.Contains(page.Body, want) {
+				t.Errorf("the default queue lacks %s", want)
+			}
+		}
+		counts := regexp.MustCompile(`data-testid="count-(\w+)"[^>]*>\s*<span[^>]*>\w+</span> <span class="mono">([\d,+]+)</span>`).FindAllStringSubmatch(page.Body, -1)
+		var text []string
+		for _, c := range counts {
+			text = append(text, c[1]+" "+c[2])
+		}
+		if strings.Join(text, " · ") != "critical 2 · high 0 · medium 0 · low 1" {
+			t.Errorf("band counts = %q, want critical 2 · high 0 · medium 0 · low 1", strings.Join(text, " · "))
+		}
+		all := b.get("/queue?view=all")
+		if n := len(rowRe.FindAllString(all.Body, -1)); n != 10 || !strings.Contains(all.Body, `aria-current="page">All transactions`) {
+			t.Errorf("view=all rows = %d (current tab marked: %v), want all 10", n, strings.Contains(all.Body, `aria-current="page">All transactions`))
+		}
+		if other := a.signedIn("analyst@acme.demo").get("/queue"); rowRe.MatchString(other.Body) {
+			t.Error("another tenant's queue shows these rows")
+		}
+	})
+}
+
+func TestQueuePagesBothWaysAndPollsOnAnyPage(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		a.scoreN("analyst@sentinel.demo", 3*(2*queuePageSize+10), "p") // 110 critical
+		b := a.signedIn("analyst@sentinel.demo")
+		link := func(body, testID string) string {
+			m := regexp.MustCompile(`href="([^"]+)"[^>]*data-testid="` + testID + `"`).FindStringSubmatch(body)
+			if m == nil {
+				return ""
+			}
+			return strings.ReplaceAll(m[1], "&amp;", "&")
+		}
+		rowIDs := func(body string) []string {
+			var out []string
+			for _, m := range txLinkRe.FindAllStringSubmatch(body, -1) {
+				out = append(out, m[1])
+			}
+			return out
+		}
+		first := b.get("/queue")
+		if link(first.Body, "page-prev") != "" || link(first.Body, "page-first") != "" || link(first.Body, "page-next") == "" {
+			t.Fatal("the first page should link only to the next page")
+		}
+		second := b.get(link(first.Body, "page-next"))
+		third := b.get(link(second.Body, "page-next"))
+		if n := len(rowIDs(third.Body)); n != 10 || link(third.Body, "page-next") != "" {
+			t.Fatalf("third page rows = %d (next %q), want the last 10", n, link(third.Body, "page-next"))
+		}
+		back := b.get(link(third.Body, "page-prev"))
+		if strings.Join(rowIDs(back.Body), " ") != strings.Join(rowIDs(second.Body), " ") {
+			t.Fatal("going back from the third page does not give the second")
+		}
+		top := b.get(link(back.Body, "page-prev"))
+		if strings.Join(rowIDs(top.Body), " ") != strings.Join(rowIDs(first.Body), " ") || link(top.Body, "page-prev") != "" {
+			t.Fatal("going back twice does not give the first page")
+		}
+		if f := b.get(link(third.Body, "page-first")); strings.Join(rowIDs(f.Body), " ") != strings.Join(rowIDs(first.Body), " ") {
+			t.Fatal("the first-page link does not give the first page")
+		}
+
+		// A deep page polls for a count and keeps its cursor; the first
+		// newest-first page prepends the new rows.
+		poll := regexp.MustCompile(`id="queue-poller" hx-get="([^"]+)"`)
+		deep := strings.ReplaceAll(poll.FindStringSubmatch(second.Body)[1], "&amp;", "&")
+		newestFirst := b.get("/queue?sort=time")
+		live := strings.ReplaceAll(poll.FindStringSubmatch(newestFirst.Body)[1], "&amp;", "&")
+		if strings.Contains(deep, "top=1") || !strings.Contains(live, "top=1") {
+			t.Fatalf("poll links: deep %q, first newest-first %q; want top=1 only on the latter", deep, live)
+		}
+		if res := b.get(deep); rowRe.MatchString(res.Body) || strings.Contains(res.Body, "new transaction") {
+			t.Fatal("a quiet poll announced something")
+		}
+		a.scoreN("analyst@sentinel.demo", 4, "late") // 2 critical, 2 low
+		res := b.get(deep)
+		if rowRe.MatchString(res.Body) || !strings.Contains(res.Body, "2 new transactions since this page opened") || strings.Contains(res.Body, "hx-swap-oob") {
+			t.Fatalf("deep-page poll = %s, want a notice of 2 and no rows", res.Body)
+		}
+		res = b.get(live)
+		if n := len(rowRe.FindAllString(res.Body, -1)); n != 2 || !strings.Contains(res.Body, `hx-swap-oob="true"`) {
+			t.Fatalf("first-page poll rows = %d, want the 2 new review rows", n)
 		}
 	})
 }

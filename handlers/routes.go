@@ -49,6 +49,7 @@ type apiRoute struct {
 var apiRoutes = []apiRoute{
 	{http.MethodPost, "/score", "APIScore", store.ScopeScore, PermSubmit, (*Server).APIScore},
 	{http.MethodPost, "/score/batch", "APIScoreBatch", store.ScopeScore, PermSubmit, (*Server).APIScoreBatch},
+	{http.MethodGet, "/transactions", "APITransactionByExternalID", store.ScopeRead, PermViewQueue, (*Server).APITransactionByExternalID},
 	{http.MethodGet, "/transactions/:id", "APITransaction", store.ScopeRead, PermViewQueue, (*Server).APITransaction},
 }
 

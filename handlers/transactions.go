@@ -44,6 +44,10 @@ func (s *Server) TransactionShow(c echo.Context) error {
 		return err
 	}
 	tx, pr := scored.Transaction, scored.Prediction
+	arrived, err := provenanceField(ctx, p.Tenant, &tx)
+	if err != nil {
+		return err
+	}
 	money := scoring.FormatAmount
 	props := views.TransactionProps{
 		ID: tx.ID, ExternalID: tx.ExternalID,
@@ -57,6 +61,7 @@ func (s *Server) TransactionShow(c echo.Context) error {
 		SimilarWindow: strings.TrimSuffix(money(float64(store.SimilarWindow)), ".00"),
 		Fields: []views.Field{
 			{Label: "External id", Value: tx.ExternalID}, {Label: "Received (UTC)", Value: tx.ReceivedAt.UTC().Format("2006-01-02 15:04:05")},
+			arrived,
 			{Label: "Step", Value: fmt.Sprintf("%d (day %d, %02d:00)", tx.Step, tx.Step/24, tx.Step%24)},
 			{Label: "Type", Value: tx.Type}, {Label: "Amount", Value: money(tx.Amount)},
 			{Label: "Sender balance before", Value: money(tx.OldBalanceOrg)}, {Label: "Sender balance after", Value: money(tx.NewBalanceOrig)},

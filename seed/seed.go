@@ -97,14 +97,48 @@ func demoTenant(ctx context.Context, db *store.DB, dt DemoTenant, hash string) e
 	return registerDefaultModel(ctx, t, dt.Slug)
 }
 
-// registerDefaultModel makes the embedded default model the tenant's
-// production model, unless the tenant has a version of it already.
+// DemoThresholds are the demo tenants' band cut-offs for the default model.
+// On the simulator's traffic its scores gather below 0.01 (everyday
+// payments), spread thinly from 0.01 to 0.35 (refused or unusual payments),
+// and sit from 0.90 up for takeovers; its trained cut-offs (medium 0.3, high
+// 0.6, critical 0.85) leave the medium and high bands all but empty. The demo
+// cuts so that every band shows: medium from 0.02, high from 0.2, critical
+// from 0.9 (every takeover). The review threshold is the model's own.
+var DemoThresholds = scoring.Thresholds{Medium: 0.02, High: 0.2, Critical: 0.9}
+
+// demoBundle is the default model bundle with the demo's band cut-offs.
+func demoBundle() ([]byte, error) {
+	var b map[string]json.RawMessage
+	if err := json.Unmarshal(models.Default, &b); err != nil {
+		return nil, fmt.Errorf("seed: default model: %w", err)
+	}
+	var th scoring.Thresholds
+	if err := json.Unmarshal(b["thresholds"], &th); err != nil {
+		return nil, fmt.Errorf("seed: default model thresholds: %w", err)
+	}
+	demo := DemoThresholds
+	demo.Review = th.Review
+	raw, err := json.Marshal(demo)
+	if err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	b["thresholds"] = raw
+	return json.Marshal(b)
+}
+
+// registerDefaultModel makes the embedded default model, with the demo's
+// band cut-offs, the tenant's production model, unless the tenant has a
+// version of it already.
 func registerDefaultModel(ctx context.Context, t store.Tenant, slug string) error {
 	has, err := store.HasModelNamed(ctx, t, models.DefaultName)
 	if err != nil || has {
 		return err
 	}
-	m, err := scoring.Load(models.Default)
+	bundle, err := demoBundle()
+	if err != nil {
+		return err
+	}
+	m, err := scoring.Load(bundle)
 	if err != nil {
 		return fmt.Errorf("seed: default model: %w", err)
 	}
@@ -118,7 +152,7 @@ func registerDefaultModel(ctx context.Context, t store.Tenant, slug string) erro
 		return fmt.Errorf("seed: %w", err)
 	}
 	mv, err := store.RegisterModel(ctx, t, store.NewModelVersion{
-		Name: models.DefaultName, Bundle: models.Default, Metrics: b.Metrics, Thresholds: thresholds,
+		Name: models.DefaultName, Bundle: bundle, Metrics: b.Metrics, Thresholds: thresholds,
 		FeatureSet: features, Stage: store.StageProduction,
 	})
 	if err != nil {

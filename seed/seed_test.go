@@ -84,8 +84,8 @@ func TestTrafficRunTwiceAtOnceScoresEachTransactionOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			n, err := store.CountTransactions(ctx, store.ForTenant(db, row.ID))
-			if err != nil || n != 600 {
-				t.Errorf("CountTransactions(%s) = %d, %v; want 600", dt.Slug, n, err)
+			if err != nil || n != seed.DemoTrafficRows {
+				t.Errorf("CountTransactions(%s) = %d, %v; want %d", dt.Slug, n, err, seed.DemoTrafficRows)
 			}
 		}
 	})

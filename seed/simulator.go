@@ -21,6 +21,12 @@ type SimConfig struct {
 	// FanIn is the chance that a fraud's TRANSFER goes to a mule already used
 	// in the same day, so one mule collects from several victims.
 	FanIn float64
+	// StartHour is the hour of the week (0 = Monday 00:00) of step 0, so
+	// that the daily and weekly rhythm can fall on real days.
+	StartHour int
+	// Declined is the share of legitimate payments and cash-outs that ask
+	// for a little more than the balance holds and are refused.
+	Declined float64
 	// Progress, when set, is called after every simulated day with the rows written.
 	Progress func(rows int)
 }
@@ -73,8 +79,8 @@ type simulator struct {
 // then the mule's CASH_OUT of it in the same step). The same seed writes the
 // same bytes.
 func Simulate(w io.Writer, cfg SimConfig) error {
-	if cfg.Rows < 1 || cfg.Steps < 1 || cfg.FraudRate < 0 || cfg.FraudRate > 0.5 || cfg.FanIn < 0 || cfg.FanIn > 1 {
-		return fmt.Errorf("seed: simulate: need rows ≥ 1, steps ≥ 1, fraud rate in [0, 0.5], fan-in in [0, 1]")
+	if err := cfg.validate(); err != nil {
+		return err
 	}
 	s := &simulator{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x9a751)), w: bufio.NewWriterSize(w, 1<<16)}
 	if _, err := s.w.WriteString("step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,isFraud,isFlaggedFraud\n"); err != nil {
@@ -86,8 +92,8 @@ func Simulate(w io.Writer, cfg SimConfig) error {
 
 // SimulateTransactions returns the rows Simulate would write, with their labels.
 func SimulateTransactions(cfg SimConfig) ([]scoring.Transaction, []bool, error) {
-	if cfg.Rows < 1 || cfg.Steps < 1 || cfg.FraudRate < 0 || cfg.FraudRate > 0.5 || cfg.FanIn < 0 || cfg.FanIn > 1 {
-		return nil, nil, fmt.Errorf("seed: simulate: need rows ≥ 1, steps ≥ 1, fraud rate in [0, 0.5], fan-in in [0, 1]")
+	if err := cfg.validate(); err != nil {
+		return nil, nil, err
 	}
 	var txs []scoring.Transaction
 	var labels []bool
@@ -99,6 +105,14 @@ func SimulateTransactions(cfg SimConfig) ([]scoring.Transaction, []bool, error) 
 	return txs, labels, nil
 }
 
+func (cfg SimConfig) validate() error {
+	if cfg.Rows < 1 || cfg.Steps < 1 || cfg.FraudRate < 0 || cfg.FraudRate > 0.5 || cfg.FanIn < 0 || cfg.FanIn > 1 ||
+		cfg.StartHour < 0 || cfg.Declined < 0 || cfg.Declined > 1 {
+		return fmt.Errorf("seed: simulate: need rows ≥ 1, steps ≥ 1, fraud rate in [0, 0.5], fan-in and declined share in [0, 1], start hour ≥ 0")
+	}
+	return nil
+}
+
 // run simulates every step, handing each row to s.row.
 func (s *simulator) run() {
 	cfg := s.cfg
@@ -106,7 +120,13 @@ func (s *simulator) run() {
 	pairs := int(math.Round(float64(cfg.Rows) * cfg.FraudRate / 2))
 	legit := cfg.Rows - 2*pairs
 	legitPerStep := spread(legit, s.hourWeights())
-	fraudPerStep := spread(pairs, uniform(cfg.Steps))
+	// Takeovers come at any hour, day or night (as in PaySim): each in a
+	// step drawn at random, not evenly spaced, which with few frauds put
+	// every one at the same hour of the day.
+	fraudPerStep := make([]int, cfg.Steps)
+	for range pairs {
+		fraudPerStep[s.rng.IntN(cfg.Steps)]++
+	}
 	written := 0
 	for step := 0; step < cfg.Steps; step++ {
 		if day := step / 24; day != s.muleDay {
@@ -176,7 +196,8 @@ func cents(v float64) float64 { return math.Round(v*100) / 100 }
 func (s *simulator) hourWeights() []float64 {
 	w := make([]float64, s.cfg.Steps)
 	for step := range w {
-		hour, day := step%24, (step/24)%7
+		at := step + s.cfg.StartHour
+		hour, day := at%24, (at/24)%7
 		daily := 0.25 + math.Max(0, math.Sin(math.Pi*float64(hour-6)/16))
 		if hour < 6 || hour > 22 {
 			daily = 0.1
@@ -186,14 +207,6 @@ func (s *simulator) hourWeights() []float64 {
 			weekly = 0.7
 		}
 		w[step] = daily * weekly
-	}
-	return w
-}
-
-func uniform(n int) []float64 {
-	w := make([]float64, n)
-	for i := range w {
-		w[i] = 1
 	}
 	return w
 }
@@ -232,6 +245,9 @@ func (s *simulator) legit(step int) {
 	t := typeMix[ti]
 	c := &s.clients[s.rng.IntN(len(s.clients))]
 	amount := cents(s.lognormal(t.median, t.sigma))
+	if (t.typ == "CASH_OUT" || t.typ == "PAYMENT") && c.balance > 0 && s.cfg.Declined > 0 && s.rng.Float64() < s.cfg.Declined {
+		amount = cents(c.balance * (1.0001 + 0.0008*s.rng.Float64()))
+	}
 	oldOrg := c.balance
 	newOrg := oldOrg
 	dest := ""

@@ -85,3 +85,19 @@ func AdminListTenants(ctx context.Context, db *DB) ([]TenantRow, error) {
 	}
 	return rows, nil
 }
+
+// AdminAnalyze refreshes the planner's statistics of the transaction tables
+// (after a bulk load, so that the queue's plans fit the data at once); on
+// PostgreSQL it also vacuums them, which lets the queue's counts read their
+// partial indexes without visiting the table.
+func AdminAnalyze(ctx context.Context, db *DB) error {
+	g := db.gorm.WithContext(ctx)
+	stmt := "ANALYZE"
+	if db.dialect == Postgres {
+		stmt = "VACUUM (ANALYZE) transactions, predictions"
+	}
+	if err := g.Exec(stmt).Error; err != nil {
+		return fmt.Errorf("store: analyze: %w", err)
+	}
+	return nil
+}

@@ -20,6 +20,7 @@ const (
 	ActionAPIKeyRevoke   = "api_key.revoke"
 	ActionDecision       = "transaction.decide"
 	ActionWatchAdd       = "watchlist.add"
+	ActionScoreBatch     = "transaction.score_batch"
 )
 
 // Actor is who did something and from where.

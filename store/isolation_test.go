@@ -62,8 +62,22 @@ func TestStoreFunctionsStayInTheirTenant(t *testing.T) {
 		empty("ScoredByExternalIDs", len(known), err)
 		n, err := store.CountTransactions(ctx, b)
 		empty("CountTransactions", int(n), err)
-		rows, err := store.ListQueue(ctx, b, store.QueueFilter{Decision: "any", Account: txs[0].NameOrig})
-		empty("ListQueue", len(rows), err)
+		page, err := store.ListQueue(ctx, b, store.QueueFilter{Decision: "any", Account: txs[0].NameOrig})
+		if err != nil || len(page.Rows) != 0 {
+			t.Errorf("ListQueue as another tenant = %+v, %v; want no rows", page, err)
+		}
+		counts, err := store.CountQueueBands(ctx, b, store.QueueFilter{Decision: "any"}, 100)
+		for band, n := range counts {
+			if n != 0 {
+				t.Errorf("CountQueueBands as another tenant: %s = %d, want 0 (%v)", band, n, err)
+			}
+		}
+		if newest, err := store.NewestTransactionID(ctx, b); newest != "" {
+			t.Errorf("NewestTransactionID as another tenant = %q, %v; want none", newest, err)
+		}
+		if n, err := store.CountBacklog(ctx, b); err != nil || n != 0 {
+			t.Errorf("CountBacklog as another tenant = %d, %v; want 0", n, err)
+		}
 		similar, err := store.SimilarTransactions(ctx, b, aScored, 10)
 		empty("SimilarTransactions", len(similar), err)
 		decisions, err := store.ListDecisions(ctx, b, txs[0].ID)

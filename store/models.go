@@ -96,6 +96,16 @@ type Transaction struct {
 	ReceivedAt     time.Time
 	// Label is the latest analyst decision, "" while undecided.
 	Label string
+	// Source is how the transaction arrived: SourceAPI, SourceUpload,
+	// SourceReplay, SourceSeed or SourceWeb.
+	Source string
+	// SubmittedByKey is the API key that sent it, SubmittedByUser the
+	// signed-in user; at most one is set.
+	SubmittedByKey  *string
+	SubmittedByUser *string
+	// ReviewPriority is the transaction's place in the review queue (lower
+	// first, see ReviewPriority); nil when it needs no review.
+	ReviewPriority *float64
 }
 
 // Prediction is the frozen scoring result of one transaction.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -49,6 +50,20 @@ func (t Tenant) Tx(ctx context.Context, fn func(t Tenant) error) error {
 	return t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return fn(Tenant{db: tx, id: t.id})
 	})
+}
+
+// NewIDAt returns a new random id whose time part is at (UUIDv7 keeps
+// milliseconds): a transaction received in the past sorts where it belongs.
+func NewIDAt(at time.Time) string {
+	id, err := uuid.NewV7FromReader(rand.Reader)
+	if err != nil {
+		panic(fmt.Sprintf("store: new id: %v", err))
+	}
+	ms := uint64(at.UnixMilli())
+	for i := 0; i < 6; i++ {
+		id[i] = byte(ms >> (40 - 8*i))
+	}
+	return id.String()
 }
 
 // NewID returns a new random, time-sortable id (UUIDv7 text).

@@ -22,6 +22,7 @@ type Scored struct {
 // transaction. It is idempotent on the tenant's external id: when the id is
 // taken, nothing is written and the stored pair comes back with created false.
 func SaveScored(ctx context.Context, t Tenant, tx *Transaction, p *Prediction) (*Scored, bool, error) {
+	tx.fillIn(p)
 	err := t.Tx(ctx, func(tt Tenant) error {
 		if err := tt.create(ctx, tx); err != nil {
 			return err
@@ -71,6 +72,7 @@ func SaveScoredBatch(ctx context.Context, t Tenant, txs []Transaction, ps []Pred
 		return nil
 	}
 	for i := range txs {
+		txs[i].fillIn(&ps[i])
 		txs[i].setTenant(t.id)
 		ps[i].setTenant(t.id)
 		ps[i].TransactionID = txs[i].ID
@@ -93,6 +95,29 @@ func SaveScoredBatch(ctx context.Context, t Tenant, txs []Transaction, ps []Pred
 		return fmt.Errorf("store: save batch of %d: %w", len(txs), err)
 	}
 	return nil
+}
+
+// How a transaction arrived (Transaction.Source).
+const (
+	SourceAPI    = "api"
+	SourceUpload = "upload"
+	SourceReplay = "replay"
+	SourceSeed   = "seed"
+	SourceWeb    = "web"
+)
+
+// fillIn completes what a caller may leave out: a transaction with no
+// source arrived through the API (as the column's default says), and one
+// with no review priority gets it from its prediction (without the
+// watchlist, which only the scorer knows). So every transaction outside the
+// low band has a priority, which the queue's band filters rely on.
+func (tx *Transaction) fillIn(p *Prediction) {
+	if tx.Source == "" {
+		tx.Source = SourceAPI
+	}
+	if tx.ReviewPriority == nil {
+		tx.ReviewPriority = ReviewPriority(p.Band, p.Score, p.Threshold, false)
+	}
 }
 
 // ErrDuplicate is returned when an external id is taken.
@@ -153,7 +178,7 @@ func CountTransactions(ctx context.Context, t Tenant) (int64, error) {
 var (
 	transactionColumns = []string{"id", "tenant_id", "external_id", "step", "type", "amount", "name_orig",
 		"old_balance_org", "new_balance_orig", "name_dest", "old_balance_dest", "new_balance_dest", "is_fraud",
-		"received_at", "label"}
+		"received_at", "label", "source", "submitted_by_key", "submitted_by_user", "review_priority"}
 	predictionColumns = []string{"id", "tenant_id", "transaction_id", "model_version_id", "score", "raw_margin",
 		"band", "threshold", "explanation", "latency_us", "created_at"}
 )
@@ -184,7 +209,7 @@ func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Predictio
 					r := &txs[i]
 					return []any{r.ID, r.TenantID, r.ExternalID, r.Step, r.Type, r.Amount, r.NameOrig,
 						r.OldBalanceOrg, r.NewBalanceOrig, r.NameDest, r.OldBalanceDest, r.NewBalanceDest, r.IsFraud,
-						r.ReceivedAt, r.Label}, nil
+						r.ReceivedAt, r.Label, r.Source, r.SubmittedByKey, r.SubmittedByUser, r.ReviewPriority}, nil
 				}))
 			if err != nil {
 				return err
@@ -208,4 +233,32 @@ func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Predictio
 // spread a slice into a list of parameters).
 func textArray(ids []string) pgtype.Array[string] {
 	return pgtype.Array[string]{Elements: ids, Dims: []pgtype.ArrayDimension{{Length: int32(len(ids)), LowerBound: 1}}, Valid: true}
+}
+
+// Submitter is who sent a transaction, as the tenant knows them: one of its
+// API keys or one of its users. Both are empty for a transaction that names
+// no sender (seeded, or stored before provenance was kept).
+type Submitter struct {
+	KeyID, KeyName, KeyPrefix   string
+	UserID, UserName, UserEmail string
+}
+
+// SubmitterOf looks up who sent tx among the tenant's keys and users.
+func SubmitterOf(ctx context.Context, t Tenant, tx *Transaction) (Submitter, error) {
+	var s Submitter
+	if id := tx.SubmittedByKey; id != nil {
+		var k APIKey
+		if err := t.scoped(ctx).Where("id = ?", *id).Take(&k).Error; err != nil {
+			return s, fmt.Errorf("store: submitter of %s: key: %w", tx.ID, notFound(err))
+		}
+		s.KeyID, s.KeyName, s.KeyPrefix = k.ID, k.Name, k.Prefix
+	}
+	if id := tx.SubmittedByUser; id != nil {
+		var u User
+		if err := t.scoped(ctx).Where("id = ?", *id).Take(&u).Error; err != nil {
+			return s, fmt.Errorf("store: submitter of %s: user: %w", tx.ID, notFound(err))
+		}
+		s.UserID, s.UserName, s.UserEmail = u.ID, u.Name, u.Email
+	}
+	return s, nil
 }

@@ -8,10 +8,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sentinel-fraud/sentinel/scoring"
+	"github.com/sentinel-fraud/sentinel/store"
 )
 
 // defaultSource is the source of an Input that names none: the JSON API.
-const defaultSource = "api"
+const defaultSource = store.SourceAPI
 
 // scoreMetrics are the scoring service's Prometheus metrics. A nil
 // *scoreMetrics records nothing: the scorer of a command without a metrics

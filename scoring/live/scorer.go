@@ -131,14 +131,20 @@ func (s *Scorer) Watch(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Input is one transaction to score.
+// Input is one transaction to score, with how it arrived.
 type Input struct {
 	ExternalID string
 	Tx         scoring.Transaction
 	IsFraud    *bool
-	// Source is where the transaction came from (api, upload, replay, seed,
-	// web); empty means the JSON API.
+	// ReceivedAt is when the transaction arrived; zero means now. Only the
+	// seeder sets it (the API keeps server time). The transaction's id is
+	// made at this time, so id order stays received order.
+	ReceivedAt time.Time
+	// Source is how it arrived (store.SourceAPI when empty); KeyID or
+	// UserID who sent it.
 	Source string
+	KeyID  string
+	UserID string
 }
 
 // Score validates, scores, explains and stores one transaction. A repeated
@@ -194,11 +200,25 @@ func (lm *Version) Score(in Input, ws store.WatchStatus) (*store.Transaction, *s
 	// PostgreSQL keeps microseconds: the answer to a new transaction must
 	// carry the time a repeat or a read-back will show.
 	now := time.Now().UTC().Truncate(time.Microsecond)
+	received, id := now, ""
+	if in.ReceivedAt.IsZero() {
+		id = store.NewID()
+	} else {
+		received = in.ReceivedAt.UTC().Truncate(time.Microsecond)
+		id = store.NewIDAt(received)
+	}
 	tx := &store.Transaction{
-		ID: store.NewID(), ExternalID: in.ExternalID, Step: in.Tx.Step, Type: in.Tx.Type, Amount: in.Tx.Amount,
+		ID: id, ExternalID: in.ExternalID, Step: in.Tx.Step, Type: in.Tx.Type, Amount: in.Tx.Amount,
 		NameOrig: in.Tx.NameOrig, OldBalanceOrg: in.Tx.OldBalanceOrg, NewBalanceOrig: in.Tx.NewBalanceOrig,
 		NameDest: in.Tx.NameDest, OldBalanceDest: in.Tx.OldBalanceDest, NewBalanceDest: in.Tx.NewBalanceDest,
-		IsFraud: in.IsFraud, ReceivedAt: now,
+		IsFraud: in.IsFraud, ReceivedAt: received, Source: in.Source,
+		ReviewPriority: store.ReviewPriority(string(res.Band), res.Score, lm.Model.Thresholds().Review, frozen.WatchOverride != nil),
+	}
+	if in.KeyID != "" {
+		tx.SubmittedByKey = &in.KeyID
+	}
+	if in.UserID != "" {
+		tx.SubmittedByUser = &in.UserID
 	}
 	p := &store.Prediction{
 		ID: store.NewID(), ModelVersionID: lm.VersionID, Score: res.Score, RawMargin: res.RawMargin,
