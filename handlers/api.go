@@ -252,7 +252,8 @@ func (s *Server) APIScoreBatch(c echo.Context) error {
 		ins = append(ins, apiInput(p, one))
 		at = append(at, i)
 	}
-	results, err := s.scorer.ScoreBatch(c.Request().Context(), p.Tenant, ins)
+	results, err := s.scorer.ScoreBatch(c.Request().Context(), p.Tenant, ins,
+		&live.BatchAudit{Actor: actorOf(c, p), Refused: len(items) - len(ins)})
 	if errors.Is(err, live.ErrNoModel) {
 		return newProblem(http.StatusServiceUnavailable, "no production model is active for this tenant; an admin must promote one")
 	}
@@ -278,9 +279,6 @@ func (s *Server) APIScoreBatch(c echo.Context) error {
 		} else {
 			out.Scored++
 		}
-	}
-	if err := recordBatch(c, p, results, out.Invalid); err != nil {
-		return err
 	}
 	answer, err := batchJSON(out.Scored, out.Invalid, out.Items)
 	if err != nil {
@@ -452,40 +450,6 @@ func (s *Server) APITransactionByExternalID(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, res)
-}
-
-// recordBatch writes the one audit event of a batch request: who sent it,
-// how many transactions were new, repeated or invalid, and the external ids
-// of its first and last scored transaction. Rows get no event of their own:
-// their provenance columns say who sent each.
-func recordBatch(c echo.Context, p *principal, results []live.BatchResult, invalid int) error {
-	var first, last string
-	created, repeated := 0, 0
-	for _, r := range results {
-		if r.Scored == nil {
-			continue
-		}
-		if first == "" {
-			first = r.Scored.Transaction.ExternalID
-		}
-		last = r.Scored.Transaction.ExternalID
-		if r.Created {
-			created++
-		} else {
-			repeated++
-		}
-	}
-	a := store.Actor{IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
-	ev := store.Event{Action: store.ActionScoreBatch, ObjectType: "transaction",
-		Details: map[string]any{"count": created + repeated + invalid, "created": created, "repeated": repeated, "invalid": invalid,
-			"first_external_id": first, "last_external_id": last}}
-	if p.APIKey != nil {
-		a.Email = "api key " + p.APIKey.Prefix
-		ev.Details["api_key_id"] = p.APIKey.ID
-	} else if p.User != nil {
-		a.UserID, a.Email = p.User.ID, p.User.Email
-	}
-	return store.Record(c.Request().Context(), p.Tenant, a, ev)
 }
 
 // apiAuth authenticates the JSON API: a Bearer API key, or else the browser

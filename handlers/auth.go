@@ -104,9 +104,16 @@ func (s *Server) Logout(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 
-// actorOf describes the signed-in user for the audit trail.
+// actorOf describes the caller for the audit trail: the signed-in user, or
+// the API key.
 func actorOf(c echo.Context, p *principal) store.Actor {
-	return store.Actor{UserID: p.User.ID, Email: p.User.Email, IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
+	a := store.Actor{IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
+	if p.User != nil {
+		a.UserID, a.Email = p.User.ID, p.User.Email
+	} else if p.APIKey != nil {
+		a.APIKeyID, a.Email = p.APIKey.ID, "api key "+p.APIKey.Prefix
+	}
+	return a
 }
 
 // safeNext keeps a post-login redirect on this site: a local absolute path

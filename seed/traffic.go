@@ -52,7 +52,7 @@ func Traffic(ctx context.Context, db *store.DB, scorer *live.Scorer) error {
 			}
 			var scored []*store.Scored
 			for start := 0; start < len(ins); start += 500 {
-				res, err := scorer.ScoreBatch(ctx, t, ins[start:min(start+500, len(ins))])
+				res, err := scorer.ScoreBatch(ctx, t, ins[start:min(start+500, len(ins))], nil)
 				if err != nil {
 					return fmt.Errorf("seed: demo traffic for %s: %w", dt.Slug, err)
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 	"unicode/utf8"
 
@@ -23,9 +24,11 @@ const (
 	ActionScoreBatch     = "transaction.score_batch"
 )
 
-// Actor is who did something and from where.
+// Actor is who did something and from where: a signed-in user (UserID),
+// or a machine through an API key (APIKeyID, recorded in the event's details).
 type Actor struct {
 	UserID    string
+	APIKeyID  string
 	Email     string
 	IP        string
 	UserAgent string
@@ -47,6 +50,13 @@ func newAuditEvent(tenantID *string, a Actor, e Event) (*AuditEvent, error) {
 	}
 	if a.UserID != "" {
 		row.ActorID = &a.UserID
+	}
+	if a.APIKeyID != "" {
+		e.Details = maps.Clone(e.Details)
+		if e.Details == nil {
+			e.Details = map[string]any{}
+		}
+		e.Details["api_key_id"] = a.APIKeyID
 	}
 	if len(e.Details) > 0 {
 		b, err := json.Marshal(e.Details)

@@ -42,6 +42,14 @@ func TestChangesAndTheirAuditEventsCommitTogether(t *testing.T) {
 			t.Errorf("ListDecisions() after a failed audit = %d rows, %v; want none", len(ds), err)
 		}
 
+		more, morePs := scoredRows(mv, "batch", 3)
+		if err := store.SaveScoredBatchAudited(ctx, a, more, morePs, actor, store.Event{Action: store.ActionScoreBatch}); err == nil {
+			t.Error("SaveScoredBatchAudited() with no audit trail = nil error")
+		}
+		if n, err := store.CountTransactions(ctx, a); err != nil || n != 1 {
+			t.Errorf("transactions after a failed audited batch = %d, %v; want only the first", n, err)
+		}
+
 		if _, _, err := store.CreateAPIKey(ctx, a, actor, "after", store.Scopes); err == nil {
 			t.Error("CreateAPIKey() with no audit trail = nil error")
 		}

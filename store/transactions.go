@@ -68,7 +68,29 @@ func GetScoredByExternalID(ctx context.Context, t Tenant, externalID string) (*S
 // database transaction. When any external id is already taken (a race with
 // another request) nothing is written and the error wraps ErrDuplicate.
 func SaveScoredBatch(ctx context.Context, t Tenant, txs []Transaction, ps []Prediction) error {
+	return saveBatch(ctx, t, txs, ps, nil)
+}
+
+// SaveScoredBatchAudited is SaveScoredBatch that also writes the request's
+// audit event, as the actor's, in the same database transaction: the rows
+// and their record are stored together or not at all. With no rows it
+// writes only the event.
+func SaveScoredBatchAudited(ctx context.Context, t Tenant, txs []Transaction, ps []Prediction, a Actor, e Event) error {
+	row, err := newAuditEvent(&t.id, a, e)
+	if err != nil {
+		return err
+	}
+	return saveBatch(ctx, t, txs, ps, row)
+}
+
+func saveBatch(ctx context.Context, t Tenant, txs []Transaction, ps []Prediction, ev *AuditEvent) error {
 	if len(txs) == 0 {
+		if ev == nil {
+			return nil
+		}
+		if err := t.db.WithContext(ctx).Create(ev).Error; err != nil {
+			return fmt.Errorf("store: audit %s: %w", ev.Action, err)
+		}
 		return nil
 	}
 	for i := range txs {
@@ -79,13 +101,19 @@ func SaveScoredBatch(ctx context.Context, t Tenant, txs []Transaction, ps []Pred
 	}
 	var err error
 	if t.db.Dialector.Name() == "postgres" {
-		err = copyScored(ctx, t, txs, ps)
+		err = copyScored(ctx, t, txs, ps, ev)
 	} else {
 		err = t.Tx(ctx, func(tt Tenant) error {
 			if err := tt.db.WithContext(ctx).CreateInBatches(txs, 200).Error; err != nil {
 				return err
 			}
-			return tt.db.WithContext(ctx).CreateInBatches(ps, 200).Error
+			if err := tt.db.WithContext(ctx).CreateInBatches(ps, 200).Error; err != nil {
+				return err
+			}
+			if ev != nil {
+				return tt.db.WithContext(ctx).Create(ev).Error
+			}
+			return nil
 		})
 	}
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -188,7 +216,7 @@ var (
 // several times cheaper per row than multi-row INSERTs. The rows already
 // carry the tenant (set by SaveScoredBatch). A taken external id fails the
 // COPY and comes back as gorm.ErrDuplicatedKey, as an INSERT would.
-func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Prediction) error {
+func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Prediction, ev *AuditEvent) error {
 	sqlDB, err := t.db.DB()
 	if err != nil {
 		return err
@@ -220,6 +248,17 @@ func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Predictio
 					return []any{r.ID, r.TenantID, r.TransactionID, r.ModelVersionID, r.Score, r.RawMargin,
 						r.Band, r.Threshold, []byte(r.Explanation), r.LatencyUS, r.CreatedAt}, nil
 				}))
+			if err != nil || ev == nil {
+				return err
+			}
+			var details any // NULL, or the JSON text
+			if len(ev.Details) > 0 {
+				details = string(ev.Details)
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO audit_events (id, tenant_id, actor_id, actor_email, action, object_type,
+				object_id, ip, user_agent, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				ev.ID, ev.TenantID, ev.ActorID, ev.ActorEmail, ev.Action, ev.ObjectType, ev.ObjectID, ev.IP, ev.UserAgent,
+				details, ev.CreatedAt)
 			return err
 		})
 	})

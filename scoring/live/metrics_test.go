@@ -80,7 +80,7 @@ func TestScorerMetrics(t *testing.T) {
 		{ExternalID: "four", Tx: takeover}, // scored once
 		{ExternalID: "five", Tx: bad},      // invalid: never scored
 		{ExternalID: "two", Tx: payment},   // stored before: not scored again
-	})
+	}, nil)
 	if err != nil {
 		t.Fatalf("ScoreBatch() = %v", err)
 	}

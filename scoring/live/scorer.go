@@ -241,8 +241,10 @@ type BatchResult struct {
 // transaction: one lookup for known external ids, one for the watchlist, one
 // commit. An external id repeated inside the batch is invalid after its
 // first occurrence, whatever its data: the client sent two transactions
-// under one id and must hear of it.
-func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input) ([]BatchResult, error) {
+// under one id and must hear of it. When audit is not nil, the request's one
+// audit event (transaction.score_batch: counts, first and last external id)
+// is written in the transaction that stores the batch.
+func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input, audit *BatchAudit) ([]BatchResult, error) {
 	out := make([]BatchResult, len(ins))
 	var ids, accounts []string
 	seen := make(map[string]bool, len(ins))
@@ -296,14 +298,31 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input) ([
 		ps = append(ps, *p)
 		fes = append(fes, fe)
 	}
-	err = store.SaveScoredBatch(ctx, t, txs, ps)
+	if audit == nil {
+		err = store.SaveScoredBatch(ctx, t, txs, ps)
+	} else {
+		err = store.SaveScoredBatchAudited(ctx, t, txs, ps, audit.Actor, audit.event(ins, out, len(txs)))
+	}
 	if errors.Is(err, store.ErrDuplicate) {
-		// Another request stored one of these ids meanwhile: fall back to one at a time.
+		// Another request stored one of these ids meanwhile: fall back to
+		// one at a time, each in its own transaction, and record the request
+		// after them.
 		for i, in := range ins {
 			if out[i].Invalid == nil && out[i].Scored == nil {
 				if out[i].Scored, out[i].Frozen, out[i].Created, err = s.Score(ctx, t, in); err != nil {
 					return nil, err
 				}
+			}
+		}
+		if audit != nil {
+			created := 0
+			for _, r := range out {
+				if r.Created {
+					created++
+				}
+			}
+			if err := store.Record(ctx, t, audit.Actor, audit.event(ins, out, created)); err != nil {
+				return nil, err
 			}
 		}
 		return out, nil
@@ -320,4 +339,33 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input) ([
 		}
 	}
 	return out, nil
+}
+
+// BatchAudit is who sent a batch request, for its audit event, and how many
+// of its items the caller refused before scoring (malformed ones).
+type BatchAudit struct {
+	Actor   store.Actor
+	Refused int
+}
+
+// event is the audit event of one batch request: how many items it held,
+// how many were new, already stored or invalid, and the first and last
+// external id scored. No transaction gets an event of its own.
+func (a *BatchAudit) event(ins []Input, out []BatchResult, created int) store.Event {
+	var first, last string
+	invalid := a.Refused
+	for i := range ins {
+		if out[i].Invalid != nil {
+			invalid++
+			continue
+		}
+		if first == "" {
+			first = ins[i].ExternalID
+		}
+		last = ins[i].ExternalID
+	}
+	return store.Event{Action: store.ActionScoreBatch, ObjectType: "transaction", Details: map[string]any{
+		"count": len(ins) + a.Refused, "created": created, "repeated": len(ins) + a.Refused - invalid - created, "invalid": invalid,
+		"first_external_id": first, "last_external_id": last,
+	}}
 }
