@@ -88,6 +88,14 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// withRouter lets views build links from route names (views.URL).
+func withRouter(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.SetRequest(c.Request().WithContext(views.WithRouter(c.Request().Context(), c.Echo())))
+		return next(c)
+	}
+}
+
 // noStore keeps every page and API answer out of caches: they hold tenant
 // data, CSRF tokens and one-time secrets.
 func noStore(next echo.HandlerFunc) echo.HandlerFunc {

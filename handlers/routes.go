@@ -60,6 +60,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.Use(middleware.Recover())
 	e.Use(s.securityHeaders)
 	e.Use(validText)
+	e.Use(withRouter)
 
 	e.GET("/health", s.Health).Name = "Health"
 	e.GET("/ready", s.Ready).Name = "Ready"

@@ -6,6 +6,7 @@ package views
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -16,6 +17,7 @@ type ctxKey int
 const (
 	viewerKey ctxKey = iota
 	csrfKey
+	routerKey
 )
 
 // NavItem is one entry of the sidebar. Also lists other path prefixes that
@@ -47,6 +49,45 @@ func WithViewer(ctx context.Context, v Viewer) context.Context {
 func CurrentUser(ctx context.Context) (Viewer, bool) {
 	v, ok := ctx.Value(viewerKey).(Viewer)
 	return v, ok
+}
+
+// Router builds the path of a named route: Echo's Reverse.
+type Router interface {
+	Reverse(name string, params ...any) string
+}
+
+// WithRouter stores the router that URL asks.
+func WithRouter(ctx context.Context, r Router) context.Context {
+	return context.WithValue(ctx, routerKey, r)
+}
+
+// URL is the path of the route named name (its handler's name, as in
+// handlers/routes.go) with params filled in, path-escaped. Links and form
+// actions are built with it, never from string literals, so a moved route
+// moves every link to it. An unknown name is a programming error: it panics,
+// which every page test turns into a failure.
+func URL(ctx context.Context, name string, params ...string) templ.SafeURL {
+	r, _ := ctx.Value(routerKey).(Router)
+	if r == nil {
+		panic("views: no router in the context for route " + name)
+	}
+	args := make([]any, len(params))
+	for i, p := range params {
+		args[i] = url.PathEscape(p)
+	}
+	path := r.Reverse(name, args...)
+	if path == "" {
+		panic("views: no route named " + name)
+	}
+	return templ.SafeURL(path)
+}
+
+// WithQuery adds a query string to a URL built by URL.
+func WithQuery(u templ.SafeURL, q url.Values) templ.SafeURL {
+	if len(q) == 0 {
+		return u
+	}
+	return templ.SafeURL(string(u) + "?" + q.Encode())
 }
 
 // WithCSRFToken stores the request's CSRF token in ctx.
