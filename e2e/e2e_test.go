@@ -122,6 +122,12 @@ func screenshot(name string) chromedp.Action {
 	})
 }
 
+// waitUntil waits, up to 15 s, for a JavaScript condition to hold: a wait
+// on what the test needs, never on a guessed time.
+func waitUntil(condition string) chromedp.Action {
+	return chromedp.Poll(condition, nil, chromedp.WithPollingTimeout(15*time.Second))
+}
+
 func login(base, email string) chromedp.Tasks {
 	return chromedp.Tasks{
 		chromedp.Navigate(base + "/login"),
@@ -181,7 +187,7 @@ func TestPhoneDrawer(t *testing.T) {
 		chromedp.Evaluate(`document.body.classList.contains("nav-open") ? "open" : "closed"`, &before),
 		chromedp.Click(`.menu-btn`),
 		chromedp.WaitVisible(`[data-testid="nav"]`),
-		chromedp.Sleep(300*time.Millisecond), // the drawer's slide-in transition
+		waitUntil(`document.querySelector('[data-testid="nav"]').getBoundingClientRect().left >= 0`), // slid in
 		chromedp.Evaluate(`document.body.classList.contains("nav-open") ? "open" : "closed"`, &after),
 		screenshot("phone-drawer"),
 	)
@@ -211,11 +217,11 @@ func TestQueueDetailAndDecision(t *testing.T) {
 				NewBalanceOrig: 0, NameDest: "M2000000002"})
 			return nil
 		}),
-		chromedp.Sleep(6*time.Second), // one poll
+		waitUntil(`document.querySelectorAll('[data-testid="queue-row"]').length === 3`), // the next poll
 		chromedp.Evaluate(`String(document.querySelectorAll('[data-testid="queue-row"]').length)`, &polled),
 		chromedp.Click(`[data-testid="queue-row"] a`),
 		chromedp.WaitVisible(`[data-testid="waterfall"]`),
-		chromedp.Sleep(500*time.Millisecond),
+		waitUntil(`document.querySelectorAll('[data-testid="waterfall"] canvas').length > 0`),
 		chromedp.Evaluate(`String(document.querySelectorAll('[data-testid="waterfall"] canvas').length)`, &canvas),
 		screenshot("transaction"),
 		chromedp.Click(`input[name="decision"][value="confirmed_fraud"]`),
