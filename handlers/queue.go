@@ -36,7 +36,7 @@ func queueFilter(q url.Values) (store.QueueFilter, views.QueueFilters, string) {
 		vf.View = views.ViewAll
 	}
 	for _, b := range q["band"] {
-		if slices.Contains(views.Bands, b) && !vf.Bands[b] {
+		if slices.Contains(scoring.Bands, scoring.Band(b)) && !vf.Bands[b] {
 			f.Bands = append(f.Bands, b)
 			vf.Bands[b] = true
 		}
@@ -123,7 +123,7 @@ func queueRow(r *store.QueueRow, isNew bool) views.QueueRow {
 	return views.QueueRow{
 		ID: r.ID, When: r.ReceivedAt.UTC().Format("2006-01-02 15:04:05"), Type: r.Type,
 		Amount: scoring.FormatAmount(r.Amount), Sender: r.NameOrig, Receiver: r.NameDest,
-		Score: strconv.FormatFloat(r.Score, 'f', 4, 64), Band: r.Band, Label: r.Label, New: isNew,
+		Score: scoring.FormatScore(r.Score), Band: r.Band, Decision: decisionLabel(r.Label), New: isNew,
 	}
 }
 
@@ -161,7 +161,7 @@ func (s *Server) QueueList(c echo.Context) error {
 		return err
 	}
 	params := canonical(f, vf)
-	props := views.QueueProps{Filters: vf, Error: problem,
+	props := views.QueueProps{Filters: vf, Error: problem, DecisionOptions: decisionFilter(),
 		ReviewHref: queueHref("/queue", params, "view", views.ViewReview, "decision", "", "sort", ""),
 		AllHref:    queueHref("/queue", params, "view", views.ViewAll, "sort", "")}
 	for i := range page.Rows {

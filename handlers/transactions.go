@@ -90,10 +90,11 @@ func (s *Server) decisionProps(c echo.Context, tx *store.Transaction) (views.Dec
 	if err != nil {
 		return views.DecisionProps{}, err
 	}
-	dp := views.DecisionProps{TransactionID: tx.ID, Label: tx.Label, CanDecide: Can(p.User.Role, PermDecide)}
+	dp := views.DecisionProps{TransactionID: tx.ID, Label: decisionLabel(tx.Label), CanDecide: Can(p.User.Role, PermDecide),
+		Choices: decisionChoices()}
 	for _, h := range history {
 		dp.History = append(dp.History, views.DecisionRow{
-			When: formatTime(&h.CreatedAt), Who: h.UserName, Decision: h.Decision, Rationale: h.Rationale})
+			When: formatTime(&h.CreatedAt), Who: h.UserName, Decision: decisionLabel(h.Decision), Rationale: h.Rationale})
 	}
 	return dp, nil
 }

@@ -16,6 +16,9 @@ const (
 	BandCritical Band = "critical"
 )
 
+// Bands lists the risk bands, lowest first.
+var Bands = []Band{BandLow, BandMedium, BandHigh, BandCritical}
+
 // Thresholds are a model's decision points on the calibrated score: a score
 // at or above Review goes to analysts; Medium, High and Critical are where
 // those bands start.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sentinel-fraud/sentinel/scoring"
 	"gorm.io/gorm"
 )
 
@@ -30,10 +31,16 @@ const (
 )
 
 // bandRanks orders the bands for the review queue, critical first.
-var bandRanks = map[string]int{"critical": 0, "high": 1, "medium": 2, "low": 3}
+var bandRanks = map[string]int{
+	string(scoring.BandCritical): 0, string(scoring.BandHigh): 1, string(scoring.BandMedium): 2, string(scoring.BandLow): 3,
+}
+
+// bandLow is the band that needs no analyst unless the score or a
+// watchlist says so.
+const bandLow = string(scoring.BandLow)
 
 // QueueBands lists the bands in review order, critical first.
-var QueueBands = []string{"critical", "high", "medium", "low"}
+var QueueBands = []string{string(scoring.BandCritical), string(scoring.BandHigh), string(scoring.BandMedium), string(scoring.BandLow)}
 
 // ReviewPriority places a scored transaction in the review queue (migration
 // 0008): nil when it needs no analyst, that is when it is in the low band,
@@ -43,9 +50,9 @@ var QueueBands = []string{"critical", "high", "medium", "low"}
 func ReviewPriority(band string, score, threshold float64, watchHit bool) *float64 {
 	rank, ok := bandRanks[band]
 	if !ok {
-		rank = bandRanks["low"]
+		rank = bandRanks[bandLow]
 	}
-	if rank == bandRanks["low"] && score < threshold && !watchHit {
+	if rank == bandRanks[bandLow] && score < threshold && !watchHit {
 		return nil
 	}
 	v := float64(rank) + (1-min(max(score, 0), 1))/2
@@ -205,7 +212,7 @@ func CountQueueBands(ctx context.Context, t Tenant, f QueueFilter, limit int) (m
 			q = transactionFilters(q, fb)
 		case !onTransactions:
 			q = t.scoped(ctx).Model(&Prediction{}).Where("band = ?", b)
-			if b != "low" {
+			if b != bandLow {
 				q = q.Where("band <> 'low'") // the partial band index's condition (0006)
 			}
 			if f.MinScore > 0 {
@@ -268,7 +275,7 @@ func (t Tenant) queueQuery(ctx context.Context, f QueueFilter, ranges []priority
 			// (0006), whose conditions the literal repeats so that a
 			// planner uses them with parameters.
 			q = q.Where("p.band IN ?", f.Bands)
-			if !slices.Contains(f.Bands, "low") {
+			if !slices.Contains(f.Bands, bandLow) {
 				q = q.Where("p.band <> 'low'")
 			}
 		default:
@@ -396,7 +403,7 @@ func bandCondition(bands []string) string {
 		return ""
 	}
 	var conds []string
-	if in[bandRanks["low"]] {
+	if in[bandRanks[bandLow]] {
 		conds = append(conds, "transactions.review_priority IS NULL OR transactions.review_priority >= 3")
 	}
 	var ranges []priorityRange

@@ -1,0 +1,21 @@
+package handlers
+
+import (
+	"testing"
+
+	"github.com/sentinel-fraud/sentinel/store"
+)
+
+func TestEveryDecisionHasWords(t *testing.T) {
+	for _, d := range store.Decisions {
+		if decisionWords[d] == "" {
+			t.Errorf("decision %q has no words for people", d)
+		}
+	}
+	if len(decisionWords) != len(store.Decisions) {
+		t.Errorf("words for %d decisions, store has %d", len(decisionWords), len(store.Decisions))
+	}
+	if decisionLabel("") != "Undecided" || decisionLabel(store.DecisionEscalated) != "Escalated" {
+		t.Errorf("decisionLabel() = %q, %q", decisionLabel(""), decisionLabel(store.DecisionEscalated))
+	}
+}
