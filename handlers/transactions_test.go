@@ -33,6 +33,10 @@ func (a *testApp) prediction(email, id string) store.Prediction {
 	return s.Prediction
 }
 
+func fullBalanceTransfer(amount float64) scoring.Transaction {
+	return scoring.Transaction{Step: 400, Type: "TRANSFER", Amount: amount, NameOrig: "C100", OldBalanceOrg: amount, NameDest: "C200"}
+}
+
 func smallPayment(amount float64) scoring.Transaction {
 	return scoring.Transaction{Step: 10, Type: "PAYMENT", Amount: amount, NameOrig: "C300", OldBalanceOrg: 50000,
 		NewBalanceOrig: 50000 - amount, NameDest: "M400"}
