@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"compress/gzip"
 	"io"
 	"io/fs"
@@ -182,5 +183,26 @@ func TestAcceptsGzip(t *testing.T) {
 		if got := acceptsGzip(tc.header); got != tc.want {
 			t.Errorf("acceptsGzip(%q) = %v, want %v", tc.header, got, tc.want)
 		}
+	}
+}
+
+func TestEChartsOnlyOnChartPages(t *testing.T) {
+	a := newTestApp(t, storetest.SQLite(t), true)
+	b := a.signedIn("analyst@sentinel.demo")
+	for _, path := range []string{"/", "/queue", "/queue?decision=any"} {
+		if res := b.get(path); res.Status != http.StatusOK || strings.Contains(strings.ToLower(res.Body), "echarts") {
+			t.Errorf("GET %s = %d and references ECharts; only pages that draw a chart may", path, res.Status)
+		}
+	}
+	id := a.scoreOne("analyst@sentinel.demo", "chart-1", fullBalanceTransfer(181000))
+	res := b.get("/transactions/" + id)
+	if res.Status != http.StatusOK || !strings.Contains(res.Body, `data-echarts-src="`+assets.URL("echarts.min.js")+`"`) {
+		t.Fatalf("GET the transaction page = %d, want the chart to name ECharts' hashed URL", res.Status)
+	}
+	if strings.Contains(res.Body, `<script src="`+assets.URL("echarts.min.js")) {
+		t.Error("the transaction page loads ECharts from the layout; the page script loads it for the chart")
+	}
+	if bytes.Count([]byte(res.Body), []byte("<script")) != 2 {
+		t.Errorf("the transaction page has %d script elements, want app.js and htmx only", bytes.Count([]byte(res.Body), []byte("<script")))
 	}
 }

@@ -31,7 +31,7 @@ func (s *Server) TransactionShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	chart, err := waterfallOptions(fe.Explanation)
+	chart, err := waterfall(fe.Explanation)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func (s *Server) TransactionShow(c echo.Context) error {
 		Title: fmt.Sprintf("%s of %s", strings.ReplaceAll(tx.Type, "_", "-"), money(tx.Amount)),
 		Score: scoring.FormatScore(pr.Score),
 		Band:  pr.Band, ModelBand: string(fe.Result.ModelBand), Override: fe.Result.Override, Trusted: fe.Result.Trusted,
-		Sender: tx.NameOrig, Receiver: tx.NameDest, Summary: fe.Explanation.Summary, ChartJSON: chart,
+		Sender: tx.NameOrig, Receiver: tx.NameDest, Summary: fe.Explanation.Summary, Chart: chart,
 		Probability: fmt.Sprintf("a raw margin of %.3f calibrates to a score (the fraud probability) of %s", pr.RawMargin, scoring.FormatScore(pr.Score)),
 		Decision:    decision,
 		// An integer with thousands separators: drop the cents.

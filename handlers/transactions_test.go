@@ -75,3 +75,20 @@ func TestTransactionPageFormatsScores(t *testing.T) {
 		}
 	})
 }
+
+func TestTransactionPageHasChartFallback(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		const analyst = "analyst@sentinel.demo"
+		id := a.scoreOne(analyst, "fallback-1", fullBalanceTransfer(250000))
+		res := a.signedIn(analyst).get("/transactions/" + id)
+		for _, want := range []string{
+			`data-testid="waterfall"`, `data-testid="waterfall-table"`,
+			`<th scope="row">Base value (typical transaction)</th>`, `<th scope="row">Moves the whole balance = yes</th>`,
+			`<th scope="row">Raw margin (log-odds)</th>`,
+		} {
+			if !strings.Contains(res.Body, want) {
+				t.Errorf("GET /transactions/%s = %d, lacks %q", id, res.Status, want)
+			}
+		}
+	})
+}
