@@ -5,6 +5,9 @@
   "use strict";
   var KEY = "sentinel-theme";
   var root = document.documentElement;
+  // The stylesheet shows a chart's text fallback instead of the chart when
+  // this class is missing (no JavaScript).
+  root.classList.add("js");
 
   function preferred() {
     try {
@@ -40,9 +43,33 @@
     return v;
   }
 
+  // ECharts is over a megabyte, so the layout does not load it: the first
+  // chart on a page names its hashed URL in data-echarts-src and the library
+  // is loaded then, once, as a same-origin script (the CSP allows 'self').
+  var waiting = null;
+  function withECharts(src, then) {
+    if (window.echarts) { then(); return; }
+    if (waiting) { waiting.push(then); return; }
+    waiting = [then];
+    var s = document.createElement("script");
+    s.src = src;
+    s.onload = function () {
+      var queued = waiting;
+      waiting = null;
+      queued.forEach(function (fn) { fn(); });
+    };
+    s.onerror = function () { waiting = null; root.classList.remove("js"); };
+    document.head.appendChild(s);
+  }
+
   function mountCharts(scope) {
-    if (!window.echarts) return;
-    (scope || document).querySelectorAll("[data-echarts]").forEach(function (el) {
+    var els = (scope || document).querySelectorAll("[data-echarts]");
+    if (!els.length) return;
+    if (!window.echarts) {
+      withECharts(els[0].getAttribute("data-echarts-src"), function () { mountCharts(scope); });
+      return;
+    }
+    els.forEach(function (el) {
       if (el._chart) el._chart.dispose();
       el._chart = window.echarts.init(el, null, { renderer: "canvas" });
       el._chart.setOption(resolve(JSON.parse(el.getAttribute("data-echarts"))));

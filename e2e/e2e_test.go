@@ -47,7 +47,9 @@ func session(t *testing.T) (context.Context, string) {
 	return ctx, base
 }
 
-func sessionWithScorer(t *testing.T) (context.Context, string, func(external string, tx scoring.Transaction)) {
+// sessionWithScorer is session with a function that scores a transaction
+// for the demo tenant and returns its id.
+func sessionWithScorer(t *testing.T) (context.Context, string, func(external string, tx scoring.Transaction) string) {
 	t.Helper()
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	store.PasswordCost = bcrypt.MinCost
@@ -60,10 +62,12 @@ func sessionWithScorer(t *testing.T) (context.Context, string, func(external str
 	if err != nil {
 		t.Fatal(err)
 	}
-	score := func(external string, tx scoring.Transaction) {
-		if _, _, _, err := scorer.Score(context.Background(), store.ForTenant(db, admin.TenantID), live.Input{ExternalID: external, Tx: tx}); err != nil {
+	score := func(external string, tx scoring.Transaction) string {
+		s, _, _, err := scorer.Score(context.Background(), store.ForTenant(db, admin.TenantID), live.Input{ExternalID: external, Tx: tx})
+		if err != nil {
 			t.Fatal(err)
 		}
+		return s.Transaction.ID
 	}
 	srv := httptest.NewServer(handlers.New(db, scorer, handlers.Config{}))
 	t.Cleanup(srv.Close)
@@ -274,5 +278,77 @@ func TestReviewQueueOnAPhone(t *testing.T) {
 		if n, err := strconv.Atoi(right); err != nil || n > 390 {
 			t.Errorf("the %s ends at %s px, beyond the 390 px screen", name, right)
 		}
+	}
+}
+
+// TestPhoneLayouts walks the chart and audit pages at 390 px wide: ECharts
+// loads only where a chart is drawn, the waterfall takes its narrow layout
+// with its table under it (and gives both up when the window widens), and
+// no page scrolls sideways.
+func TestPhoneLayouts(t *testing.T) {
+	ctx, base, score := sessionWithScorer(t)
+	id := score("phone-1", scoring.Transaction{Step: 400, Type: "TRANSFER", Amount: 501430.07, NameOrig: "C1000000002",
+		OldBalanceOrg: 501430.07, NameDest: "C3000000003"})
+	const sideways = `document.documentElement.scrollWidth > window.innerWidth`
+	const echartsScripts = `document.querySelectorAll('script[src*="echarts"]').length`
+	var homeECharts, homeScripts, narrow, wide float64
+	var homeSideways, txSideways, decidedSideways, auditSideways, auditWraps bool
+	var narrowLabel, wideLabel string
+	var history string
+	err := chromedp.Run(ctx,
+		chromedp.EmulateViewport(390, 844),
+		login(base, "admin@sentinel.demo"),
+		chromedp.Evaluate(`typeof window.echarts === "undefined" ? 0 : 1`, &homeECharts),
+		chromedp.Evaluate(echartsScripts, &homeScripts),
+		chromedp.Evaluate(sideways, &homeSideways),
+		chromedp.Navigate(base+"/transactions/"+id),
+		chromedp.WaitVisible(`[data-testid="waterfall"] canvas`),
+		waitUntil(`document.querySelector('[data-testid="waterfall"]')._chart.getOption().yAxis[0].axisLabel.overflow === "break"`),
+		chromedp.Evaluate(`document.querySelector('[data-testid="waterfall"]')._chart.getOption().yAxis[0].axisLabel.overflow`, &narrowLabel),
+		chromedp.Evaluate(`document.querySelector('[data-testid="waterfall-table"]').getBoundingClientRect().width`, &narrow),
+		chromedp.Evaluate(sideways, &txSideways),
+		screenshot("phone-transaction"),
+		chromedp.SendKeys(`#rationale`, "Whole balance to a fresh account.\nCustomer denies it: https://bank.example/tickets/"+strings.Repeat("X", 80)),
+		chromedp.Click(`input[name="decision"][value="confirmed_fraud"]`),
+		chromedp.Click(`[data-testid="decision-form"] button[type="submit"]`),
+		chromedp.WaitVisible(`[data-testid="history"]`),
+		chromedp.Text(`[data-testid="history"]`, &history),
+		chromedp.Evaluate(sideways, &decidedSideways),
+		screenshot("phone-decided"),
+		chromedp.EmulateViewport(1280, 860),
+		waitUntil(`document.querySelector('[data-testid="waterfall"]')._chart.getOption().yAxis[0].axisLabel.overflow === "truncate"`),
+		chromedp.Evaluate(`document.querySelector('[data-testid="waterfall"]')._chart.getOption().yAxis[0].axisLabel.overflow`, &wideLabel),
+		chromedp.Evaluate(`document.querySelector('[data-testid="waterfall-table"]').getBoundingClientRect().width`, &wide),
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(base+"/audit"),
+		chromedp.WaitVisible(`[data-testid="audit-details"] dl`),
+		chromedp.Evaluate(sideways, &auditSideways),
+		chromedp.Evaluate(`(function () {
+			var d = document.querySelector('[data-testid="audit-details"] dl').getBoundingClientRect();
+			return d.right <= window.innerWidth && d.height > 40;
+		})()`, &auditWraps),
+		screenshot("phone-audit"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if homeECharts != 0 || homeScripts != 0 {
+		t.Errorf("the home page loaded ECharts (window.echarts %v, %v script elements)", homeECharts, homeScripts)
+	}
+	if narrowLabel != "break" || narrow < 300 {
+		t.Errorf("at 390px the waterfall's labels overflow = %q and its table is %vpx wide; want labels broken over lines and the table shown", narrowLabel, narrow)
+	}
+	if wideLabel != "truncate" || wide > 1 {
+		t.Errorf("widened to 1280px the waterfall's labels overflow = %q and its table is %vpx wide; want one line each and the table for screen readers only", wideLabel, wide)
+	}
+	if !strings.Contains(history, "Avery Admin") {
+		t.Errorf("the decision was not recorded: history %q", history)
+	}
+	if homeSideways || txSideways || decidedSideways || auditSideways {
+		t.Errorf("pages scroll sideways at 390px: home %v, transaction %v, after a decision with a long URL %v, audit %v",
+			homeSideways, txSideways, decidedSideways, auditSideways)
+	}
+	if !auditWraps {
+		t.Error("the audit details do not wrap inside the screen at 390px")
 	}
 }

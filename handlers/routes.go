@@ -56,6 +56,7 @@ var apiRoutes = []apiRoute{
 // routes registers every route explicitly.
 func (s *Server) routes(e *echo.Echo) {
 	e.Use(middleware.RequestID())
+	e.Use(compress()) // outside logRequests, so that error pages are compressed too
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())
 	e.Use(s.securityHeaders)

@@ -9,6 +9,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 
+	"github.com/sentinel-fraud/sentinel/assets"
 	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/store"
 )
@@ -60,6 +61,7 @@ func New(db *store.DB, scorer *live.Scorer, cfg Config) *echo.Echo {
 	sm.Cookie.Secure = cfg.SecureCookies
 	sm.Cookie.Path = "/"
 
+	go assets.Precompress() // before the first page asks for them
 	s := &Server{db: db, sessions: sm, scorer: scorer, cfg: cfg, limiter: newKeyLimiter(cfg.APIRate, cfg.APIBurst)}
 	e := echo.New()
 	e.HideBanner = true

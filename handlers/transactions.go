@@ -31,7 +31,7 @@ func (s *Server) TransactionShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	chart, err := waterfallOptions(fe.Explanation)
+	chart, err := waterfall(fe.Explanation)
 	if err != nil {
 		return err
 	}
@@ -52,10 +52,10 @@ func (s *Server) TransactionShow(c echo.Context) error {
 	props := views.TransactionProps{
 		ID: tx.ID, ExternalID: tx.ExternalID,
 		Title: fmt.Sprintf("%s of %s", strings.ReplaceAll(tx.Type, "_", "-"), money(tx.Amount)),
-		Score: strconv.FormatFloat(pr.Score, 'f', 4, 64),
+		Score: scoring.FormatScore(pr.Score),
 		Band:  pr.Band, ModelBand: string(fe.Result.ModelBand), Override: fe.Result.Override, Trusted: fe.Result.Trusted,
-		Sender: tx.NameOrig, Receiver: tx.NameDest, Summary: fe.Explanation.Summary, ChartJSON: chart,
-		Probability: fmt.Sprintf("a raw margin of %.3f calibrates to a fraud probability of %.2f%%", pr.RawMargin, 100*pr.Score),
+		Sender: tx.NameOrig, Receiver: tx.NameDest, Summary: fe.Explanation.Summary, Chart: chart,
+		Probability: fmt.Sprintf("a raw margin of %.3f calibrates to a score (the fraud probability) of %s", pr.RawMargin, scoring.FormatScore(pr.Score)),
 		Decision:    decision,
 		// An integer with thousands separators: drop the cents.
 		SimilarWindow: strings.TrimSuffix(money(float64(store.SimilarWindow)), ".00"),
@@ -68,10 +68,10 @@ func (s *Server) TransactionShow(c echo.Context) error {
 			{Label: "Receiver balance before", Value: money(tx.OldBalanceDest)}, {Label: "Receiver balance after", Value: money(tx.NewBalanceDest)},
 		},
 		Scoring: []views.Field{
-			{Label: "Score", Value: strconv.FormatFloat(pr.Score, 'f', 6, 64)},
+			{Label: "Score", Value: scoring.FormatScore(pr.Score)},
 			{Label: "Raw margin", Value: strconv.FormatFloat(pr.RawMargin, 'f', 4, 64)},
 			{Label: "Band", Value: pr.Band},
-			{Label: "Review threshold at scoring", Value: strconv.FormatFloat(pr.Threshold, 'f', 2, 64)},
+			{Label: "Review threshold at scoring", Value: scoring.FormatScore(pr.Threshold)},
 			{Label: "Model", Value: fmt.Sprintf("%s v%d", fe.Model.Name, fe.Model.Version)},
 			{Label: "Scoring latency", Value: fmt.Sprintf("%d µs", pr.LatencyUS)},
 		},
