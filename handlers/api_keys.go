@@ -67,7 +67,7 @@ func (s *Server) APIKeyRevokeConfirm(c echo.Context) error {
 		return err
 	}
 	if k.RevokedAt != nil {
-		return c.Redirect(http.StatusSeeOther, "/settings/api-keys")
+		return c.Redirect(http.StatusSeeOther, routePath(c, "APIKeyList"))
 	}
 	return render(c, http.StatusOK, views.APIKeyRevokePage(views.APIKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scopes: k.Scopes,
 		CreatedAt: formatTime(&k.CreatedAt), LastUsed: formatTime(k.LastUsedAt)}), nil)
@@ -82,5 +82,5 @@ func (s *Server) APIKeyRevoke(c echo.Context) error {
 		return err
 	}
 	s.keys.forget(key.ID)
-	return c.Redirect(http.StatusSeeOther, "/settings/api-keys")
+	return c.Redirect(http.StatusSeeOther, routePath(c, "APIKeyList"))
 }

@@ -40,7 +40,7 @@ func (s *Server) AuditList(c echo.Context) error {
 		if f.Action != "" {
 			q.Set("action", f.Action)
 		}
-		props.NextHref = "/audit?" + q.Encode()
+		props.NextHref = routePath(c, "AuditList") + "?" + q.Encode()
 	}
 	return render(c, http.StatusOK, views.AuditPage(props), nil)
 }

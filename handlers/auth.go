@@ -19,7 +19,7 @@ import (
 // LoginForm shows the sign-in page.
 func (s *Server) LoginForm(c echo.Context) error {
 	if currentPrincipal(c) != nil {
-		return c.Redirect(http.StatusSeeOther, "/")
+		return c.Redirect(http.StatusSeeOther, routePath(c, "Home"))
 	}
 	return s.renderLogin(c, http.StatusOK, views.LoginProps{Next: safeNext(c.QueryParam("next"))})
 }
@@ -101,7 +101,7 @@ func (s *Server) Logout(c echo.Context) error {
 	if err := s.sessions.Destroy(ctx); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/login")
+	return c.Redirect(http.StatusSeeOther, routePath(c, "LoginForm"))
 }
 
 // actorOf describes the caller for the audit trail: the signed-in user, or

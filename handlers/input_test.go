@@ -23,8 +23,9 @@ func TestBadTextIsRefusedAtTheBoundary(t *testing.T) {
 			"/transactions/%00", "/transactions/%FF%FE", "/queue?account=C1%00", "/queue?account=%C3%28",
 			"/queue?%00=1", "/audit?action=%FF", "/settings/users/%00",
 		} {
-			if r := b.get(path); r.Status != http.StatusBadRequest || strings.Contains(r.Body, "invalid byte sequence") {
-				t.Errorf("GET %s = %d, want 400", path, r.Status)
+			if r := b.get(path); r.Status != http.StatusBadRequest || strings.Contains(r.Body, "invalid byte sequence") ||
+				!strings.Contains(r.Body, "Back to home") {
+				t.Errorf("GET %s = %d, want 400 with a friendly page", path, r.Status)
 			}
 		}
 		for name, form := range map[string]url.Values{

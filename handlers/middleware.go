@@ -167,7 +167,7 @@ func (s *Server) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 				p := &principal{User: u, Tenant: t, TenantName: tenant.Name}
 				c.Set(ctxUser, p)
-				ctx = views.WithViewer(ctx, viewerOf(p, c.Request().URL.Path))
+				ctx = views.WithViewer(ctx, viewerOf(c, p))
 			}
 		}
 		c.SetRequest(c.Request().WithContext(ctx))
@@ -181,7 +181,7 @@ func (s *Server) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 		if currentPrincipal(c) != nil {
 			return next(c)
 		}
-		target := "/login"
+		target := routePath(c, "LoginForm")
 		if c.Request().Method == http.MethodGet && c.Request().URL.Path != "/" {
 			target += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())
 		}
@@ -205,30 +205,38 @@ func (s *Server) require(p Permission) echo.MiddlewareFunc {
 	}
 }
 
-// navItems is the sidebar for a role: only pages that exist and that the role may open.
-func navItems(role string) []views.NavItem {
+// navItems is the sidebar for a role: only pages that exist and that the
+// role may open, each linked by its route's name.
+func navItems(c echo.Context, role string) []views.NavItem {
 	all := []struct {
-		item views.NavItem
-		perm Permission
+		item  views.NavItem
+		route string
+		perm  Permission
 	}{
-		{views.NavItem{Label: "Home", Href: "/", Section: "Workspace"}, PermViewHome},
-		{views.NavItem{Label: "Queue", Href: "/queue", Section: "Workspace", Also: []string{"/transactions"}}, PermViewQueue},
-		{views.NavItem{Label: "Users", Href: "/settings/users", Section: "Admin"}, PermViewUsers},
-		{views.NavItem{Label: "API keys", Href: "/settings/api-keys", Section: "Admin"}, PermManageAPIKeys},
-		{views.NavItem{Label: "Audit trail", Href: "/audit", Section: "Admin"}, PermViewAudit},
+		{views.NavItem{Label: "Home", Section: "Workspace"}, "Home", PermViewHome},
+		{views.NavItem{Label: "Queue", Section: "Workspace", Also: []string{"/transactions"}}, "QueueList", PermViewQueue},
+		{views.NavItem{Label: "Users", Section: "Admin"}, "UserList", PermViewUsers},
+		{views.NavItem{Label: "API keys", Section: "Admin"}, "APIKeyList", PermManageAPIKeys},
+		{views.NavItem{Label: "Audit trail", Section: "Admin"}, "AuditList", PermViewAudit},
 	}
 	var out []views.NavItem
 	for _, a := range all {
 		if Can(role, a.perm) {
+			a.item.Href = c.Echo().Reverse(a.route)
 			out = append(out, a.item)
 		}
 	}
 	return out
 }
 
-func viewerOf(p *principal, path string) views.Viewer {
+func viewerOf(c echo.Context, p *principal) views.Viewer {
 	return views.Viewer{
 		Name: p.User.Name, Email: p.User.Email, Role: p.User.Role,
-		TenantName: p.TenantName, Nav: navItems(p.User.Role), Path: path,
+		TenantName: p.TenantName, Nav: navItems(c, p.User.Role), Path: c.Request().URL.Path,
 	}
+}
+
+// routePath is the path of the named route (see views.URL).
+func routePath(c echo.Context, name string, params ...string) string {
+	return string(views.URL(c.Request().Context(), name, params...))
 }

@@ -162,30 +162,30 @@ func (s *Server) QueueList(c echo.Context) error {
 	}
 	params := canonical(f, vf)
 	props := views.QueueProps{Filters: vf, Error: problem, DecisionOptions: decisionFilter(),
-		ReviewHref: queueHref("/queue", params, "view", views.ViewReview, "decision", "", "sort", ""),
-		AllHref:    queueHref("/queue", params, "view", views.ViewAll, "sort", "")}
+		ReviewHref: queueHref(routePath(c, "QueueList"), params, "view", views.ViewReview, "decision", "", "sort", ""),
+		AllHref:    queueHref(routePath(c, "QueueList"), params, "view", views.ViewAll, "sort", "")}
 	for i := range page.Rows {
 		props.Rows = append(props.Rows, queueRow(&page.Rows[i], false))
 	}
 	for _, b := range store.QueueBands {
 		props.Counts = append(props.Counts, views.BandCount{Band: b, Count: formatCount(counts[b], limit),
-			Selected: vf.Bands[b], Href: queueHref("/queue", params, "band", b)})
+			Selected: vf.Bands[b], Href: queueHref(routePath(c, "QueueList"), params, "band", b)})
 	}
 	if n := len(page.Rows); n > 0 {
 		if page.HasNext {
-			props.NextHref = queueHref("/queue", params, "after", page.Rows[n-1].ID)
+			props.NextHref = queueHref(routePath(c, "QueueList"), params, "after", page.Rows[n-1].ID)
 		}
 		if page.HasPrev {
-			props.PrevHref = queueHref("/queue", params, "before", page.Rows[0].ID)
+			props.PrevHref = queueHref(routePath(c, "QueueList"), params, "before", page.Rows[0].ID)
 		}
 	}
 	if page.HasPrev || (len(page.Rows) == 0 && (f.After != "" || f.Before != "")) {
-		props.FirstHref = queueHref("/queue", params)
+		props.FirstHref = queueHref(routePath(c, "QueueList"), params)
 	}
 	// On the first page of a newest-first view the poller prepends new rows;
 	// anywhere else it only says how many arrived, so the reader stays put.
 	props.PollTop = f.Sort == store.SortTime && !page.HasPrev
-	props.PollHref = pollHref(params, newest, props.PollTop)
+	props.PollHref = pollHref(c, params, newest, props.PollTop)
 	status := http.StatusOK
 	if problem != "" {
 		status = http.StatusUnprocessableEntity
@@ -193,12 +193,12 @@ func (s *Server) QueueList(c echo.Context) error {
 	return render(c, status, views.QueuePage(props), views.QueueResults(props))
 }
 
-func pollHref(params url.Values, newest string, top bool) string {
+func pollHref(c echo.Context, params url.Values, newest string, top bool) string {
 	kv := []string{"newest", newest, "top", ""}
 	if top {
 		kv[3] = "1"
 	}
-	return queueHref("/queue/new", params, kv...)
+	return queueHref(routePath(c, "QueueNew"), params, kv...)
 }
 
 // QueueNew answers the queue's poll: the view's rows newer than the cursor.
@@ -226,7 +226,7 @@ func (s *Server) QueueNew(c echo.Context) error {
 		if len(page.Rows) == 0 {
 			n = ""
 		}
-		return render(c, http.StatusOK, views.QueueFresh(n, queueHref("/queue", params)), nil)
+		return render(c, http.StatusOK, views.QueueFresh(n, queueHref(routePath(c, "QueueList"), params)), nil)
 	}
 	out := make([]views.QueueRow, len(page.Rows))
 	for i := range page.Rows {
@@ -235,5 +235,5 @@ func (s *Server) QueueNew(c echo.Context) error {
 	if len(page.Rows) > 0 {
 		newest = page.Rows[0].ID
 	}
-	return render(c, http.StatusOK, views.QueueNewRows(out, pollHref(params, newest, true)), nil)
+	return render(c, http.StatusOK, views.QueueNewRows(out, pollHref(c, params, newest, true)), nil)
 }

@@ -56,12 +56,12 @@ var apiRoutes = []apiRoute{
 // routes registers every route explicitly.
 func (s *Server) routes(e *echo.Echo) {
 	e.Use(middleware.RequestID())
+	e.Use(withRouter) // before anything that may render a page, error pages included
 	e.Use(compress()) // outside logRequests, so that error pages are compressed too
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())
 	e.Use(s.securityHeaders)
 	e.Use(validText)
-	e.Use(withRouter)
 
 	e.GET("/health", s.Health).Name = "Health"
 	e.GET("/ready", s.Ready).Name = "Ready"

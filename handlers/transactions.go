@@ -139,7 +139,7 @@ func (s *Server) TransactionDecide(c echo.Context) error {
 		return err
 	}
 	if !isFragmentRequest(c) {
-		return c.Redirect(http.StatusSeeOther, "/transactions/"+id)
+		return c.Redirect(http.StatusSeeOther, routePath(c, "TransactionShow", id))
 	}
 	dp, err := panel()
 	if err != nil {
