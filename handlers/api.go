@@ -420,14 +420,7 @@ func decodeBatch(body []byte) (items []scoreRequest, malformed []string, err err
 // APITransaction returns one scored transaction of the caller's tenant.
 func (s *Server) APITransaction(c echo.Context) error {
 	scored, err := store.GetScored(c.Request().Context(), currentPrincipal(c).Tenant, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	res, err := toResponse(scored, nil, false)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, res)
+	return storedAnswer(c, scored, err)
 }
 
 // APITransactionByExternalID returns the caller's tenant's transaction with
@@ -442,6 +435,12 @@ func (s *Server) APITransactionByExternalID(c echo.Context) error {
 		return newProblem(http.StatusBadRequest, "the external_id is invalid", *fe)
 	}
 	scored, err := store.GetScoredByExternalID(c.Request().Context(), currentPrincipal(c).Tenant, id)
+	return storedAnswer(c, scored, err)
+}
+
+// storedAnswer answers a stored transaction read back, or the error of
+// reading it.
+func storedAnswer(c echo.Context, scored *store.Scored, err error) error {
 	if err != nil {
 		return err
 	}
