@@ -51,6 +51,8 @@ var commands = []command{
 	{"card", "write the model card (Markdown) from model bundles' training reports", cardCommand},
 	{"apikey create", "create a tenant's API key and print it once", apiKeyCreateCommand},
 	{"apikey revoke", "revoke a tenant's API key by its prefix", apiKeyRevokeCommand},
+	{"tenant create", "create a tenant (an organisation with its own users and data)", tenantCreateCommand},
+	{"user create", "invite a user to a tenant and print their one-time set-password link", userCreateCommand},
 	{"bench", "load-test a running server's scoring API and report throughput and latency", benchCommand},
 }
 
@@ -420,6 +422,64 @@ func apiKeyRevokeCommand(fs *flag.FlagSet, env *environ) func(context.Context) e
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "revoked API key %q (prefix %s)\n", key.Name, key.Prefix)
+		return nil
+	}
+}
+
+func tenantCreateCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
+	var c common
+	var slug, name string
+	c.register(fs, env)
+	fs.StringVar(&slug, "slug", "", "short name in lowercase letters, digits and hyphens (required)")
+	fs.StringVar(&name, "name", "", "the organisation's name as people see it (required)")
+	return func(ctx context.Context) error {
+		name = strings.TrimSpace(name)
+		if slug == "" || name == "" {
+			return errors.New("--slug and --name are required")
+		}
+		db, err := c.setup(ctx)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		row, err := store.AdminCreateTenant(ctx, db, cliActor("tenant create"), slug, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "created tenant %q (%s); add its first admin with: sentinel user create --tenant %s --email EMAIL --role admin\n", row.Name, row.Slug, row.Slug)
+		return nil
+	}
+}
+
+func userCreateCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
+	var c common
+	var slug, email, name, role, baseURL string
+	c.register(fs, env)
+	fs.StringVar(&slug, "tenant", "", "tenant slug (required)")
+	fs.StringVar(&email, "email", "", "the address the user signs in with (required)")
+	fs.StringVar(&name, "name", "", "the user's name; the part of the email before @ when empty")
+	fs.StringVar(&role, "role", store.RoleAdmin, "analyst, senior_analyst or admin")
+	fs.StringVar(&baseURL, "base-url", env.str("SENTINEL_BASE_URL", "http://127.0.0.1:8080"), "the address people reach Sentinel at, for the link (env SENTINEL_BASE_URL)")
+	return func(ctx context.Context) error {
+		email = store.NormalizeEmail(email)
+		if email == "" || !strings.Contains(email, "@") {
+			return errors.New("--email is required")
+		}
+		if strings.TrimSpace(name) == "" {
+			name, _, _ = strings.Cut(email, "@")
+		}
+		db, t, err := openTenant(ctx, &c, slug)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		u, token, err := store.InviteUser(ctx, t, cliActor("user create"), store.Invite{Email: email, Name: strings.TrimSpace(name), Role: role}, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Println(strings.TrimRight(baseURL, "/") + "/set-password/" + token)
+		fmt.Fprintf(os.Stderr, "invited %s (%s) to %s; the link above sets their password, works once, for %s, and is shown only now\n",
+			u.Email, u.Role, slug, store.PasswordLinkLifetime)
 		return nil
 	}
 }

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sentinel-fraud/sentinel/store"
 )
 
 func TestFindCommand(t *testing.T) {
@@ -19,6 +24,8 @@ func TestFindCommand(t *testing.T) {
 		{[]string{"migrate"}, "migrate", 0},
 		{[]string{"apikey", "create", "--tenant", "x"}, "apikey create", 2},
 		{[]string{"apikey", "revoke"}, "apikey revoke", 0},
+		{[]string{"user", "create", "--tenant", "x"}, "user create", 2},
+		{[]string{"tenant", "create"}, "tenant create", 0},
 		{[]string{"apikey"}, "", 0},
 		{[]string{"bogus"}, "", 0},
 	} {
@@ -72,5 +79,46 @@ func TestEnvironmentFailsLoudly(t *testing.T) {
 	t.Setenv("SENTINEL_BENCH_KEY_FILE", filepath.Join(dir, "missing"))
 	if code := run([]string{"bench"}); code != 2 {
 		t.Errorf("run(bench) with an unreadable SENTINEL_BENCH_KEY_FILE = %d, want 2", code)
+	}
+}
+
+// TestFirstAdminFromTheCommandLine creates a tenant and its first admin as
+// an operator would on a fresh database, in real processes.
+func TestFirstAdminFromTheCommandLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cli.db")
+	sentinel := func(args ...string) (string, string, error) {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], append(args, "--sqlite-path", path)...)
+		cmd.Env = append(os.Environ(), runMainEnv+"=1", "DATABASE_URL=", "SENTINEL_BASE_URL=https://sentinel.example.test/")
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		return out.String(), errOut.String(), err
+	}
+	if _, stderr, err := sentinel("tenant", "create", "--slug", "first-bank", "--name", "First Bank"); err != nil {
+		t.Fatalf("tenant create: %v\n%s", err, stderr)
+	}
+	if _, _, err := sentinel("tenant", "create", "--slug", "first-bank", "--name", "Again"); err == nil {
+		t.Error("tenant create with a taken slug succeeded")
+	}
+	out, stderr, err := sentinel("user", "create", "--tenant", "first-bank", "--email", "Ops@First.example", "--role", "admin")
+	if err != nil {
+		t.Fatalf("user create: %v\n%s", err, stderr)
+	}
+	link := strings.TrimSpace(out)
+	if !strings.HasPrefix(link, "https://sentinel.example.test/set-password/") {
+		t.Fatalf("user create printed %q, want one set-password link", out)
+	}
+	db, err := store.Open("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, u, err := store.AdminFindPasswordLink(context.Background(), db, link[strings.LastIndex(link, "/")+1:], time.Now())
+	if err != nil || u.Email != "ops@first.example" || u.Role != store.RoleAdmin || u.Name != "ops" {
+		t.Fatalf("the link's user = %+v, %v; want the new admin", u, err)
+	}
+	if _, _, err := sentinel("user", "create", "--tenant", "no-such-bank", "--email", "x@first.example"); err == nil {
+		t.Error("user create in a missing tenant succeeded")
 	}
 }

@@ -27,7 +27,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		// it, or a failure while streaming would go unseen.
 		slog.Error("request failed after the response was sent", "err", err,
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
-			"method", c.Request().Method, "path", c.Request().URL.Path, "status", c.Response().Status)
+			"method", c.Request().Method, "path", logPath(c), "status", c.Response().Status)
 		return
 	}
 	p := views.ErrorProps{RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}
@@ -55,7 +55,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Response().Header().Set("Retry-After", retryAfter(outageRetryAfter))
 		if n, ok := s.outage.note(time.Now()); ok {
 			slog.Error("database unavailable: answering 503", "err", err, "failed_requests", n,
-				"request_id", p.RequestID, "method", c.Request().Method, "path", c.Request().URL.Path)
+				"request_id", p.RequestID, "method", c.Request().Method, "path", logPath(c))
 		}
 	case p.Status == http.StatusNotFound:
 		p.Title, p.Message = "Not found", "There is nothing here, or it belongs to someone else."
@@ -68,7 +68,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case p.Status >= 500:
 		p.Title, p.Message = "Something went wrong", "Sentinel could not finish this request. Try again; if it keeps happening, give an admin the request id below."
 		slog.Error("request failed", "err", err, "request_id", p.RequestID,
-			"method", c.Request().Method, "path", c.Request().URL.Path)
+			"method", c.Request().Method, "path", logPath(c))
 	default:
 		p.Title = http.StatusText(p.Status)
 	}

@@ -52,7 +52,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		attrs := []any{
 			"request_id", res.Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method,
-			"path", c.Request().URL.Path,
+			"path", logPath(c),
 			"status", res.Status,
 			"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
 		}
@@ -67,6 +67,15 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		slog.Info("request", attrs...)
 		return nil
 	}
+}
+
+// logPath is the request path as logs show it. A set-password link's token
+// is a secret: on a route with one, the route's template stands for it.
+func logPath(c echo.Context) string {
+	if c.Param("token") != "" {
+		return c.Path()
+	}
+	return c.Request().URL.Path
 }
 
 // securityHeaders sets the strict CSP and its companions on every response.
@@ -120,12 +129,19 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		loaded := s.sessions.Token(ctx) // "" unless the store had the session
 		c.SetRequest(r.WithContext(ctx))
 		res := c.Response()
 		res.Before(func() {
 			switch s.sessions.Status(ctx) {
 			case scs.Modified:
-				tok, expiry, err := s.sessions.Commit(ctx)
+				// The store writes who the session belongs to and where it
+				// is used from beside its data (the account page lists them).
+				meta := store.SessionMeta{
+					TenantID: s.sessions.GetString(ctx, sessTenantID), UserID: s.sessions.GetString(ctx, sessUserID),
+					IP: c.RealIP(), UserAgent: r.UserAgent(), Existing: loaded != "" && loaded == s.sessions.Token(ctx),
+				}
+				tok, expiry, err := s.sessions.Commit(store.WithSessionMeta(ctx, meta))
 				if err != nil {
 					slog.Error("commit session", "err", err)
 					return
@@ -153,8 +169,9 @@ func (s *Server) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 			t := store.ForTenant(s.db, tenantID)
 			u, err := store.GetUser(ctx, t, userID)
 			switch {
-			case errors.Is(err, store.ErrNotFound):
-				// The user was removed: the session ends.
+			case errors.Is(err, store.ErrNotFound) || (err == nil && u.DisabledAt != nil):
+				// The user was removed or disabled: the session ends (the
+				// store ended it already; this one may have been in flight).
 				if err := s.sessions.Destroy(ctx); err != nil {
 					return err
 				}
@@ -216,6 +233,7 @@ func navItems(c echo.Context, role string) []views.NavItem {
 		{views.NavItem{Label: "Home", Section: "Workspace"}, "Home", PermViewHome},
 		{views.NavItem{Label: "Queue", Section: "Workspace", Also: []string{"/transactions"}}, "QueueList", PermViewQueue},
 		{views.NavItem{Label: "Users", Section: "Admin"}, "UserList", PermViewUsers},
+		{views.NavItem{Label: "Sign-in security", Section: "Admin"}, "SecurityShow", PermManageSettings},
 		{views.NavItem{Label: "API keys", Section: "Admin"}, "APIKeyList", PermManageAPIKeys},
 		{views.NavItem{Label: "Audit trail", Section: "Admin"}, "AuditList", PermViewAudit},
 	}

@@ -20,29 +20,44 @@ const (
 	PermDecide Permission = "transaction.decide"
 	// PermManageAPIKeys covers listing, creating and revoking API keys.
 	PermManageAPIKeys Permission = "api_keys.manage"
+	// PermManageUsers covers inviting users, changing their role,
+	// disabling and enabling them, and resetting their password or second
+	// factor.
+	PermManageUsers Permission = "users.manage"
+	// PermManageSettings covers the tenant's settings (who must have a
+	// second factor).
+	PermManageSettings Permission = "settings.manage"
+	// PermOwnAccount covers one's own account: password, sessions, second
+	// factor.
+	PermOwnAccount Permission = "account.own"
 )
 
 // matrix maps each role to what it may do. A role not listed may do nothing.
 var matrix = map[string]map[Permission]bool{
 	store.RoleAnalyst: {
-		PermViewHome:  true,
-		PermViewQueue: true,
-		PermDecide:    true,
+		PermViewHome:   true,
+		PermViewQueue:  true,
+		PermDecide:     true,
+		PermOwnAccount: true,
 	},
 	store.RoleSeniorAnalyst: {
-		PermViewHome:  true,
-		PermViewQueue: true,
-		PermDecide:    true,
-		PermSubmit:    true,
+		PermViewHome:   true,
+		PermViewQueue:  true,
+		PermDecide:     true,
+		PermSubmit:     true,
+		PermOwnAccount: true,
 	},
 	store.RoleAdmin: {
-		PermViewHome:      true,
-		PermViewQueue:     true,
-		PermDecide:        true,
-		PermSubmit:        true,
-		PermViewUsers:     true,
-		PermViewAudit:     true,
-		PermManageAPIKeys: true,
+		PermViewHome:       true,
+		PermViewQueue:      true,
+		PermDecide:         true,
+		PermSubmit:         true,
+		PermViewUsers:      true,
+		PermViewAudit:      true,
+		PermManageAPIKeys:  true,
+		PermManageUsers:    true,
+		PermManageSettings: true,
+		PermOwnAccount:     true,
 	},
 }
 

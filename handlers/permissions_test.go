@@ -9,10 +9,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/sentinel-fraud/sentinel/assets"
+	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
 )
 
@@ -33,6 +35,9 @@ type permRequest struct {
 	path string
 	form url.Values // POST form (the CSRF token is added)
 	json string     // POST JSON body, for the API
+	// forCaller, when set, makes the request for the caller's own objects
+	// (their sessions, their second factor); email is "" for anonymous.
+	forCaller func(email string) permRequest
 }
 
 // permRow is a route and the status each caller must get. Allowed cells
@@ -117,6 +122,94 @@ func permissionTable() []permRow {
 		{"GET", "/api/v1/transactions/:id", [callers]int{401, 200, 200, 200}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/api/v1/transactions/" + tx(a)}
 		}},
+		// People. The second-factor steps of signing in send anyone without
+		// a pending sign-in to /login, and the signed-in home.
+		{"GET", "/login/code", [callers]int{303, 303, 303, 303}, false, path("/login/code")},
+		{"POST", "/login/code", [callers]int{303, 303, 303, 303}, false, func(*testApp) permRequest {
+			return permRequest{path: "/login/code", form: url.Values{"code": {"123456"}}}
+		}},
+		{"GET", "/login/enroll", [callers]int{303, 303, 303, 303}, false, path("/login/enroll")},
+		{"POST", "/login/enroll", [callers]int{303, 303, 303, 303}, false, func(*testApp) permRequest {
+			return permRequest{path: "/login/enroll", form: url.Values{"code": {"123456"}}}
+		}},
+		{"GET", "/set-password/:token", [callers]int{200, 200, 200, 200}, false, func(a *testApp) permRequest {
+			_, token := a.invite(store.RoleAnalyst)
+			return permRequest{path: "/set-password/" + token}
+		}},
+		{"POST", "/set-password/:token", [callers]int{303, 303, 303, 303}, false, func(a *testApp) permRequest {
+			_, token := a.invite(store.RoleAnalyst)
+			return permRequest{path: "/set-password/" + token, form: url.Values{"password": {newPassword}, "confirm": {newPassword}}}
+		}},
+		{"POST", "/settings/users", [callers]int{303, 403, 403, 201}, false, func(*testApp) permRequest {
+			return permRequest{path: "/settings/users", form: url.Values{"email": {fmt.Sprintf("perm%d@sentinel.demo", next())},
+				"name": {"Perm Test"}, "role": {store.RoleAnalyst}}}
+		}},
+		{"POST", "/settings/users/:id/role", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+			u, _ := a.invite(store.RoleAnalyst)
+			return permRequest{path: "/settings/users/" + u.ID + "/role", form: url.Values{"role": {store.RoleSeniorAnalyst}}}
+		}},
+		{"POST", "/settings/users/:id/disable", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+			u, _ := a.invite(store.RoleAnalyst)
+			return permRequest{path: "/settings/users/" + u.ID + "/disable", form: url.Values{}}
+		}},
+		{"POST", "/settings/users/:id/enable", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+			u, _ := a.invite(store.RoleAnalyst)
+			return permRequest{path: "/settings/users/" + u.ID + "/enable", form: url.Values{}}
+		}},
+		{"POST", "/settings/users/:id/reset-password", [callers]int{303, 403, 403, 200}, false, func(a *testApp) permRequest {
+			u, _ := a.invite(store.RoleAnalyst)
+			return permRequest{path: "/settings/users/" + u.ID + "/reset-password", form: url.Values{}}
+		}},
+		{"POST", "/settings/users/:id/remove-2fa", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+			u, _ := a.invite(store.RoleAnalyst)
+			return permRequest{path: "/settings/users/" + u.ID + "/remove-2fa", form: url.Values{}}
+		}},
+		{"GET", "/settings/security", [callers]int{303, 403, 403, 200}, false, path("/settings/security")},
+		{"POST", "/settings/security", [callers]int{303, 403, 403, 200}, false, func(*testApp) permRequest {
+			return permRequest{path: "/settings/security", form: url.Values{"two_factor": {store.TwoFactorOptional}}}
+		}},
+		{"GET", "/account", [callers]int{303, 200, 200, 200}, false, path("/account")},
+		{"POST", "/account/sessions/:id/end", [callers]int{303, 303, 303, 303}, false, func(a *testApp) permRequest {
+			return permRequest{forCaller: func(email string) permRequest {
+				if email == "" {
+					return permRequest{path: "/account/sessions/none/end", form: url.Values{}}
+				}
+				return permRequest{path: "/account/sessions/" + a.otherSession(email) + "/end", form: url.Values{}}
+			}}
+		}},
+		{"POST", "/account/sessions/end-others", [callers]int{303, 303, 303, 303}, false, func(*testApp) permRequest {
+			return permRequest{path: "/account/sessions/end-others", form: url.Values{}}
+		}},
+		{"POST", "/account/2fa", [callers]int{303, 303, 303, 303}, false, func(*testApp) permRequest {
+			return permRequest{path: "/account/2fa", form: url.Values{}}
+		}},
+		{"GET", "/account/2fa", [callers]int{303, 200, 200, 200}, false, func(a *testApp) permRequest {
+			return permRequest{forCaller: func(email string) permRequest {
+				if email != "" {
+					a.beginTOTP(email)
+				}
+				return permRequest{path: "/account/2fa"}
+			}}
+		}},
+		// Confirming turns the callers' second factor on; the next row
+		// turns it off before any row signs them in again.
+		{"POST", "/account/2fa/confirm", [callers]int{303, 200, 200, 200}, false, func(a *testApp) permRequest {
+			return permRequest{forCaller: func(email string) permRequest {
+				code := "123456"
+				if email != "" {
+					code, _ = store.TOTPCode(a.beginTOTP(email), time.Now())
+				}
+				return permRequest{path: "/account/2fa/confirm", form: url.Values{"code": {code}}}
+			}}
+		}},
+		{"POST", "/account/2fa/remove", [callers]int{303, 200, 200, 200}, false, func(*testApp) permRequest {
+			return permRequest{path: "/account/2fa/remove", form: url.Values{"password": {seed.DemoPassword}}}
+		}},
+		// Last: it changes the callers' passwords, which rows that sign in
+		// again would need.
+		{"POST", "/account/password", [callers]int{303, 200, 200, 200}, false, func(*testApp) permRequest {
+			return permRequest{path: "/account/password", form: url.Values{"current": {seed.DemoPassword}, "password": {newPassword}, "confirm": {newPassword}}}
+		}},
 	}
 }
 
@@ -170,6 +263,9 @@ func TestPermissionTable(t *testing.T) {
 					b = open(who)
 				}
 				req := r.req(a)
+				if req.forCaller != nil {
+					req = req.forCaller(callerEmails[who])
+				}
 				res := b.send(r.method, req)
 				if want := r.want[who]; res.Status != want {
 					t.Errorf("%s %s as %s = %d, want %d\n%.300s", r.method, r.route, callerName(who), res.Status, want, res.Body)

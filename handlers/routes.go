@@ -27,6 +27,22 @@ var appRoutes = []route{
 	{http.MethodPost, "/transactions/:id/decisions", "TransactionDecide", PermDecide, (*Server).TransactionDecide},
 	{http.MethodGet, "/settings/users", "UserList", PermViewUsers, (*Server).UserList},
 	{http.MethodGet, "/settings/users/:id", "UserShow", PermViewUsers, (*Server).UserShow},
+	{http.MethodPost, "/settings/users", "UserInvite", PermManageUsers, (*Server).UserInvite},
+	{http.MethodPost, "/settings/users/:id/role", "UserRole", PermManageUsers, (*Server).UserRole},
+	{http.MethodPost, "/settings/users/:id/disable", "UserDisable", PermManageUsers, (*Server).UserDisable},
+	{http.MethodPost, "/settings/users/:id/enable", "UserEnable", PermManageUsers, (*Server).UserEnable},
+	{http.MethodPost, "/settings/users/:id/reset-password", "UserResetPassword", PermManageUsers, (*Server).UserResetPassword},
+	{http.MethodPost, "/settings/users/:id/remove-2fa", "UserRemoveTOTP", PermManageUsers, (*Server).UserRemoveTOTP},
+	{http.MethodGet, "/settings/security", "SecurityShow", PermManageSettings, (*Server).SecurityShow},
+	{http.MethodPost, "/settings/security", "SecurityUpdate", PermManageSettings, (*Server).SecurityUpdate},
+	{http.MethodGet, "/account", "AccountShow", PermOwnAccount, (*Server).AccountShow},
+	{http.MethodPost, "/account/password", "AccountPassword", PermOwnAccount, (*Server).AccountPassword},
+	{http.MethodPost, "/account/sessions/:id/end", "AccountEndSession", PermOwnAccount, (*Server).AccountEndSession},
+	{http.MethodPost, "/account/sessions/end-others", "AccountEndOtherSessions", PermOwnAccount, (*Server).AccountEndOtherSessions},
+	{http.MethodPost, "/account/2fa", "AccountTOTPBegin", PermOwnAccount, (*Server).AccountTOTPBegin},
+	{http.MethodGet, "/account/2fa", "AccountTOTPSetup", PermOwnAccount, (*Server).AccountTOTPSetup},
+	{http.MethodPost, "/account/2fa/confirm", "AccountTOTPConfirm", PermOwnAccount, (*Server).AccountTOTPConfirm},
+	{http.MethodPost, "/account/2fa/remove", "AccountTOTPRemove", PermOwnAccount, (*Server).AccountTOTPRemove},
 	{http.MethodGet, "/audit", "AuditList", PermViewAudit, (*Server).AuditList},
 	{http.MethodGet, "/settings/api-keys", "APIKeyList", PermManageAPIKeys, (*Server).APIKeyList},
 	{http.MethodPost, "/settings/api-keys", "APIKeyCreate", PermManageAPIKeys, (*Server).APIKeyCreate},
@@ -79,6 +95,12 @@ func (s *Server) routes(e *echo.Echo) {
 	web.GET("/login", s.LoginForm).Name = "LoginForm"
 	web.POST("/login", s.Login).Name = "Login"
 	web.POST("/logout", s.Logout).Name = "Logout"
+	web.GET("/login/code", s.LoginCodeForm).Name = "LoginCodeForm"
+	web.POST("/login/code", s.LoginCode).Name = "LoginCode"
+	web.GET("/login/enroll", s.LoginEnrollForm).Name = "LoginEnrollForm"
+	web.POST("/login/enroll", s.LoginEnroll).Name = "LoginEnroll"
+	web.GET("/set-password/:token", s.SetPasswordForm).Name = "SetPasswordForm"
+	web.POST("/set-password/:token", s.SetPassword).Name = "SetPassword"
 
 	app := web.Group("", s.requireLogin)
 	for _, r := range appRoutes {

@@ -28,6 +28,9 @@ type Config struct {
 	// Metrics, when set, counts and times every request; its registry is
 	// served on a listener of its own (Metrics.Handler), never by New's router.
 	Metrics *Metrics
+	// Now is the clock of second-factor codes and set-password links; nil
+	// is time.Now. Tests set a fake one.
+	Now func() time.Time
 }
 
 // Session lifetimes: an idle session ends after IdleTimeout, any session
@@ -46,6 +49,7 @@ type Server struct {
 	limiter  *keyLimiter
 	cfg      Config
 	outage   outageLog
+	now      func() time.Time
 }
 
 // New builds the Echo application with every route and middleware; scorer
@@ -62,7 +66,10 @@ func New(db *store.DB, scorer *live.Scorer, cfg Config) *echo.Echo {
 	sm.Cookie.Path = "/"
 
 	go assets.Precompress() // before the first page asks for them
-	s := &Server{db: db, sessions: sm, scorer: scorer, cfg: cfg, limiter: newKeyLimiter(cfg.APIRate, cfg.APIBurst)}
+	s := &Server{db: db, sessions: sm, scorer: scorer, cfg: cfg, limiter: newKeyLimiter(cfg.APIRate, cfg.APIBurst), now: cfg.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"gorm.io/gorm"
@@ -41,11 +42,42 @@ func AdminEnsureTenant(ctx context.Context, db *DB, slug, name string) (*TenantR
 	if !errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, fmt.Errorf("store: find tenant %s: %w", slug, err)
 	}
-	row = TenantRow{ID: NewID(), Slug: slug, Name: name, CreatedAt: time.Now().UTC()}
+	row = TenantRow{ID: NewID(), Slug: slug, Name: name, TwoFactor: TwoFactorOptional, CreatedAt: time.Now().UTC()}
 	if err := db.gorm.WithContext(ctx).Create(&row).Error; err != nil {
 		return nil, fmt.Errorf("store: create tenant %s: %w", slug, err)
 	}
 	return &row, nil
+}
+
+// ErrTenantExists is returned for a new tenant whose slug is taken.
+var ErrTenantExists = errors.New("a tenant with this slug exists")
+
+// ErrBadSlug is returned for a slug that is not 2 to 63 lowercase letters,
+// digits and inner hyphens.
+var ErrBadSlug = errors.New("a slug is 2 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit")
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$`)
+
+// AdminCreateTenant creates a tenant, audited in the new tenant's trail.
+func AdminCreateTenant(ctx context.Context, db *DB, a Actor, slug, name string) (*TenantRow, error) {
+	if !slugPattern.MatchString(slug) {
+		return nil, ErrBadSlug
+	}
+	row := &TenantRow{ID: NewID(), Slug: slug, Name: name, TwoFactor: TwoFactorOptional, CreatedAt: time.Now().UTC()}
+	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(row).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return ErrTenantExists
+			}
+			return err
+		}
+		return Tenant{db: tx, id: row.ID}.audit(ctx, a, Event{Action: ActionTenantCreate, ObjectType: "tenant", ObjectID: row.ID,
+			Details: map[string]any{"slug": slug, "name": name}})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: create tenant %s: %w", slug, err)
+	}
+	return row, nil
 }
 
 // AdminUserExists reports whether an active user with email exists in any tenant.

@@ -22,6 +22,23 @@ const (
 	ActionDecision       = "transaction.decide"
 	ActionWatchAdd       = "watchlist.add"
 	ActionScoreBatch     = "transaction.score_batch"
+
+	// ActionLoginPassword is a right password of a user who has a second
+	// factor to give (or to set up) before the sign-in is complete.
+	ActionLoginPassword   = "auth.login_password"
+	ActionSessionEnd      = "auth.session_end"
+	ActionUserInvite      = "user.invite"
+	ActionUserRole        = "user.role"
+	ActionUserDisable     = "user.disable"
+	ActionUserEnable      = "user.enable"
+	ActionPasswordReset   = "user.password_reset"
+	ActionPasswordSet     = "user.password_set"
+	ActionPasswordChange  = "user.password_change"
+	ActionTOTPBegin       = "user.totp_begin"
+	ActionTOTPEnable      = "user.totp_enable"
+	ActionTOTPRemove      = "user.totp_remove"
+	ActionTenantCreate    = "tenant.create"
+	ActionTwoFactorPolicy = "tenant.two_factor"
 )
 
 // Actor is who did something and from where: a signed-in user (UserID),

@@ -24,10 +24,14 @@ const (
 
 // Outcomes of a sign-in attempt. A pending attempt counts as a failure until
 // it ends: a burst of concurrent tries is counted before any password check.
+// A right password that asks for a second factor counts as no failure; each
+// code given afterwards is an attempt of its own, so wrong codes count
+// against the same limits as wrong passwords.
 const (
-	loginPending   = "pending"
-	loginFailed    = "failed"
-	loginSucceeded = "succeeded"
+	loginPending      = "pending"
+	loginFailed       = "failed"
+	loginSucceeded    = "succeeded"
+	loginSecondFactor = "second_factor"
 )
 
 // ErrLoginThrottled is returned when an attempt is over a throttle limit.
@@ -43,12 +47,16 @@ type loginAttempt struct {
 	CreatedAt time.Time
 }
 
-// LoginAttempt is a reserved sign-in try, ended by LoginSucceeded or
-// LoginFailed. User is the account the email names, nil when none does.
+// LoginAttempt is a reserved sign-in try, ended by LoginSucceeded,
+// AdminLoginFailed, AdminLoginPasswordAccepted or AdminLoginSecondFactor.
+// User is the account the email names, nil when none does. SecondFactor,
+// when set, is recorded with the attempt's event (which kind of code, or
+// why it failed).
 type LoginAttempt struct {
-	ID    string
-	User  *User
-	Actor Actor
+	ID           string
+	User         *User
+	Actor        Actor
+	SecondFactor string
 }
 
 // AdminBeginLogin reserves a sign-in attempt for the actor's email and
@@ -73,7 +81,7 @@ func AdminBeginLogin(ctx context.Context, db *DB, a Actor, u *User) (*LoginAttem
 		}
 		count := func(where string, args ...any) (int64, error) {
 			var n int64
-			err := tx.Model(&loginAttempt{}).Where("outcome <> ? AND created_at > ?", loginSucceeded, now.Add(-LoginWindow)).
+			err := tx.Model(&loginAttempt{}).Where("outcome IN (?, ?) AND created_at > ?", loginPending, loginFailed, now.Add(-LoginWindow)).
 				Where(where, args...).Count(&n).Error
 			return n, err
 		}
@@ -92,7 +100,7 @@ func AdminBeginLogin(ctx context.Context, db *DB, a Actor, u *User) (*LoginAttem
 			}
 			if n >= c.max {
 				throttled = true
-				return loginEvent(ctx, db, tx, at, ActionLoginThrottled)
+				return loginEvent(ctx, tx, at, ActionLoginThrottled)
 			}
 		}
 		return tx.Create(&loginAttempt{ID: at.ID, Email: a.Email, IP: a.IP, Outcome: loginPending, CreatedAt: now}).Error
@@ -117,20 +125,16 @@ func LoginSucceeded(ctx context.Context, db *DB, at *LoginAttempt) error {
 	return endLogin(ctx, db, at, loginSucceeded, ActionLogin)
 }
 
+// AdminLoginPasswordAccepted ends an attempt whose password was right for a
+// user who must still give a second factor (or set one up): it is no
+// failure, and no sign-in yet.
+func AdminLoginPasswordAccepted(ctx context.Context, db *DB, at *LoginAttempt) error {
+	return endLogin(ctx, db, at, loginSecondFactor, ActionLoginPassword)
+}
+
 func endLogin(ctx context.Context, db *DB, at *LoginAttempt, outcome, action string) error {
 	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&loginAttempt{}).Where("id = ?", at.ID).Update("outcome", outcome).Error; err != nil {
-			return err
-		}
-		if outcome == loginSucceeded {
-			now := time.Now().UTC()
-			err := tx.Model(&User{}).Where("id = ? AND tenant_id = ?", at.User.ID, at.User.TenantID).
-				Updates(map[string]any{"last_login_at": now, "updated_at": now}).Error
-			if err != nil {
-				return err
-			}
-		}
-		return loginEvent(ctx, db, tx, at, action)
+		return finishLogin(ctx, tx, at, outcome, action)
 	})
 	if err != nil {
 		return fmt.Errorf("store: %s: %w", action, err)
@@ -138,10 +142,30 @@ func endLogin(ctx context.Context, db *DB, at *LoginAttempt, outcome, action str
 	return nil
 }
 
+// finishLogin ends an attempt on tx: its outcome, the user's last sign-in
+// when it succeeded, and its event.
+func finishLogin(ctx context.Context, tx *gorm.DB, at *LoginAttempt, outcome, action string) error {
+	if err := tx.Model(&loginAttempt{}).Where("id = ?", at.ID).Update("outcome", outcome).Error; err != nil {
+		return err
+	}
+	if outcome == loginSucceeded {
+		now := time.Now().UTC()
+		err := tx.Model(&User{}).Where("id = ? AND tenant_id = ?", at.User.ID, at.User.TenantID).
+			Updates(map[string]any{"last_login_at": now, "updated_at": now}).Error
+		if err != nil {
+			return err
+		}
+	}
+	return loginEvent(ctx, tx, at, action)
+}
+
 // loginEvent writes a sign-in event on tx: in the user's tenant when the
 // email names a user, unscoped otherwise.
-func loginEvent(ctx context.Context, db *DB, tx *gorm.DB, at *LoginAttempt, action string) error {
+func loginEvent(ctx context.Context, tx *gorm.DB, at *LoginAttempt, action string) error {
 	e := Event{Action: action, ObjectType: "user"}
+	if at.SecondFactor != "" {
+		e.Details = map[string]any{"second_factor": at.SecondFactor}
+	}
 	if at.User == nil {
 		row, err := newAuditEvent(nil, at.Actor, e)
 		if err != nil {

@@ -20,6 +20,10 @@ type TenantRow struct {
 	Slug      string
 	Name      string
 	CreatedAt time.Time
+
+	// TwoFactor says who must have a second factor: TwoFactorOptional,
+	// TwoFactorAdmins or TwoFactorEveryone.
+	TwoFactor string
 }
 
 // TableName maps TenantRow to the tenants table.
@@ -33,7 +37,8 @@ type Owned struct {
 
 func (o *Owned) setTenant(id string) { o.TenantID = id }
 
-// User is a person who signs in to the browser workspace.
+// User is a person who signs in to the browser workspace. PasswordHash is
+// "" for an invited user who has not set a password yet.
 type User struct {
 	ID string `gorm:"primaryKey"`
 	Owned
@@ -45,6 +50,48 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	DeletedAt    *time.Time
+
+	// DisabledAt is set while an admin has disabled the user.
+	DisabledAt *time.Time
+	// TOTPSecret is the active second factor's secret (base32), "" when none.
+	TOTPSecret string `gorm:"column:totp_secret"`
+	// TOTPPendingSecret waits for its first code before it becomes active.
+	TOTPPendingSecret string     `gorm:"column:totp_pending_secret"`
+	TOTPEnabledAt     *time.Time `gorm:"column:totp_enabled_at"`
+	// TOTPLastStep is the time step of the last code accepted: no code is
+	// accepted twice.
+	TOTPLastStep int64 `gorm:"column:totp_last_step"`
+}
+
+// HasTOTP reports whether the user has an active second factor.
+func (u *User) HasTOTP() bool { return u.TOTPSecret != "" }
+
+// Invited reports whether the user has not set a password yet.
+func (u *User) Invited() bool { return u.PasswordHash == "" }
+
+// PasswordLink is a one-time set-password link (an invitation or a reset).
+// Only the SHA-256 of its token is stored.
+type PasswordLink struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	UserID    string
+	TokenHash string
+	Purpose   string
+	CreatedBy *string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+// RecoveryCode is one single-use recovery code of a user's second factor,
+// stored as SHA-256.
+type RecoveryCode struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	UserID    string
+	CodeHash  string
+	CreatedAt time.Time
+	UsedAt    *time.Time
 }
 
 // APIKey authenticates a machine client of the JSON API. Only the SHA-256 of
@@ -255,5 +302,6 @@ func tenantModels() []any {
 		&User{}, &APIKey{}, &ModelVersion{}, &Transaction{}, &Prediction{},
 		&AnalystDecision{}, &Case{}, &CaseTransaction{}, &CaseEntity{}, &CaseNote{},
 		&WatchlistEntry{}, &AccountGeo{}, &DriftSnapshot{}, &UploadAudit{}, &AuditEvent{},
+		&PasswordLink{}, &RecoveryCode{},
 	}
 }
