@@ -77,7 +77,7 @@ func (s *Server) AccountEndSession(c echo.Context) error {
 	if err := store.EndSession(c.Request().Context(), p.Tenant, actorOf(c, p), p.User.ID, c.Param("id")); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/account")
+	return c.Redirect(http.StatusSeeOther, routePath(c, "AccountShow"))
 }
 
 // AccountEndOtherSessions ends every session of the user but this one.
@@ -87,7 +87,7 @@ func (s *Server) AccountEndOtherSessions(c echo.Context) error {
 	if _, err := store.EndOtherSessions(ctx, p.Tenant, actorOf(c, p), p.User.ID, s.sessions.Token(ctx)); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/account")
+	return c.Redirect(http.StatusSeeOther, routePath(c, "AccountShow"))
 }
 
 // AccountTOTPBegin starts setting up a second factor (or a replacement for
@@ -97,7 +97,7 @@ func (s *Server) AccountTOTPBegin(c echo.Context) error {
 	if _, err := store.BeginTOTP(c.Request().Context(), p.Tenant, actorOf(c, p), p.User.ID); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/account/2fa")
+	return c.Redirect(http.StatusSeeOther, routePath(c, "AccountTOTPSetup"))
 }
 
 // AccountTOTPSetup shows the second factor being set up: a QR code, the
@@ -108,7 +108,7 @@ func (s *Server) AccountTOTPSetup(c echo.Context) error {
 		return err
 	}
 	if u.TOTPPendingSecret == "" {
-		return c.Redirect(http.StatusSeeOther, "/account")
+		return c.Redirect(http.StatusSeeOther, routePath(c, "AccountShow"))
 	}
 	props, err := totpSetupProps(u)
 	if err != nil {
@@ -124,7 +124,7 @@ func (s *Server) AccountTOTPConfirm(c echo.Context) error {
 	ctx := c.Request().Context()
 	codes, err := store.EnableTOTP(ctx, p.Tenant, actorOf(c, p), p.User.ID, c.FormValue("code"), s.now())
 	if errors.Is(err, store.ErrNoPendingTOTP) {
-		return c.Redirect(http.StatusSeeOther, "/account")
+		return c.Redirect(http.StatusSeeOther, routePath(c, "AccountShow"))
 	}
 	if errors.Is(err, store.ErrBadCode) {
 		u, err := store.GetUser(ctx, p.Tenant, p.User.ID)

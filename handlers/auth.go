@@ -95,7 +95,7 @@ func (s *Server) Login(c echo.Context) error {
 		if err := s.beginPending(c, u, next, false); err != nil {
 			return err
 		}
-		return c.Redirect(http.StatusSeeOther, "/login/code")
+		return c.Redirect(http.StatusSeeOther, routePath(c, "LoginCodeForm"))
 	case store.TwoFactorRequired(tenant.TwoFactor, u.Role):
 		// Required and not set up: the user sets it up now, before the
 		// sign-in completes.
@@ -108,7 +108,7 @@ func (s *Server) Login(c echo.Context) error {
 		if err := s.beginPending(c, u, next, true); err != nil {
 			return err
 		}
-		return c.Redirect(http.StatusSeeOther, "/login/enroll")
+		return c.Redirect(http.StatusSeeOther, routePath(c, "LoginEnrollForm"))
 	}
 	if err := store.LoginSucceeded(ctx, s.db, attempt); err != nil {
 		return err
@@ -200,14 +200,14 @@ func (s *Server) signIn(c echo.Context, u *store.User) error {
 // nothing is pending.
 func (s *Server) secondFactorStep(c echo.Context) (*pending, error) {
 	if currentPrincipal(c) != nil {
-		return nil, c.Redirect(http.StatusSeeOther, "/")
+		return nil, c.Redirect(http.StatusSeeOther, routePath(c, "Home"))
 	}
 	p, err := s.pendingSignIn(c)
 	if err != nil {
 		return nil, err
 	}
 	if p == nil {
-		return nil, c.Redirect(http.StatusSeeOther, "/login")
+		return nil, c.Redirect(http.StatusSeeOther, routePath(c, "LoginForm"))
 	}
 	return p, nil
 }
@@ -219,7 +219,7 @@ func (s *Server) LoginCodeForm(c echo.Context) error {
 		return err
 	}
 	if p.Enroll {
-		return c.Redirect(http.StatusSeeOther, "/login/enroll")
+		return c.Redirect(http.StatusSeeOther, routePath(c, "LoginEnrollForm"))
 	}
 	return render(c, http.StatusOK, views.LoginCodePage(views.LoginCodeProps{}), nil)
 }
@@ -232,7 +232,7 @@ func (s *Server) LoginCode(c echo.Context) error {
 		return err
 	}
 	if p.Enroll {
-		return c.Redirect(http.StatusSeeOther, "/login/enroll")
+		return c.Redirect(http.StatusSeeOther, routePath(c, "LoginEnrollForm"))
 	}
 	ctx := c.Request().Context()
 	attempt, err := store.AdminBeginLogin(ctx, s.db, store.Actor{Email: p.User.Email, IP: c.RealIP(), UserAgent: c.Request().UserAgent()}, p.User)
@@ -266,7 +266,7 @@ func (s *Server) LoginEnrollForm(c echo.Context) error {
 		return err
 	}
 	if !p.Enroll {
-		return c.Redirect(http.StatusSeeOther, "/login/code")
+		return c.Redirect(http.StatusSeeOther, routePath(c, "LoginCodeForm"))
 	}
 	props, err := totpSetupProps(p.User)
 	if err != nil {
@@ -285,7 +285,7 @@ func (s *Server) LoginEnroll(c echo.Context) error {
 		return err
 	}
 	if !p.Enroll {
-		return c.Redirect(http.StatusSeeOther, "/login/code")
+		return c.Redirect(http.StatusSeeOther, routePath(c, "LoginCodeForm"))
 	}
 	ctx := c.Request().Context()
 	props, err := totpSetupProps(p.User)

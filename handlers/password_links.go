@@ -43,7 +43,7 @@ func (s *Server) SetPassword(c echo.Context) error {
 		}
 		return s.linkProblem(c, err)
 	}
-	return c.Redirect(http.StatusSeeOther, "/login?password=set")
+	return c.Redirect(http.StatusSeeOther, routePath(c, "LoginForm")+"?password=set")
 }
 
 func setPasswordProps(c echo.Context, u *store.User) views.SetPasswordProps {

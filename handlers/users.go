@@ -115,7 +115,7 @@ func (s *Server) UserRole(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/settings/users/"+c.Param("id"))
+	return c.Redirect(http.StatusSeeOther, routePath(c, "UserShow", c.Param("id")))
 }
 
 // UserDisable disables a user and ends their sessions at once.
@@ -132,7 +132,7 @@ func (s *Server) UserDisable(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/settings/users/"+c.Param("id"))
+	return c.Redirect(http.StatusSeeOther, routePath(c, "UserShow", c.Param("id")))
 }
 
 // UserEnable lets a disabled user sign in again.
@@ -141,7 +141,7 @@ func (s *Server) UserEnable(c echo.Context) error {
 	if _, err := store.EnableUser(c.Request().Context(), p.Tenant, actorOf(c, p), c.Param("id")); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/settings/users/"+c.Param("id"))
+	return c.Redirect(http.StatusSeeOther, routePath(c, "UserShow", c.Param("id")))
 }
 
 // UserResetPassword makes a new one-time set-password link for a user,
@@ -164,7 +164,7 @@ func (s *Server) UserRemoveTOTP(c echo.Context) error {
 	if err := store.RemoveTOTP(c.Request().Context(), p.Tenant, actorOf(c, p), c.Param("id")); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/settings/users/"+c.Param("id"))
+	return c.Redirect(http.StatusSeeOther, routePath(c, "UserShow", c.Param("id")))
 }
 
 func userRow(u *store.User) views.UserRow {
