@@ -32,7 +32,7 @@ func (s *Server) renderAccount(c echo.Context, status int, props views.AccountPr
 	if err != nil {
 		return err
 	}
-	props.Name, props.Email, props.Role, props.TenantName = u.Name, u.Email, u.Role, tenant.Name
+	props.Name, props.Email, props.Role, props.RoleLabel, props.TenantName = u.Name, u.Email, u.Role, roleLabel(u.Role), tenant.Name
 	props.MinPassword, props.MaxPassword = store.PasswordMinLength, store.PasswordMaxLength
 	props.TwoFactor, props.TwoFactorRequired = u.HasTOTP(), store.TwoFactorRequired(tenant.TwoFactor, u.Role)
 	props.SettingUp = u.TOTPPendingSecret != ""

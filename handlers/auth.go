@@ -37,7 +37,7 @@ func (s *Server) renderLogin(c echo.Context, status int, p views.LoginProps) err
 	if ok {
 		p.ShowDemo = true
 		for _, u := range seed.DemoUsers() {
-			p.DemoUsers = append(p.DemoUsers, views.DemoUser{Email: u.Email, Role: u.Role})
+			p.DemoUsers = append(p.DemoUsers, views.DemoUser{Email: u.Email, Role: roleLabel(u.Role)})
 		}
 	}
 	return render(c, status, views.LoginPage(p), nil)

@@ -13,6 +13,30 @@ var decisionWords = map[string]string{
 	store.DecisionEscalated:      "Escalated",
 }
 
+// roleWords names each role for people; the roles are store.Roles.
+var roleWords = map[string]string{
+	store.RoleAnalyst:       "Analyst",
+	store.RoleSeniorAnalyst: "Senior analyst",
+	store.RoleAdmin:         "Admin",
+}
+
+// roleLabel is a role in words.
+func roleLabel(r string) string {
+	if w, ok := roleWords[r]; ok {
+		return w
+	}
+	return r
+}
+
+// roleChoices are the roles a user can be given, in store order.
+func roleChoices() []views.Option {
+	out := make([]views.Option, len(store.Roles))
+	for i, r := range store.Roles {
+		out[i] = views.Option{Value: r, Label: roleWords[r]}
+	}
+	return out
+}
+
 // decisionLabel is a transaction's label in words; "" is undecided.
 func decisionLabel(d string) string {
 	if d == "" {

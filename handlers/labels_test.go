@@ -6,7 +6,7 @@ import (
 	"github.com/sentinel-fraud/sentinel/store"
 )
 
-func TestEveryDecisionHasWords(t *testing.T) {
+func TestEveryDecisionAndRoleHasWords(t *testing.T) {
 	for _, d := range store.Decisions {
 		if decisionWords[d] == "" {
 			t.Errorf("decision %q has no words for people", d)
@@ -14,6 +14,14 @@ func TestEveryDecisionHasWords(t *testing.T) {
 	}
 	if len(decisionWords) != len(store.Decisions) {
 		t.Errorf("words for %d decisions, store has %d", len(decisionWords), len(store.Decisions))
+	}
+	for _, r := range store.Roles {
+		if roleWords[r] == "" {
+			t.Errorf("role %q has no words for people", r)
+		}
+	}
+	if len(roleWords) != len(store.Roles) {
+		t.Errorf("words for %d roles, store has %d", len(roleWords), len(store.Roles))
 	}
 	if decisionLabel("") != "Undecided" || decisionLabel(store.DecisionEscalated) != "Escalated" {
 		t.Errorf("decisionLabel() = %q, %q", decisionLabel(""), decisionLabel(store.DecisionEscalated))

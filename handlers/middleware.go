@@ -249,7 +249,7 @@ func navItems(c echo.Context, role string) []views.NavItem {
 
 func viewerOf(c echo.Context, p *principal) views.Viewer {
 	return views.Viewer{
-		Name: p.User.Name, Email: p.User.Email, Role: p.User.Role,
+		Name: p.User.Name, Email: p.User.Email, Role: p.User.Role, RoleLabel: roleLabel(p.User.Role),
 		TenantName: p.TenantName, Nav: navItems(c, p.User.Role), Path: c.Request().URL.Path,
 	}
 }

@@ -28,7 +28,7 @@ func (s *Server) renderUsers(c echo.Context, status int, props views.UsersProps)
 	for i := range users {
 		props.Users = append(props.Users, userRow(&users[i]))
 	}
-	props.Roles = store.Roles
+	props.Roles = roleChoices()
 	return render(c, status, views.UsersPage(props), nil)
 }
 
@@ -97,7 +97,7 @@ func (s *Server) renderUser(c echo.Context, status int, props views.UserProps) e
 	if err != nil {
 		return err
 	}
-	props.User, props.Roles, props.Self = userRow(u), store.Roles, u.ID == p.User.ID
+	props.User, props.Roles, props.Self = userRow(u), roleChoices(), u.ID == p.User.ID
 	return render(c, status, views.UserPage(props), nil)
 }
 
@@ -169,7 +169,7 @@ func (s *Server) UserRemoveTOTP(c echo.Context) error {
 
 func userRow(u *store.User) views.UserRow {
 	row := views.UserRow{
-		ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, Status: views.UserActive, TwoFactor: u.HasTOTP(),
+		ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, RoleLabel: roleLabel(u.Role), Status: views.UserActive, TwoFactor: u.HasTOTP(),
 		CreatedAt: formatTime(&u.CreatedAt), LastLogin: formatTime(u.LastLoginAt),
 	}
 	switch {

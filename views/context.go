@@ -33,7 +33,8 @@ type NavItem struct {
 type Viewer struct {
 	Name       string
 	Email      string
-	Role       string
+	Role       string // the role's id, for its badge's colour
+	RoleLabel  string
 	TenantName string
 	Nav        []NavItem
 	// Path is the current request path, to mark the active nav item.
@@ -99,19 +100,6 @@ func WithCSRFToken(ctx context.Context, token string) context.Context {
 func CSRFToken(ctx context.Context) string {
 	s, _ := ctx.Value(csrfKey).(string)
 	return s
-}
-
-// RoleLabel turns a role id into words.
-func RoleLabel(role string) string {
-	switch role {
-	case "senior_analyst":
-		return "Senior analyst"
-	case "admin":
-		return "Admin"
-	case "analyst":
-		return "Analyst"
-	}
-	return role
 }
 
 // initials returns up to two capital letters for an avatar.
