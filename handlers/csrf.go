@@ -41,7 +41,7 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		got := r.Header.Get("X-CSRF-Token")
 		if got == "" {
-			got = r.PostFormValue("_csrf")
+			got = r.PostFormValue("_csrf") // forms are parsed already (validText)
 		}
 		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			return errCSRF

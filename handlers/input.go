@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,20 +18,30 @@ var errBadText = echo.NewHTTPError(http.StatusBadRequest,
 	"The request holds a NUL character or text that is not valid UTF-8. Remove it and try again.")
 
 // validText refuses, with 400 at the boundary, a request whose path, query
-// or form holds a NUL character or invalid UTF-8: no handler or database
-// ever sees one (PostgreSQL would refuse it with an error of its own).
-// JSON bodies are checked where they are decoded.
+// or form (urlencoded or multipart, whose files are not text) holds a NUL
+// character or invalid UTF-8: no handler or database ever sees one
+// (PostgreSQL would refuse it with an error of its own). JSON bodies are
+// checked where they are decoded. A multipart body is read behind its
+// route's size limit.
 func validText(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if !cleanText(r.URL.Path) || !cleanValues(r.URL.Query()) {
 			return errBadText
 		}
-		if ct := r.Header.Get(echo.HeaderContentType); strings.HasPrefix(ct, echo.MIMEApplicationForm) {
+		switch mt, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); mt {
+		case echo.MIMEApplicationForm:
 			if err := r.ParseForm(); err != nil {
 				return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.").SetInternal(err)
 			}
 			if !cleanValues(r.PostForm) {
+				return errBadText
+			}
+		case echo.MIMEMultipartForm:
+			if err := parseMultipart(c); err != nil {
+				return err
+			}
+			if !cleanValues(r.MultipartForm.Value) {
 				return errBadText
 			}
 		}
@@ -75,4 +87,52 @@ func freeTextProblem(field, s string) string {
 		return fmt.Sprintf("The %s holds a bidirectional control character, which can make text display as something else. Remove it.", field)
 	}
 	return ""
+}
+
+// maxMultipartBody is the largest multipart body a browser form may send,
+// unless its route takes files and names a larger limit in uploadLimits.
+const maxMultipartBody = 1 << 20
+
+// uploadLimits are the largest bodies of the routes that take files, by
+// route name.
+var uploadLimits = map[string]int64{}
+
+// parseMultipart reads a multipart form behind a body limit: the limit is
+// in place before the parser reads a byte, and a body past it stops there
+// with 413.
+func parseMultipart(c echo.Context) error {
+	r := c.Request()
+	limit := int64(maxMultipartBody)
+	if n, ok := uploadLimits[routeName(c)]; ok {
+		limit = n
+	}
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+	err := r.ParseMultipartForm(8 << 20) // parts past 8 MiB wait in temporary files
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("The upload is larger than %s; send a smaller file.", humanBytes(limit))).SetInternal(err)
+	case err != nil:
+		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.").SetInternal(err)
+	}
+	return nil
+}
+
+// routeName is the name of the route that matched the request.
+func routeName(c echo.Context) string {
+	for _, rt := range c.Echo().Routes() {
+		if rt.Method == c.Request().Method && rt.Path == c.Path() {
+			return rt.Name
+		}
+	}
+	return ""
+}
+
+// humanBytes writes a size in whole MiB or KiB.
+func humanBytes(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
 }

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"bytes"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -130,5 +132,48 @@ func TestKeyLimiterRefills(t *testing.T) {
 	}
 	if retryAfter(wait) != "1" || retryAfter(1500*time.Millisecond) != "2" {
 		t.Fatalf("retryAfter = %q, %q; want whole seconds rounded up", retryAfter(wait), retryAfter(1500*time.Millisecond))
+	}
+}
+
+// multipartBody is a multipart form with the given text fields and one file.
+func multipartBody(t *testing.T, fields map[string]string, file []byte) (string, *bytes.Buffer) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw, err := w.CreateFormFile("file", "data.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(file)
+	w.Close()
+	return w.FormDataContentType(), &buf
+}
+
+func TestMultipartFormsAreReadBehindALimit(t *testing.T) {
+	a := newTestApp(t, storetest.SQLite(t), true)
+	post := func(b *browser, fields map[string]string, size int) response {
+		ct, body := multipartBody(t, fields, bytes.Repeat([]byte("a,b\n"), size/4))
+		req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/logout", body)
+		req.Header.Set("Content-Type", ct)
+		return b.do(req)
+	}
+	b := a.signedIn("analyst@sentinel.demo")
+	b.get("/")
+	if r := post(b, map[string]string{"_csrf": b.csrf, "note": "bad\x00"}, 100); r.Status != http.StatusBadRequest {
+		t.Errorf("multipart with a NUL in a field = %d, want 400", r.Status)
+	}
+	if r := post(b, map[string]string{"_csrf": b.csrf}, maxMultipartBody+1024); r.Status != http.StatusRequestEntityTooLarge ||
+		!strings.Contains(r.Body, "larger than 1 MiB") {
+		t.Errorf("multipart past the limit = %d, want 413 naming the limit", r.Status)
+	}
+	uploadLimits["Logout"] = 4 << 20
+	t.Cleanup(func() { delete(uploadLimits, "Logout") })
+	if r := post(b, map[string]string{"_csrf": b.csrf}, 2<<20); r.Status != http.StatusSeeOther {
+		t.Errorf("multipart within the route's own limit, with the form's token = %d, want 303", r.Status)
 	}
 }
