@@ -29,10 +29,13 @@ func roleLabel(r string) string {
 }
 
 // roleChoices are the roles a user can be given, in store order.
-func roleChoices() []views.Option {
-	out := make([]views.Option, len(store.Roles))
-	for i, r := range store.Roles {
-		out[i] = views.Option{Value: r, Label: roleWords[r]}
+func roleChoices() []views.Option { return options(store.Roles, roleWords) }
+
+// options pairs each id with its words, in the ids' order.
+func options(ids []string, words map[string]string) []views.Option {
+	out := make([]views.Option, len(ids))
+	for i, id := range ids {
+		out[i] = views.Option{Value: id, Label: words[id]}
 	}
 	return out
 }
@@ -49,13 +52,7 @@ func decisionLabel(d string) string {
 }
 
 // decisionChoices are the decisions an analyst can take, in store order.
-func decisionChoices() []views.Option {
-	out := make([]views.Option, len(store.Decisions))
-	for i, d := range store.Decisions {
-		out[i] = views.Option{Value: d, Label: decisionWords[d]}
-	}
-	return out
-}
+func decisionChoices() []views.Option { return options(store.Decisions, decisionWords) }
 
 // decisionFilter is the queue's and investigate's decision filter: any,
 // undecided, or one decision.
