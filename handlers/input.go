@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,11 +10,17 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/sentinel-fraud/sentinel/scoring/live"
 )
 
 // errBadText is the answer to text that no field may hold.
 var errBadText = echo.NewHTTPError(http.StatusBadRequest,
 	"The request holds a NUL character or text that is not valid UTF-8. Remove it and try again.")
+
+// maxMultipartBody is the largest multipart body (an upload with its form
+// fields): a model file of the largest size and room for the rest.
+const maxMultipartBody = live.MaxModelFile + 64<<10
 
 // validText refuses, with 400 at the boundary, a request whose path, query
 // or form holds a NUL character or invalid UTF-8: no handler or database
@@ -30,6 +37,20 @@ func validText(next echo.HandlerFunc) echo.HandlerFunc {
 				return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.").SetInternal(err)
 			}
 			if !cleanValues(r.PostForm) {
+				return errBadText
+			}
+		} else if strings.HasPrefix(ct, echo.MIMEMultipartForm) {
+			// Read here, within the limit, before anything else (the CSRF
+			// check) parses the body without one.
+			r.Body = http.MaxBytesReader(c.Response(), r.Body, maxMultipartBody)
+			if err := r.ParseMultipartForm(maxMultipartBody); err != nil {
+				if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+					return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+						fmt.Sprintf("The upload is larger than the %d MB allowed.", live.MaxModelFile>>20)).SetInternal(err)
+				}
+				return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.").SetInternal(err)
+			}
+			if !cleanValues(r.MultipartForm.Value) {
 				return errBadText
 			}
 		}

@@ -20,20 +20,27 @@ const (
 	PermDecide Permission = "transaction.decide"
 	// PermManageAPIKeys covers listing, creating and revoking API keys.
 	PermManageAPIKeys Permission = "api_keys.manage"
+	// PermViewModels covers the model registry's pages and comparisons.
+	PermViewModels Permission = "models.view"
+	// PermManageModels covers uploading, promoting, staging models and
+	// setting their thresholds.
+	PermManageModels Permission = "models.manage"
 )
 
 // matrix maps each role to what it may do. A role not listed may do nothing.
 var matrix = map[string]map[Permission]bool{
 	store.RoleAnalyst: {
-		PermViewHome:  true,
-		PermViewQueue: true,
-		PermDecide:    true,
+		PermViewHome:   true,
+		PermViewQueue:  true,
+		PermDecide:     true,
+		PermViewModels: true,
 	},
 	store.RoleSeniorAnalyst: {
-		PermViewHome:  true,
-		PermViewQueue: true,
-		PermDecide:    true,
-		PermSubmit:    true,
+		PermViewHome:   true,
+		PermViewQueue:  true,
+		PermDecide:     true,
+		PermSubmit:     true,
+		PermViewModels: true,
 	},
 	store.RoleAdmin: {
 		PermViewHome:      true,
@@ -43,6 +50,8 @@ var matrix = map[string]map[Permission]bool{
 		PermViewUsers:     true,
 		PermViewAudit:     true,
 		PermManageAPIKeys: true,
+		PermViewModels:    true,
+		PermManageModels:  true,
 	},
 }
 

@@ -41,6 +41,7 @@ type Server struct {
 	db       *store.DB
 	sessions *scs.SessionManager
 	scorer   *live.Scorer
+	registry *live.Registry
 	keys     keyCache
 	limiter  *keyLimiter
 	cfg      Config
@@ -61,6 +62,7 @@ func New(db *store.DB, scorer *live.Scorer, cfg Config) *echo.Echo {
 	sm.Cookie.Path = "/"
 
 	s := &Server{db: db, sessions: sm, scorer: scorer, cfg: cfg, limiter: newKeyLimiter(cfg.APIRate, cfg.APIBurst)}
+	s.registry = live.NewRegistry(scorer)
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
