@@ -51,6 +51,9 @@ var commands = []command{
 	{"card", "write the model card (Markdown) from model bundles' training reports", cardCommand},
 	{"apikey create", "create a tenant's API key and print it once", apiKeyCreateCommand},
 	{"apikey revoke", "revoke a tenant's API key by its prefix", apiKeyRevokeCommand},
+	{"model import", "check a model bundle or LightGBM file and store it as a staging version", modelImportCommand},
+	{"model list", "list a tenant's model versions", modelListCommand},
+	{"model promote", "make a model version production (promoting the previous one rolls back)", modelPromoteCommand},
 	{"bench", "load-test a running server's scoring API and report throughput and latency", benchCommand},
 }
 
