@@ -72,7 +72,12 @@ func NewScorer(db *store.DB) *Scorer {
 // Replica is the name this scorer records its model loads under: host/pid.
 func (s *Scorer) Replica() string { return s.replica }
 
+// slotIn returns the tenant's slot in m, making it on first use (a plain
+// Load first: LoadOrStore would allocate a slot on every call).
 func slotIn(m *sync.Map, tenantID string) *atomic.Pointer[Version] {
+	if p, ok := m.Load(tenantID); ok {
+		return p.(*atomic.Pointer[Version])
+	}
 	p, _ := m.LoadOrStore(tenantID, new(atomic.Pointer[Version]))
 	return p.(*atomic.Pointer[Version])
 }
