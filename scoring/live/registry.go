@@ -103,7 +103,7 @@ func (r *Registry) Import(ctx context.Context, t store.Tenant, a store.Actor, in
 	if name == "" {
 		name = strings.TrimSuffix(cleanFileName(in.FileName), filepath.Ext(in.FileName))
 	}
-	if msg := NameProblem(name); msg != "" {
+	if msg := nameProblem(name); msg != "" {
 		return nil, refused(nil, "%s", msg)
 	}
 	if plain {
@@ -140,9 +140,9 @@ func userID(a store.Actor) *string {
 	return &a.UserID
 }
 
-// NameProblem says what is wrong with a model name, or "" when nothing:
+// nameProblem says what is wrong with a model name, or "" when nothing:
 // 1 to 64 letters, digits, dots, dashes and underscores.
-func NameProblem(name string) string {
+func nameProblem(name string) string {
 	if name == "" || utf8.RuneCountInString(name) > 64 {
 		return "Give the model a name of 1 to 64 characters."
 	}
@@ -287,7 +287,7 @@ func (r *Registry) model(ctx context.Context, t store.Tenant, id string) (*scori
 	if err != nil {
 		return nil, nil, fmt.Errorf("live: load model %s v%d: %w", mv.Name, mv.Version, err)
 	}
-	th, err := RegistryThresholds(mv, m)
+	th, err := registryThresholds(mv, m)
 	if err != nil {
 		return nil, nil, err
 	}

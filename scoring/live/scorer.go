@@ -69,9 +69,6 @@ func NewScorer(db *store.DB) *Scorer {
 	return &Scorer{db: db, replica: replica, w: groupWriter{queue: make(chan saveRequest, 4*maxGroup)}}
 }
 
-// Replica is the name this scorer records its model loads under: host/pid.
-func (s *Scorer) Replica() string { return s.replica }
-
 // slotIn returns the tenant's slot in m, making it on first use (a plain
 // Load first: LoadOrStore would allocate a slot on every call).
 func slotIn(m *sync.Map, tenantID string) *atomic.Pointer[Version] {
@@ -161,7 +158,7 @@ func (s *Scorer) swap(ctx context.Context, t store.Tenant, slot *atomic.Pointer[
 			return nil, fmt.Errorf("load model %s v%d: %w", mv.Name, mv.Version, err)
 		}
 	}
-	th, err := RegistryThresholds(row, m)
+	th, err := registryThresholds(row, m)
 	if err != nil {
 		return nil, fmt.Errorf("model %s v%d: %w", row.Name, row.Version, err)
 	}
@@ -179,9 +176,9 @@ func (s *Scorer) swap(ctx context.Context, t store.Tenant, slot *atomic.Pointer[
 	return lm, nil
 }
 
-// RegistryThresholds are the thresholds a version scores with: those set
+// registryThresholds are the thresholds a version scores with: those set
 // in the registry, or the bundle's (m) when none were.
-func RegistryThresholds(row *store.ModelVersion, m *scoring.Model) (scoring.Thresholds, error) {
+func registryThresholds(row *store.ModelVersion, m *scoring.Model) (scoring.Thresholds, error) {
 	if len(row.Thresholds) == 0 || string(row.Thresholds) == "null" {
 		return m.Thresholds(), nil
 	}
