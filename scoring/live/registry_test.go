@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/store/storetest"
+	"github.com/sentinel-fraud/sentinel/training"
 )
 
 var admin = store.Actor{Email: "admin@example.test"}
@@ -251,6 +253,37 @@ func TestShadowScoresAreStoredBesideProduction(t *testing.T) {
 			}
 			if sum != int64(cmp.Rows) || cmp.B.Bands[3] != int64(cmp.Rows) {
 				t.Fatalf("agreement sums to %d, shadow critical %d; want %d each", sum, cmp.B.Bands[3], cmp.Rows)
+			}
+		})
+		t.Run("where analysts decided, both are judged by average precision on their labels", func(t *testing.T) {
+			analyst, err := store.AdminFindLoginUser(ctx, db, "analyst@sentinel.demo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			who := store.Actor{UserID: analyst.ID, Email: analyst.Email}
+			var prodScores, shadowScores []float64
+			var labels []uint8
+			for i, s := range stored[:8] {
+				decision := []string{store.DecisionConfirmedFraud, store.DecisionFalsePositive, store.DecisionEscalated, store.DecisionFalsePositive}[i%4]
+				if _, err := store.Decide(ctx, tn, who, s.Transaction.ID, decision, "checked"); err != nil {
+					t.Fatal(err)
+				}
+				if decision == store.DecisionEscalated {
+					continue
+				}
+				prodScores = append(prodScores, s.Prediction.Score)
+				shadowScores = append(shadowScores, *s.Prediction.ShadowScore)
+				labels = append(labels, map[bool]uint8{true: 1}[decision == store.DecisionConfirmedFraud])
+			}
+			cmp, err := r.Compare(ctx, tn, prodModel.VersionID, shadow.ID, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Compare walks the newest first; average precision does not care.
+			wantA, wantB := training.AveragePrecision(prodScores, labels), training.AveragePrecision(shadowScores, labels)
+			if cmp.Labelled != 6 || cmp.Frauds != 2 || math.Abs(cmp.A.LabelAP-wantA) > 1e-12 || math.Abs(cmp.B.LabelAP-wantB) > 1e-12 {
+				t.Fatalf("Compare() labelled %d, frauds %d, AP %v and %v; want 6, 2, %v and %v",
+					cmp.Labelled, cmp.Frauds, cmp.A.LabelAP, cmp.B.LabelAP, wantA, wantB)
 			}
 		})
 		t.Run("stopping the shadow stops shadow scoring", func(t *testing.T) {
