@@ -53,6 +53,9 @@ var commands = []command{
 	{"apikey revoke", "revoke a tenant's API key by its prefix", apiKeyRevokeCommand},
 	{"tenant create", "create a tenant (an organisation with its own users and data)", tenantCreateCommand},
 	{"user create", "invite a user to a tenant and print their one-time set-password link", userCreateCommand},
+	{"model import", "check a model bundle or LightGBM file and store it as a staging version", modelImportCommand},
+	{"model list", "list a tenant's model versions", modelListCommand},
+	{"model promote", "make a model version production (promoting the previous one rolls back)", modelPromoteCommand},
 	{"bench", "load-test a running server's scoring API and report throughput and latency", benchCommand},
 }
 

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/sentinel-fraud/sentinel/scoring/live"
 )
 
 // errBadText is the answer to text that no field may hold.
@@ -94,8 +96,10 @@ func freeTextProblem(field, s string) string {
 const maxMultipartBody = 1 << 20
 
 // uploadLimits are the largest bodies of the routes that take files, by
-// route name.
-var uploadLimits = map[string]int64{}
+// route name: the largest file and room for the form's other fields.
+var uploadLimits = map[string]int64{
+	"ModelImport": live.MaxModelFile + 64<<10,
+}
 
 // parseMultipart reads a multipart form behind a body limit: the limit is
 // in place before the parser reads a byte, and a body past it stops there
@@ -112,7 +116,7 @@ func parseMultipart(c echo.Context) error {
 	switch {
 	case errors.As(err, &tooBig):
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("The upload is larger than %s; send a smaller file.", humanBytes(limit))).SetInternal(err)
+			fmt.Sprintf("The upload is larger than the %d MB allowed; send a smaller file.", limit>>20)).SetInternal(err)
 	case err != nil:
 		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.").SetInternal(err)
 	}
@@ -127,12 +131,4 @@ func routeName(c echo.Context) string {
 		}
 	}
 	return ""
-}
-
-// humanBytes writes a size in whole MiB or KiB.
-func humanBytes(n int64) string {
-	if n >= 1<<20 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	return fmt.Sprintf("%d KiB", n>>10)
 }

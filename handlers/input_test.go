@@ -168,7 +168,7 @@ func TestMultipartFormsAreReadBehindALimit(t *testing.T) {
 		t.Errorf("multipart with a NUL in a field = %d, want 400", r.Status)
 	}
 	if r := post(b, map[string]string{"_csrf": b.csrf}, maxMultipartBody+1024); r.Status != http.StatusRequestEntityTooLarge ||
-		!strings.Contains(r.Body, "larger than 1 MiB") {
+		!strings.Contains(r.Body, "larger than the 1 MB allowed") {
 		t.Errorf("multipart past the limit = %d, want 413 naming the limit", r.Status)
 	}
 	uploadLimits["Logout"] = 4 << 20

@@ -30,6 +30,11 @@ const (
 	// PermOwnAccount covers one's own account: password, sessions, second
 	// factor.
 	PermOwnAccount Permission = "account.own"
+	// PermViewModels covers the model registry's pages and comparisons.
+	PermViewModels Permission = "models.view"
+	// PermManageModels covers uploading, promoting, staging models and
+	// setting their thresholds.
+	PermManageModels Permission = "models.manage"
 )
 
 // matrix maps each role to what it may do. A role not listed may do nothing.
@@ -39,6 +44,7 @@ var matrix = map[string]map[Permission]bool{
 		PermViewQueue:  true,
 		PermDecide:     true,
 		PermOwnAccount: true,
+		PermViewModels: true,
 	},
 	store.RoleSeniorAnalyst: {
 		PermViewHome:   true,
@@ -46,6 +52,7 @@ var matrix = map[string]map[Permission]bool{
 		PermDecide:     true,
 		PermSubmit:     true,
 		PermOwnAccount: true,
+		PermViewModels: true,
 	},
 	store.RoleAdmin: {
 		PermViewHome:       true,
@@ -58,6 +65,8 @@ var matrix = map[string]map[Permission]bool{
 		PermManageUsers:    true,
 		PermManageSettings: true,
 		PermOwnAccount:     true,
+		PermViewModels:     true,
+		PermManageModels:   true,
 	},
 }
 

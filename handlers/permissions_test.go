@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sentinel-fraud/sentinel/assets"
+	"github.com/sentinel-fraud/sentinel/models"
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
 )
@@ -38,6 +39,7 @@ type permRequest struct {
 	// forCaller, when set, makes the request for the caller's own objects
 	// (their sessions, their second factor); email is "" for anonymous.
 	forCaller func(email string) permRequest
+	file      []byte // with form: a multipart upload of this file as field "file"
 }
 
 // permRow is a route and the status each caller must get. Allowed cells
@@ -67,6 +69,7 @@ func permissionTable() []permRow {
 		}
 		return k.ID
 	}
+	staged := func(a *testApp) string { return a.stagedModel("admin@sentinel.demo") }
 	return []permRow{
 		{"GET", "/health", [callers]int{200, 200, 200, 200}, false, path("/health")},
 		{"GET", "/ready", [callers]int{200, 200, 200, 200}, false, path("/ready")},
@@ -104,6 +107,27 @@ func permissionTable() []permRow {
 		}},
 		{"POST", "/settings/api-keys/:id/revoke", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/settings/api-keys/" + newKey(a) + "/revoke", form: url.Values{}}
+		}},
+		{"GET", "/models", [callers]int{303, 200, 200, 200}, false, path("/models")},
+		{"POST", "/models", [callers]int{303, 403, 403, 303}, false, func(*testApp) permRequest {
+			return permRequest{path: "/models", form: url.Values{"name": {fmt.Sprintf("perm-%d", next())}}, file: models.Default}
+		}},
+		{"GET", "/models/compare", [callers]int{303, 200, 200, 200}, false, path("/models/compare")},
+		{"GET", "/models/:id", [callers]int{303, 200, 200, 200}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/models/" + a.productionModel("admin@sentinel.demo")}
+		}},
+		{"GET", "/models/:id/whatif", [callers]int{303, 403, 403, 200}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/models/" + a.productionModel("admin@sentinel.demo") + "/whatif?review=0.4&medium=0.2&high=0.5&critical=0.8"}
+		}},
+		{"POST", "/models/:id/promote", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/models/" + staged(a) + "/promote", form: url.Values{}}
+		}},
+		{"POST", "/models/:id/stage", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/models/" + staged(a) + "/stage", form: url.Values{"stage": {store.StageShadow}}}
+		}},
+		{"POST", "/models/:id/thresholds", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/models/" + staged(a) + "/thresholds",
+				form: url.Values{"review": {"0.4"}, "medium": {"0.2"}, "high": {"0.5"}, "critical": {"0.8"}}}
 		}},
 		{"POST", "/api/v1/score", [callers]int{401, 403, 201, 201}, false, func(*testApp) permRequest {
 			return permRequest{path: "/api/v1/score", json: txJSON(fmt.Sprintf("perm-%d", next()))}
@@ -292,6 +316,8 @@ func (b *browser) send(method string, r permRequest) response {
 	switch {
 	case method == http.MethodGet:
 		return b.get(r.path)
+	case r.file != nil:
+		return b.upload(r.path, r.form, "model.json", r.file)
 	case r.json != "":
 		req, _ := http.NewRequest(method, b.app.srv.URL+r.path, strings.NewReader(r.json))
 		req.Header.Set("Content-Type", "application/json")

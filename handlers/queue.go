@@ -127,12 +127,12 @@ func queueRow(r *store.QueueRow, isNew bool) views.QueueRow {
 	}
 }
 
-// formatCount writes a band count, "1,000+" past the cap.
-func formatCount(n, limit int64) string {
+// formatCapped writes a band count, "1,000+" past the cap.
+func formatCapped(n, limit int64) string {
 	if n > limit {
-		return strings.TrimSuffix(scoring.FormatAmount(float64(limit)), ".00") + "+"
+		return formatCount(limit) + "+"
 	}
-	return strings.TrimSuffix(scoring.FormatAmount(float64(n)), ".00")
+	return formatCount(n)
 }
 
 // QueueList is the queue page, or (for htmx) its results: one page of the
@@ -168,7 +168,7 @@ func (s *Server) QueueList(c echo.Context) error {
 		props.Rows = append(props.Rows, queueRow(&page.Rows[i], false))
 	}
 	for _, b := range store.QueueBands {
-		props.Counts = append(props.Counts, views.BandCount{Band: b, Count: formatCount(counts[b], limit),
+		props.Counts = append(props.Counts, views.BandCount{Band: b, Count: formatCapped(counts[b], limit),
 			Selected: vf.Bands[b], Href: queueHref(routePath(c, "QueueList"), params, "band", b)})
 	}
 	if n := len(page.Rows); n > 0 {

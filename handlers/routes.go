@@ -48,6 +48,14 @@ var appRoutes = []route{
 	{http.MethodPost, "/settings/api-keys", "APIKeyCreate", PermManageAPIKeys, (*Server).APIKeyCreate},
 	{http.MethodGet, "/settings/api-keys/:id/revoke", "APIKeyRevokeConfirm", PermManageAPIKeys, (*Server).APIKeyRevokeConfirm},
 	{http.MethodPost, "/settings/api-keys/:id/revoke", "APIKeyRevoke", PermManageAPIKeys, (*Server).APIKeyRevoke},
+	{http.MethodGet, "/models", "ModelList", PermViewModels, (*Server).ModelList},
+	{http.MethodPost, "/models", "ModelImport", PermManageModels, (*Server).ModelImport},
+	{http.MethodGet, "/models/compare", "ModelCompare", PermViewModels, (*Server).ModelCompare},
+	{http.MethodGet, "/models/:id", "ModelShow", PermViewModels, (*Server).ModelShow},
+	{http.MethodGet, "/models/:id/whatif", "ModelWhatIf", PermManageModels, (*Server).ModelWhatIf},
+	{http.MethodPost, "/models/:id/promote", "ModelPromote", PermManageModels, (*Server).ModelPromote},
+	{http.MethodPost, "/models/:id/stage", "ModelStage", PermManageModels, (*Server).ModelStage},
+	{http.MethodPost, "/models/:id/thresholds", "ModelThresholds", PermManageModels, (*Server).ModelThresholds},
 }
 
 // apiRoute is one route of the JSON API: the scope an API key needs for it,

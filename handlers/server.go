@@ -45,6 +45,7 @@ type Server struct {
 	db       *store.DB
 	sessions *scs.SessionManager
 	scorer   *live.Scorer
+	registry *live.Registry
 	keys     keyCache
 	limiter  *keyLimiter
 	cfg      Config
@@ -70,6 +71,7 @@ func New(db *store.DB, scorer *live.Scorer, cfg Config) *echo.Echo {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.registry = live.NewRegistry(scorer)
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

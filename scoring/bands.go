@@ -46,6 +46,24 @@ func (t Thresholds) Validate() error {
 	return nil
 }
 
+// ValidateSetting checks thresholds an admin sets, more strictly than a
+// bundle's: 0 < medium < high < critical < 1, and review in (0, 1), so
+// that every band and the review queue can be reached and left.
+func (t Thresholds) ValidateSetting() error {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"review", t.Review}, {"medium", t.Medium}, {"high", t.High}, {"critical", t.Critical}} {
+		if math.IsNaN(f.v) || f.v <= 0 || f.v >= 1 {
+			return fmt.Errorf("%s must be a number between 0 and 1 (exclusive)", f.name)
+		}
+	}
+	if !(t.Medium < t.High && t.High < t.Critical) {
+		return fmt.Errorf("the bands must start in order: medium (%v) < high (%v) < critical (%v)", t.Medium, t.High, t.Critical)
+	}
+	return nil
+}
+
 // BandOf places a calibrated score in its band.
 func (t Thresholds) BandOf(score float64) Band {
 	switch {

@@ -174,6 +174,18 @@ func (m *Model) probeRows() [][]float64 {
 	return rows
 }
 
+// WithThresholds returns the same model deciding with other thresholds:
+// the trees, calibration and TreeSHAP tables are shared, nothing is parsed
+// or checked again. The receiver is unchanged, so requests scoring with it
+// meanwhile keep its thresholds.
+func (m *Model) WithThresholds(t Thresholds) *Model {
+	n := &Model{bundle: m.bundle, features: m.features, lgbm: m.lgbm, ens: m.ens, shap: m.shap, calib: m.calib, thresholds: t}
+	n.bundle.Thresholds = t
+	n.predictPool.New = m.predictPool.New
+	n.shapPool.New = m.shapPool.New
+	return n
+}
+
 // Features is the model's ordered feature set.
 func (m *Model) Features() *FeatureSet { return m.features }
 

@@ -97,8 +97,8 @@ func TestStoreFunctionsStayInTheirTenant(t *testing.T) {
 		}
 		_, err = store.ProductionModel(ctx, b)
 		notFound("ProductionModel", err)
-		_, err = store.ProductionModelID(ctx, b)
-		notFound("ProductionModelID", err)
+		live, err := store.LiveModels(ctx, b)
+		empty("LiveModels", len(live), err)
 		if has, err := store.HasModelNamed(ctx, b, "m"); err != nil || has {
 			t.Errorf("HasModelNamed as another tenant = %v, %v; want false", has, err)
 		}

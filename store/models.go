@@ -123,6 +123,26 @@ type ModelVersion struct {
 	CreatedBy   *string
 	CreatedAt   time.Time
 	ActivatedAt *time.Time
+	// SHA256 and SizeBytes describe the file as uploaded; FileName is its name.
+	SHA256    string `gorm:"column:sha256"`
+	SizeBytes int64
+	FileName  string
+	// CreatedByEmail and PromotedByEmail name who imported the version and
+	// who last made it production or shadow (ActivatedAt says when).
+	CreatedByEmail  string
+	PromotedByEmail string
+	// Revision rises with every change of stage or thresholds: replicas
+	// compare it to notice either.
+	Revision int
+}
+
+// ModelLoad is when a replica last loaded a revision of a live model version.
+type ModelLoad struct {
+	Owned
+	ModelVersionID string `gorm:"primaryKey"`
+	Replica        string `gorm:"primaryKey"`
+	Revision       int
+	LoadedAt       time.Time
 }
 
 // Transaction is one payment as received, with every PaySim field.
@@ -168,6 +188,12 @@ type Prediction struct {
 	Explanation    datatypes.JSON
 	LatencyUS      int64 `gorm:"column:latency_us"`
 	CreatedAt      time.Time
+	// The shadow model's verdict on the same transaction (nil without one):
+	// stored beside the prediction, never shown in the queue nor used.
+	ShadowModelVersionID *string
+	ShadowScore          *float64
+	ShadowBand           *string
+	ShadowLatencyUS      *int64 `gorm:"column:shadow_latency_us"`
 }
 
 // AnalystDecision is an analyst's verdict on a transaction.
@@ -302,6 +328,6 @@ func tenantModels() []any {
 		&User{}, &APIKey{}, &ModelVersion{}, &Transaction{}, &Prediction{},
 		&AnalystDecision{}, &Case{}, &CaseTransaction{}, &CaseEntity{}, &CaseNote{},
 		&WatchlistEntry{}, &AccountGeo{}, &DriftSnapshot{}, &UploadAudit{}, &AuditEvent{},
-		&PasswordLink{}, &RecoveryCode{},
+		&PasswordLink{}, &RecoveryCode{}, &ModelLoad{},
 	}
 }

@@ -206,14 +206,14 @@ func TestRegisterModelKeepsOneProductionVersion(t *testing.T) {
 		if err != nil || prod.ID != v2.ID {
 			t.Fatalf("ProductionModel() = %v, %v; want version 2", prod, err)
 		}
-		if id, err := store.ProductionModelID(ctx, a); err != nil || id != v2.ID {
-			t.Fatalf("ProductionModelID() = %q, %v; want version 2's id", id, err)
+		if live, err := store.LiveModels(ctx, a); err != nil || len(live) != 1 || live[0].ID != v2.ID {
+			t.Fatalf("LiveModels() = %v, %v; want version 2 alone", live, err)
 		}
 		if _, err := store.ProductionModel(ctx, b); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("another tenant sees the model: %v", err)
 		}
-		if _, err := store.ProductionModelID(ctx, b); !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("another tenant sees the model id: %v", err)
+		if live, err := store.LiveModels(ctx, b); err != nil || len(live) != 0 {
+			t.Fatalf("another tenant sees live models: %v, %v", live, err)
 		}
 		if has, _ := store.HasModelNamed(ctx, b, "m"); has {
 			t.Fatal("HasModelNamed sees another tenant's model")

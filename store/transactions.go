@@ -208,7 +208,8 @@ var (
 		"old_balance_org", "new_balance_orig", "name_dest", "old_balance_dest", "new_balance_dest", "is_fraud",
 		"received_at", "label", "source", "submitted_by_key", "submitted_by_user", "review_priority"}
 	predictionColumns = []string{"id", "tenant_id", "transaction_id", "model_version_id", "score", "raw_margin",
-		"band", "threshold", "explanation", "latency_us", "created_at"}
+		"band", "threshold", "explanation", "latency_us", "created_at",
+		"shadow_model_version_id", "shadow_score", "shadow_band", "shadow_latency_us"}
 )
 
 // copyScored writes a batch with PostgreSQL's binary COPY in one database
@@ -246,7 +247,8 @@ func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Predictio
 				pgx.CopyFromSlice(len(ps), func(i int) ([]any, error) {
 					r := &ps[i]
 					return []any{r.ID, r.TenantID, r.TransactionID, r.ModelVersionID, r.Score, r.RawMargin,
-						r.Band, r.Threshold, []byte(r.Explanation), r.LatencyUS, r.CreatedAt}, nil
+						r.Band, r.Threshold, []byte(r.Explanation), r.LatencyUS, r.CreatedAt,
+						r.ShadowModelVersionID, r.ShadowScore, r.ShadowBand, r.ShadowLatencyUS}, nil
 				}))
 			if err != nil || ev == nil {
 				return err

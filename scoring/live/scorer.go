@@ -7,9 +7,11 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,38 +23,63 @@ import (
 // ErrNoModel is returned when a tenant has no production model to score with.
 var ErrNoModel = errors.New("this tenant has no production model")
 
-// Version is a tenant's loaded production model.
+// Version is a tenant's loaded production (or shadow) model.
 type Version struct {
 	VersionID string
 	Name      string
 	Version   int
-	Model     *scoring.Model
-	metrics   *scoreMetrics // nil: not instrumented
+	// Revision is the registry's revision of the version this was loaded
+	// from: a change of thresholds raises it, and the replicas reload.
+	Revision int
+	Model    *scoring.Model
+	metrics  *scoreMetrics // nil: not instrumented
 }
 
 // Scorer scores and persists transactions with each tenant's production
 // model. A tenant's model sits behind an atomic pointer: a promotion swaps
 // it whole, so every request uses exactly one model, and none fails during
-// the swap.
+// the swap. A tenant's shadow model, if any, sits behind another and scores
+// every transaction too, its verdict stored beside the production one.
 type Scorer struct {
-	db     *store.DB
-	mu     sync.Mutex // serialises loads
-	models sync.Map   // tenant id → *atomic.Pointer[Version]
-	w      groupWriter
+	db      *store.DB
+	mu      sync.Mutex // serialises loads
+	models  sync.Map   // tenant id → *atomic.Pointer[Version]
+	shadows sync.Map   // tenant id → *atomic.Pointer[Version]
+	w       groupWriter
+	// replica names this process in the registry's record of model loads.
+	replica string
 	// metrics are set by Instrument; nil records nothing.
 	metrics *scoreMetrics
 }
 
+// scorers counts the scorers of this process, to tell them apart.
+var scorers atomic.Int64
+
 // NewScorer returns a scorer that loads models from db on first use. Call
 // RunWriter to have concurrent requests share database commits.
 func NewScorer(db *store.DB) *Scorer {
-	return &Scorer{db: db, w: groupWriter{queue: make(chan saveRequest, 4*maxGroup)}}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	replica := fmt.Sprintf("%s/%d", host, os.Getpid())
+	if n := scorers.Add(1); n > 1 {
+		replica += fmt.Sprintf("#%d", n)
+	}
+	return &Scorer{db: db, replica: replica, w: groupWriter{queue: make(chan saveRequest, 4*maxGroup)}}
 }
 
-func (s *Scorer) slot(tenantID string) *atomic.Pointer[Version] {
-	p, _ := s.models.LoadOrStore(tenantID, new(atomic.Pointer[Version]))
+// slotIn returns the tenant's slot in m, making it on first use (a plain
+// Load first: LoadOrStore would allocate a slot on every call).
+func slotIn(m *sync.Map, tenantID string) *atomic.Pointer[Version] {
+	if p, ok := m.Load(tenantID); ok {
+		return p.(*atomic.Pointer[Version])
+	}
+	p, _ := m.LoadOrStore(tenantID, new(atomic.Pointer[Version]))
 	return p.(*atomic.Pointer[Version])
 }
+
+func (s *Scorer) slot(tenantID string) *atomic.Pointer[Version] { return slotIn(&s.models, tenantID) }
 
 // Current returns the tenant's live model, loading it on first use.
 func (s *Scorer) Current(ctx context.Context, t store.Tenant) (*Version, error) {
@@ -62,39 +89,107 @@ func (s *Scorer) Current(ctx context.Context, t store.Tenant) (*Version, error) 
 	return s.Reload(ctx, t)
 }
 
-// Reload loads the tenant's production model and swaps it in when it differs
-// from the live one.
+// Shadow returns the tenant's shadow model, nil when it has none. It is
+// loaded along with the production model (Current, Reload).
+func (s *Scorer) Shadow(t store.Tenant) *Version {
+	return slotIn(&s.shadows, t.ID()).Load()
+}
+
+// Reload checks the tenant's production and shadow versions and swaps in
+// whichever changed: another version, or new thresholds (a higher
+// revision). Only a version not loaded yet has its bundle read. A shadow
+// that fails to load is logged and left out: it never stops scoring.
 func (s *Scorer) Reload(ctx context.Context, t store.Tenant) (*Version, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	slot := s.slot(t.ID())
-	// Ask for the id first: the bundle (up to megabytes) is read only when
-	// the production version changed.
-	id, err := store.ProductionModelID(ctx, t)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNoModel
-	}
+	rows, err := store.LiveModels(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	if cur := slot.Load(); cur != nil && cur.VersionID == id {
+	var prod, shadow *store.ModelVersion
+	for i := range rows {
+		switch rows[i].Stage {
+		case store.StageProduction:
+			prod = &rows[i]
+		case store.StageShadow:
+			shadow = &rows[i]
+		}
+	}
+	// Production first: a shadow promoted to production is still loaded in
+	// its slot, and its model is reused.
+	var lm *Version
+	err = ErrNoModel
+	if prod != nil {
+		lm, err = s.swap(ctx, t, s.slot(t.ID()), prod)
+	}
+	shadowSlot := slotIn(&s.shadows, t.ID())
+	if shadow == nil {
+		if old := shadowSlot.Swap(nil); old != nil {
+			slog.Info("shadow model stopped", "tenant_id", t.ID(), "model", old.Name, "version", old.Version)
+		}
+	} else if _, serr := s.swap(ctx, t, shadowSlot, shadow); serr != nil {
+		shadowSlot.Store(nil)
+		slog.Warn("shadow model not loaded", "tenant_id", t.ID(), "model", shadow.Name, "version", shadow.Version, "err", serr)
+	}
+	return lm, err
+}
+
+// swap makes row the version behind slot unless it is there already. A
+// model loaded in either slot is reused (a shadow promoted to production,
+// thresholds changed) instead of being read and checked again.
+func (s *Scorer) swap(ctx context.Context, t store.Tenant, slot *atomic.Pointer[Version], row *store.ModelVersion) (*Version, error) {
+	cur := slot.Load()
+	if cur != nil && cur.VersionID == row.ID && cur.Revision == row.Revision {
 		return cur, nil
 	}
-	mv, err := store.ProductionModel(ctx, t)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNoModel
+	var m *scoring.Model
+	for _, v := range []*Version{cur, slotIn(&s.models, t.ID()).Load(), slotIn(&s.shadows, t.ID()).Load()} {
+		if v != nil && v.VersionID == row.ID {
+			m = v.Model
+			break
+		}
 	}
+	if m == nil {
+		mv, err := store.GetModelVersion(ctx, t, row.ID)
+		if err != nil {
+			return nil, err
+		}
+		if m, err = scoring.Load(mv.Bundle); err != nil {
+			return nil, fmt.Errorf("load model %s v%d: %w", mv.Name, mv.Version, err)
+		}
+	}
+	th, err := registryThresholds(row, m)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("model %s v%d: %w", row.Name, row.Version, err)
 	}
-	m, err := scoring.Load(mv.Bundle)
-	if err != nil {
-		return nil, fmt.Errorf("load model %s v%d: %w", mv.Name, mv.Version, err)
+	if th != m.Thresholds() {
+		m = m.WithThresholds(th)
 	}
-	lm := &Version{VersionID: mv.ID, Name: mv.Name, Version: mv.Version, Model: m, metrics: s.metrics}
+	lm := &Version{VersionID: row.ID, Name: row.Name, Version: row.Version, Revision: row.Revision, Model: m, metrics: s.metrics}
 	slot.Store(lm)
-	slog.Info("model live", "tenant_id", t.ID(), "model", mv.Name, "version", mv.Version)
+	slog.Info("model live", "tenant_id", t.ID(), "model", row.Name, "version", row.Version, "stage", row.Stage, "revision", row.Revision)
+	// Knowing which replica took which revision helps the admin; failing to
+	// write it must not stop scoring.
+	if err := store.RecordModelLoad(ctx, t, store.Actor{Email: "replica " + s.replica}, row.ID, row.Revision, s.replica); err != nil {
+		slog.Warn("model load not recorded", "tenant_id", t.ID(), "model", row.Name, "version", row.Version, "err", err)
+	}
 	return lm, nil
+}
+
+// registryThresholds are the thresholds a version scores with: those set
+// in the registry, or the bundle's (m) when none were.
+func registryThresholds(row *store.ModelVersion, m *scoring.Model) (scoring.Thresholds, error) {
+	if len(row.Thresholds) == 0 || string(row.Thresholds) == "null" {
+		return m.Thresholds(), nil
+	}
+	var th scoring.Thresholds
+	if err := json.Unmarshal(row.Thresholds, &th); err != nil {
+		return th, fmt.Errorf("thresholds: %w", err)
+	}
+	if err := th.Validate(); err != nil {
+		return th, err
+	}
+	return th, nil
 }
 
 // Preload loads every tenant's production model (at start).
@@ -138,7 +233,8 @@ type Input struct {
 	IsFraud    *bool
 	// ReceivedAt is when the transaction arrived; zero means now. Only the
 	// seeder sets it (the API keeps server time). The transaction's id is
-	// made at this time, so id order stays received order.
+	// made at this time, so id order stays received order, and its
+	// prediction is dated then too.
 	ReceivedAt time.Time
 	// Source is how it arrived (store.SourceAPI when empty); KeyID or
 	// UserID who sent it.
@@ -171,6 +267,9 @@ func (s *Scorer) Score(ctx context.Context, t store.Tenant, in Input) (*store.Sc
 	tx, p, fe, err := lm.Score(in, ws)
 	if err != nil {
 		return nil, nil, false, err
+	}
+	if sh := s.Shadow(t); sh != nil {
+		sh.scoreShadow(&in, ws, p)
 	}
 	stored, created, err := s.save(ctx, t, tx, p)
 	if created {
@@ -223,9 +322,20 @@ func (lm *Version) Score(in Input, ws store.WatchStatus) (*store.Transaction, *s
 	p := &store.Prediction{
 		ID: store.NewID(), ModelVersionID: lm.VersionID, Score: res.Score, RawMargin: res.RawMargin,
 		Band: string(res.Band), Threshold: lm.Model.Thresholds().Review, Explanation: exJSON,
-		LatencyUS: latency.Microseconds(), CreatedAt: now,
+		LatencyUS: latency.Microseconds(), CreatedAt: received, // a replayed or seeded history was scored as it arrived
 	}
 	return tx, p, &frozen, nil
+}
+
+// scoreShadow adds the shadow model's verdict on in to p, and the time it
+// took: the challenger's score and band (watchlist overrides applied as for
+// the production band), never its explanation.
+func (sh *Version) scoreShadow(in *Input, ws store.WatchStatus, p *store.Prediction) {
+	start := time.Now()
+	res := sh.Model.Score(&in.Tx, scoring.Watch(ws))
+	latency := time.Since(start).Microseconds()
+	id, band := sh.VersionID, string(res.Band)
+	p.ShadowModelVersionID, p.ShadowScore, p.ShadowBand, p.ShadowLatencyUS = &id, &res.Score, &band, &latency
 }
 
 // BatchResult is one input's outcome: stored (Created false for an external
@@ -277,6 +387,7 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input, au
 	if err != nil {
 		return nil, err
 	}
+	shadow := s.Shadow(t)
 	var txs []store.Transaction
 	var ps []store.Prediction
 	var fes []*Frozen
@@ -289,9 +400,13 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input, au
 			out[i].Scored = k
 			continue
 		}
-		tx, p, fe, err := lm.Score(in, store.StatusOf(kinds, in.Tx.NameOrig, in.Tx.NameDest))
+		ws := store.StatusOf(kinds, in.Tx.NameOrig, in.Tx.NameDest)
+		tx, p, fe, err := lm.Score(in, ws)
 		if err != nil {
 			return nil, err
+		}
+		if shadow != nil {
+			shadow.scoreShadow(&in, ws, p)
 		}
 		fresh[in.ExternalID] = len(txs)
 		txs = append(txs, *tx)
