@@ -213,6 +213,7 @@ func navItems(role string) []views.NavItem {
 	}{
 		{views.NavItem{Label: "Home", Href: "/", Section: "Workspace"}, PermViewHome},
 		{views.NavItem{Label: "Queue", Href: "/queue", Section: "Workspace", Also: []string{"/transactions"}}, PermViewQueue},
+		{views.NavItem{Label: "Investigate", Href: "/investigate", Section: "Workspace"}, PermInvestigate},
 		{views.NavItem{Label: "Users", Href: "/settings/users", Section: "Admin"}, PermViewUsers},
 		{views.NavItem{Label: "API keys", Href: "/settings/api-keys", Section: "Admin"}, PermManageAPIKeys},
 		{views.NavItem{Label: "Audit trail", Href: "/audit", Section: "Admin"}, PermViewAudit},

@@ -20,29 +20,55 @@ const (
 	PermDecide Permission = "transaction.decide"
 	// PermManageAPIKeys covers listing, creating and revoking API keys.
 	PermManageAPIKeys Permission = "api_keys.manage"
+	// PermInvestigate is searching every transaction on the investigate page.
+	PermInvestigate Permission = "investigate.view"
+	// PermBulkDecide is one decision on many transactions at once.
+	PermBulkDecide Permission = "transactions.bulk_decide"
+	// PermExport is downloading transactions as CSV.
+	PermExport Permission = "transactions.export"
+	// PermExportAudit is downloading the audit trail as CSV.
+	PermExportAudit Permission = "audit.export"
 )
 
 // matrix maps each role to what it may do. A role not listed may do nothing.
 var matrix = map[string]map[Permission]bool{
 	store.RoleAnalyst: {
-		PermViewHome:  true,
-		PermViewQueue: true,
-		PermDecide:    true,
+		PermViewHome:    true,
+		PermViewQueue:   true,
+		PermInvestigate: true,
+		PermDecide:      true,
 	},
 	store.RoleSeniorAnalyst: {
-		PermViewHome:  true,
-		PermViewQueue: true,
-		PermDecide:    true,
-		PermSubmit:    true,
+		PermViewHome:    true,
+		PermViewQueue:   true,
+		PermInvestigate: true,
+		PermDecide:      true,
+		PermBulkDecide:  true,
+		PermExport:      true,
+		PermSubmit:      true,
 	},
 	store.RoleAdmin: {
 		PermViewHome:      true,
 		PermViewQueue:     true,
+		PermInvestigate:   true,
 		PermDecide:        true,
+		PermBulkDecide:    true,
+		PermExport:        true,
 		PermSubmit:        true,
 		PermViewUsers:     true,
 		PermViewAudit:     true,
+		PermExportAudit:   true,
 		PermManageAPIKeys: true,
+	},
+	// The auditor reads what an analyst reads and the audit trail, and
+	// exports both; it changes nothing.
+	store.RoleAuditor: {
+		PermViewHome:    true,
+		PermViewQueue:   true,
+		PermInvestigate: true,
+		PermExport:      true,
+		PermViewAudit:   true,
+		PermExportAudit: true,
 	},
 }
 

@@ -22,10 +22,11 @@ const (
 	analyst
 	senior
 	admin
+	auditor
 	callers
 )
 
-var callerEmails = [callers]string{"", "analyst@sentinel.demo", "senior@sentinel.demo", "admin@sentinel.demo"}
+var callerEmails = [callers]string{"", "analyst@sentinel.demo", "senior@sentinel.demo", "admin@sentinel.demo", "auditor@sentinel.demo"}
 
 // permRequest is one concrete request of a route: a path with real ids of
 // the demo tenant's own objects, and a form or body that succeeds.
@@ -63,50 +64,57 @@ func permissionTable() []permRow {
 		return k.ID
 	}
 	return []permRow{
-		{"GET", "/health", [callers]int{200, 200, 200, 200}, false, path("/health")},
-		{"GET", "/ready", [callers]int{200, 200, 200, 200}, false, path("/ready")},
-		{"GET", "/assets/:hash/:name", [callers]int{200, 200, 200, 200}, false, path(assets.URL("app.css"))},
-		{"GET", "/api/openapi.json", [callers]int{200, 200, 200, 200}, false, path("/api/openapi.json")},
-		{"GET", "/api/docs", [callers]int{200, 200, 200, 200}, false, path("/api/docs")},
-		{"GET", "/login", [callers]int{200, 303, 303, 303}, false, path("/login")},
-		{"POST", "/login", [callers]int{303, 303, 303, 303}, true, func(*testApp) permRequest {
+		{"GET", "/health", [callers]int{200, 200, 200, 200, 200}, false, path("/health")},
+		{"GET", "/ready", [callers]int{200, 200, 200, 200, 200}, false, path("/ready")},
+		{"GET", "/assets/:hash/:name", [callers]int{200, 200, 200, 200, 200}, false, path(assets.URL("app.css"))},
+		{"GET", "/api/openapi.json", [callers]int{200, 200, 200, 200, 200}, false, path("/api/openapi.json")},
+		{"GET", "/api/docs", [callers]int{200, 200, 200, 200, 200}, false, path("/api/docs")},
+		{"GET", "/login", [callers]int{200, 303, 303, 303, 303}, false, path("/login")},
+		{"POST", "/login", [callers]int{303, 303, 303, 303, 303}, true, func(*testApp) permRequest {
 			return permRequest{path: "/login", form: url.Values{"email": {"analyst@acme.demo"}, "password": {"demopass123"}}}
 		}},
-		{"POST", "/logout", [callers]int{303, 303, 303, 303}, true, func(*testApp) permRequest {
+		{"POST", "/logout", [callers]int{303, 303, 303, 303, 303}, true, func(*testApp) permRequest {
 			return permRequest{path: "/logout", form: url.Values{}}
 		}},
-		{"GET", "/", [callers]int{303, 200, 200, 200}, false, path("/")},
-		{"GET", "/queue", [callers]int{303, 200, 200, 200}, false, path("/queue")},
-		{"GET", "/queue/new", [callers]int{303, 200, 200, 200}, false, path("/queue/new")},
-		{"GET", "/transactions/:id", [callers]int{303, 200, 200, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/", [callers]int{303, 200, 200, 200, 200}, false, path("/")},
+		{"GET", "/queue", [callers]int{303, 200, 200, 200, 200}, false, path("/queue")},
+		{"GET", "/queue/new", [callers]int{303, 200, 200, 200, 200}, false, path("/queue/new")},
+		{"GET", "/transactions/:id", [callers]int{303, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/transactions/" + tx(a)}
 		}},
-		{"POST", "/transactions/:id/decisions", [callers]int{303, 303, 303, 303}, false, func(a *testApp) permRequest {
+		{"POST", "/transactions/:id/decisions", [callers]int{303, 303, 303, 303, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/transactions/" + tx(a) + "/decisions",
 				form: url.Values{"decision": {store.DecisionEscalated}, "rationale": {"permission test"}}}
 		}},
-		{"GET", "/settings/users", [callers]int{303, 403, 403, 200}, false, path("/settings/users")},
-		{"GET", "/settings/users/:id", [callers]int{303, 403, 403, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/investigate", [callers]int{303, 200, 200, 200, 200}, false, path("/investigate")},
+		{"GET", "/investigate/export.csv", [callers]int{303, 403, 200, 200, 200}, false, path("/investigate/export.csv?type=TRANSFER")},
+		{"POST", "/investigate/bulk", [callers]int{303, 403, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/investigate/bulk",
+				form: url.Values{"id": {tx(a)}, "decision": {store.DecisionEscalated}, "rationale": {"permission test"}}}
+		}},
+		{"GET", "/settings/users", [callers]int{303, 403, 403, 200, 403}, false, path("/settings/users")},
+		{"GET", "/settings/users/:id", [callers]int{303, 403, 403, 200, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/settings/users/" + a.user("analyst@sentinel.demo").ID}
 		}},
-		{"GET", "/audit", [callers]int{303, 403, 403, 200}, false, path("/audit")},
-		{"GET", "/settings/api-keys", [callers]int{303, 403, 403, 200}, false, path("/settings/api-keys")},
-		{"POST", "/settings/api-keys", [callers]int{303, 403, 403, 201}, false, func(*testApp) permRequest {
+		{"GET", "/audit", [callers]int{303, 403, 403, 200, 200}, false, path("/audit")},
+		{"GET", "/audit/export.csv", [callers]int{303, 403, 403, 200, 200}, false, path("/audit/export.csv?action=auth")},
+		{"GET", "/settings/api-keys", [callers]int{303, 403, 403, 200, 403}, false, path("/settings/api-keys")},
+		{"POST", "/settings/api-keys", [callers]int{303, 403, 403, 201, 403}, false, func(*testApp) permRequest {
 			return permRequest{path: "/settings/api-keys", form: url.Values{"name": {fmt.Sprintf("perm %d", next())}, "scope": {"score"}}}
 		}},
-		{"GET", "/settings/api-keys/:id/revoke", [callers]int{303, 403, 403, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/settings/api-keys/:id/revoke", [callers]int{303, 403, 403, 200, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/settings/api-keys/" + newKey(a) + "/revoke"}
 		}},
-		{"POST", "/settings/api-keys/:id/revoke", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+		{"POST", "/settings/api-keys/:id/revoke", [callers]int{303, 403, 403, 303, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/settings/api-keys/" + newKey(a) + "/revoke", form: url.Values{}}
 		}},
-		{"POST", "/api/v1/score", [callers]int{401, 403, 201, 201}, false, func(*testApp) permRequest {
+		{"POST", "/api/v1/score", [callers]int{401, 403, 201, 201, 403}, false, func(*testApp) permRequest {
 			return permRequest{path: "/api/v1/score", json: txJSON(fmt.Sprintf("perm-%d", next()))}
 		}},
-		{"POST", "/api/v1/score/batch", [callers]int{401, 403, 200, 200}, false, func(*testApp) permRequest {
+		{"POST", "/api/v1/score/batch", [callers]int{401, 403, 200, 200, 403}, false, func(*testApp) permRequest {
 			return permRequest{path: "/api/v1/score/batch", json: `{"transactions":[` + txJSON(fmt.Sprintf("perm-%d", next())) + `]}`}
 		}},
-		{"GET", "/api/v1/transactions", [callers]int{401, 200, 200, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/api/v1/transactions", [callers]int{401, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
 			tx := tx(a)
 			s, err := store.GetScored(context.Background(), store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID), tx)
 			if err != nil {
@@ -114,7 +122,7 @@ func permissionTable() []permRow {
 			}
 			return permRequest{path: "/api/v1/transactions?external_id=" + url.QueryEscape(s.Transaction.ExternalID)}
 		}},
-		{"GET", "/api/v1/transactions/:id", [callers]int{401, 200, 200, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/api/v1/transactions/:id", [callers]int{401, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/api/v1/transactions/" + tx(a)}
 		}},
 	}

@@ -27,6 +27,11 @@ type Config struct {
 	// Metrics, when set, counts and times every request; its registry is
 	// served on a listener of its own (Metrics.Handler), never by New's router.
 	Metrics *Metrics
+	// ExportLimit is the most rows one CSV export writes; 0 means 1,000,000.
+	ExportLimit int
+	// BulkLimit is the most transactions one bulk decision changes; 0
+	// means 10,000.
+	BulkLimit int
 }
 
 // Session lifetimes: an idle session ends after IdleTimeout, any session

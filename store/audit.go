@@ -25,6 +25,9 @@ const (
 	ActionDecision       = "transaction.decide"
 	ActionWatchAdd       = "watchlist.add"
 	ActionScoreBatch     = "transaction.score_batch"
+	// Exports change nothing; their events say who took which rows.
+	ActionExportTransactions = "transaction.export"
+	ActionExportAudit        = "audit.export"
 )
 
 // Actor is who did something and from where: a signed-in user (UserID),

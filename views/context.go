@@ -110,6 +110,8 @@ func RoleLabel(role string) string {
 		return "Admin"
 	case "analyst":
 		return "Analyst"
+	case "auditor":
+		return "Auditor"
 	}
 	return role
 }
