@@ -263,6 +263,15 @@ func (s *Server) investigateProps(c echo.Context, f store.InvestigateFilter, vf 
 	return props, nil
 }
 
+// similarParams are store.SimilarTransactions' criteria as the investigate
+// page's filters: the same type and band, an amount within ±50%; over every
+// transaction, not only the latest ones.
+func similarParams(tx *store.Transaction, band string) url.Values {
+	return url.Values{"type": {tx.Type}, "band": {band},
+		"min_amount": {strconv.FormatFloat(tx.Amount*0.5, 'f', -1, 64)},
+		"max_amount": {strconv.FormatFloat(tx.Amount*1.5, 'f', -1, 64)}}
+}
+
 // bulkLimit is the configured most transactions of one bulk decision.
 func (s *Server) bulkLimit() int {
 	if s.cfg.BulkLimit > 0 {

@@ -148,6 +148,29 @@ func TestInvestigatePage(t *testing.T) {
 	})
 }
 
+func TestSimilarTransactionsOpenInInvestigate(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		ids := a.scoreN("analyst@sentinel.demo", 9, "sim")
+		b := a.signedIn("analyst@sentinel.demo")
+		page := b.get("/transactions/" + ids[3]) // a critical transfer of 1,003
+		m := regexp.MustCompile(`href="([^"]+)" data-testid="similar-investigate"`).FindStringSubmatch(page.Body)
+		if m == nil {
+			t.Fatal("the similar transactions have no link to investigate")
+		}
+		href := strings.ReplaceAll(m[1], "&amp;", "&")
+		u := mustURL(href)
+		want := url.Values{"type": {"TRANSFER"}, "band": {"critical"}, "min_amount": {"501.5"}, "max_amount": {"1504.5"}}
+		if u.Path != "/investigate" || u.Query().Encode() != want.Encode() {
+			t.Fatalf("link = %s, want /investigate?%s", href, want.Encode())
+		}
+		res := b.get(href)
+		// Transfers 0, 3 and 6 (1,000, 1,003, 1,006), itself included.
+		if got := len(invRowRe.FindAllString(res.Body, -1)); got != 3 {
+			t.Fatalf("investigate with the similar criteria = %d rows, want 3", got)
+		}
+	})
+}
+
 // bulkPost posts the bulk form with the page's CSRF token.
 func bulkPost(b *browser, form url.Values) response {
 	b.get("/investigate")
