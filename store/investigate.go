@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +35,9 @@ type InvestigateFilter struct {
 	// Amount and score ranges, inclusive; nil leaves a side open.
 	MinAmount, MaxAmount *float64
 	MinScore, MaxScore   *float64
+	// amountBelow and scoreBelow are exclusive upper bounds, for the parts
+	// of a range the statistics read row by row.
+	amountBelow, scoreBelow *float64
 	// From and To bound the received time: From <= received_at < To; zero
 	// leaves a side open.
 	From, To       time.Time
@@ -44,6 +49,9 @@ type InvestigateFilter struct {
 	// page's last row), Before the one of the previous page (its first row).
 	After, Before string
 	Limit         int
+	// Matching, when known (from CountInvestigate), is how many rows the
+	// filter keeps: it lets a page of a few read them all.
+	Matching int64
 }
 
 // idSlack is how far a transaction's id may stray from its received time.
@@ -89,12 +97,12 @@ func (t Tenant) investigateWhere(q *gorm.DB, f InvestigateFilter) *gorm.DB {
 	}
 	if len(f.Bands) > 0 {
 		if f.Sort == SortScore {
-			// As in the queue: score order walks the predictions' indexes,
-			// which hold the band.
+			// Score order walks the predictions' score index, which holds
+			// the band: the band is checked in the index. (Unlike the
+			// queue, no "band <> 'low'" for the partial band index: the
+			// planner would multiply its selectivity in and expect a few
+			// rows where there are thousands, and sort them all.)
 			q = q.Where("p.band IN ?", f.Bands)
-			if !slices.Contains(f.Bands, "low") {
-				q = q.Where("p.band <> 'low'")
-			}
 		} else if cond := bandCondition(f.Bands); cond != "" {
 			q = q.Where(cond)
 		}
@@ -120,6 +128,12 @@ func (t Tenant) investigateWhere(q *gorm.DB, f InvestigateFilter) *gorm.DB {
 	}
 	if f.MaxScore != nil {
 		q = q.Where("p.score <= ?", *f.MaxScore)
+	}
+	if f.amountBelow != nil {
+		q = q.Where("transactions.amount < ?", *f.amountBelow)
+	}
+	if f.scoreBelow != nil {
+		q = q.Where("p.score < ?", *f.scoreBelow)
 	}
 	if !f.From.IsZero() {
 		lo := idAt(f.From.Add(-idSlack))
@@ -155,6 +169,14 @@ func (t Tenant) investigateRows(ctx context.Context, f InvestigateFilter) *gorm.
 // back reads the other way, from the cursor of the previous page. As in
 // the queue, each cursor is a row value an index range starts at.
 func (t Tenant) investigateOrder(q *gorm.DB, f InvestigateFilter, cursor string, back bool) *gorm.DB {
+	q, order := t.investigateCursor(q, f, cursor, back)
+	return q.Order(strings.NewReplacer("{t}", "transactions", "{s}", "p.score", "{p}", "p.id").Replace(order))
+}
+
+// investigateCursor keeps the rows after the cursor in f's sort, and
+// returns that sort, with {t} for the transactions' table, {s} for the
+// score and {p} for the prediction's id.
+func (t Tenant) investigateCursor(q *gorm.DB, f InvestigateFilter, cursor string, back bool) (*gorm.DB, string) {
 	dir, past := "DESC", "<"
 	if f.Asc != back {
 		dir, past = "ASC", ">"
@@ -164,22 +186,51 @@ func (t Tenant) investigateOrder(q *gorm.DB, f InvestigateFilter, cursor string,
 		if cursor != "" {
 			q = q.Where("(p.score, p.id) "+past+" (SELECT score, id FROM predictions WHERE transaction_id = ? AND tenant_id = ?)", cursor, t.id)
 		}
-		return q.Order("p.score " + dir + ", p.id " + dir)
+		return q, "{s} " + dir + ", {p} " + dir
 	case SortAmount:
 		if cursor != "" {
 			q = q.Where("(transactions.amount, transactions.id) "+past+
 				" (SELECT amount, id FROM transactions WHERE tenant_id = ? AND id = ?)", t.id, cursor)
 		}
-		return q.Order("transactions.amount " + dir + ", transactions.id " + dir)
+		return q, "{t}.amount " + dir + ", {t}.id " + dir
 	}
 	if cursor != "" {
 		q = q.Where("transactions.id "+past+" ? AND p.transaction_id "+past+" ?", cursor, cursor)
 	}
-	return q.Order("transactions.id " + dir)
+	return q, "{t}.id " + dir
+}
+
+// How many matching rows a page reads all of and sorts, rather than walk
+// its order until enough of them are found. The walk passes about table
+// size / matches rows per row it keeps when matches spread evenly along the
+// order, as they do in time; by score or amount they gather (a rare type
+// at one end), and the walk can pass most of the table. Reading all costs
+// about 10 µs a row at a million rows.
+const (
+	fewRows       = 5000
+	fewRowsSorted = 20000
+)
+
+// readAll reports whether a page of f reads all its matching rows.
+func (f *InvestigateFilter) readAll() bool {
+	switch {
+	case f.Matching <= 0:
+		return false
+	case f.Sort == SortScore:
+		// A score range is an index range of the order: the walk is short.
+		return f.MinScore == nil && f.MaxScore == nil && f.Matching <= fewRowsSorted
+	case f.Sort == SortAmount:
+		return f.MinAmount == nil && f.MaxAmount == nil && f.Matching <= fewRowsSorted
+	}
+	return f.Matching <= fewRows
 }
 
 // ListInvestigate returns one page of the transactions f keeps, read
-// forwards from f.After or backwards from f.Before.
+// forwards from f.After or backwards from f.Before. When f.Matching says
+// few rows match, it reads them all and sorts them (readAll): a planner
+// walking an order until it has a page assumes matches spread evenly along
+// it, and a rare type sorted by score, where it gathers at one end, would
+// walk most of the table.
 func ListInvestigate(ctx context.Context, t Tenant, f InvestigateFilter) (*QueuePage, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
@@ -190,8 +241,15 @@ func ListInvestigate(ctx context.Context, t Tenant, f InvestigateFilter) (*Queue
 		cursor = f.Before
 	}
 	var rows []QueueRow
-	q := t.investigateOrder(t.investigateRows(ctx, f), f, cursor, back).Limit(f.Limit + 1)
-	if err := q.Scan(&rows).Error; err != nil {
+	var err error
+	if f.readAll() {
+		q, order := t.investigateCursor(t.investigateRows(ctx, f).Select("transactions.*, p.score, p.raw_margin, p.band, p.id AS pid"), f, cursor, back)
+		order = strings.NewReplacer("{t}", "m", "{s}", "m.score", "{p}", "m.pid").Replace(order)
+		err = t.db.WithContext(ctx).Raw("WITH m AS MATERIALIZED (?) SELECT * FROM m ORDER BY "+order+" LIMIT ?", q, f.Limit+1).Scan(&rows).Error
+	} else {
+		err = t.investigateOrder(t.investigateRows(ctx, f), f, cursor, back).Limit(f.Limit + 1).Scan(&rows).Error
+	}
+	if err != nil {
 		return nil, fmt.Errorf("store: investigate: %w", err)
 	}
 	more := len(rows) > f.Limit
@@ -217,9 +275,9 @@ type InvestigateStats struct {
 	// Buckets counts by score: Buckets[i] holds scores from ScoreEdges[i-1]
 	// (0 for the first) up to ScoreEdges[i] (1 for the last, included).
 	Buckets []int64
-	// FromRollups reports that the rollups answered (the filter is made of
-	// what they count); otherwise the matching rows were read.
-	FromRollups bool
+	// FromRollups reports that rollups answered (all or part of) the set;
+	// ReadRows that some of it was read row by row.
+	FromRollups, ReadRows bool
 }
 
 // AverageScore is the mean score, 0 for no rows.
@@ -230,39 +288,84 @@ func (s *InvestigateStats) AverageScore() float64 {
 	return s.ScoreSum / float64(s.Count)
 }
 
+// statsPart is one group of a statistics query.
+type statsPart struct {
+	Label  string
+	Bucket int
+	N      int64
+	Amount float64
+	Score  float64
+}
+
 // CountInvestigate computes the statistics of every transaction f keeps
-// (cursors and order aside), in SQL. When every filter is one the rollups
-// count by (type, band, decision, review, model, source, whole received
-// days, a score range whose lower end is a bucket edge and upper end open)
-// it sums rollups: a few thousand rows at most, whatever the table's size.
-// Otherwise it reads the matching rows: an account or an external id finds
-// few through their indexes, an amount range as many as match.
+// (cursors and order aside), in SQL. The rollups count by type, band,
+// decision, review, model, source, received day and score and amount
+// buckets, so most filters are a sum over a few thousand of them whatever
+// the table's size: the whole buckets of a score or amount range come from
+// the rollups, and only the part of a range between a bound and the
+// nearest bucket edge is read row by row (nothing, for a bound on an edge).
+// An account, an external id or received times that are not whole days
+// read every matching row: an account or an external id finds few through
+// their indexes.
 func CountInvestigate(ctx context.Context, t Tenant, f InvestigateFilter) (*InvestigateStats, error) {
-	var parts []struct {
-		Label  string
-		Bucket int
-		N      int64
-		Amount float64
-		Score  float64
-	}
-	var q *gorm.DB
-	rollups := fromRollups(f)
-	if rollups {
-		q = t.rollupQuery(ctx, f)
-	} else {
-		q = t.investigateWhere(t.scoped(ctx).Model(&Transaction{}).
-			Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id"), f).
-			Select("transactions.label AS label, " + bucketSQL("p.score") + " AS bucket, COUNT(*) AS n, " +
-				"SUM(transactions.amount) AS amount, SUM(p.score) AS score").Group("1, 2")
-	}
-	if err := q.Scan(&parts).Error; err != nil {
-		return nil, fmt.Errorf("store: investigate statistics: %w", err)
-	}
-	s := &InvestigateStats{ByDecision: map[string]int64{}, Buckets: make([]int64, len(ScoreEdges)+1), FromRollups: rollups}
-	for _, p := range parts {
-		if p.N == 0 {
-			continue
+	s := &InvestigateStats{ByDecision: map[string]int64{}, Buckets: make([]int64, len(ScoreEdges)+1)}
+	add := func(parts []statsPart) {
+		for _, p := range parts {
+			if p.N == 0 {
+				continue
+			}
+			s.Count += p.N
+			s.Amount += p.Amount
+			s.ScoreSum += p.Score
+			s.ByDecision[p.Label] += p.N
+			s.Buckets[p.Bucket] += p.N
 		}
+	}
+	midnight := func(t time.Time) bool { return t.IsZero() || t.UTC().Truncate(24*time.Hour).Equal(t) }
+	if strings.TrimSpace(f.Account) != "" || f.ExternalID != "" || !midnight(f.From) || !midnight(f.To) {
+		parts, err := t.countRows(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		s.ReadRows = true
+		add(parts)
+		return s, nil
+	}
+	maxScore := f.MaxScore
+	if maxScore != nil && *maxScore >= 1 {
+		maxScore = nil // every score is at most 1
+	}
+	for _, sc := range rangeParts(ScoreEdges, f.MinScore, maxScore) {
+		for _, am := range rangeParts(AmountEdges, f.MinAmount, f.MaxAmount) {
+			var parts []statsPart
+			var err error
+			if sc.whole && am.whole {
+				s.FromRollups = true
+				err = t.rollupQuery(ctx, f, sc, am).Scan(&parts).Error
+			} else {
+				s.ReadRows = true
+				g := f
+				g.MinScore, g.scoreBelow, g.MaxScore = sc.bounds(ScoreEdges)
+				g.MinAmount, g.amountBelow, g.MaxAmount = am.bounds(AmountEdges)
+				parts, err = t.countRows(ctx, g)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("store: investigate statistics: %w", err)
+			}
+			add(parts)
+		}
+	}
+	return s, nil
+}
+
+// CountInvestigateRowsForTest computes f's statistics from its rows alone.
+func CountInvestigateRowsForTest(ctx context.Context, t Tenant, f InvestigateFilter) (*InvestigateStats, error) {
+	parts, err := t.countRows(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	s := &InvestigateStats{ByDecision: map[string]int64{}, Buckets: make([]int64, len(ScoreEdges)+1), ReadRows: true}
+	for _, p := range parts {
 		s.Count += p.N
 		s.Amount += p.Amount
 		s.ScoreSum += p.Score
@@ -272,18 +375,95 @@ func CountInvestigate(ctx context.Context, t Tenant, f InvestigateFilter) (*Inve
 	return s, nil
 }
 
-// fromRollups reports whether the rollups count f's set exactly.
-func fromRollups(f InvestigateFilter) bool {
-	midnight := func(t time.Time) bool { return t.IsZero() || t.UTC().Truncate(24*time.Hour).Equal(t) }
-	return strings.TrimSpace(f.Account) == "" && f.ExternalID == "" && f.MinAmount == nil && f.MaxAmount == nil &&
-		(f.MinScore == nil || *f.MinScore <= 0 || slices.Contains(ScoreEdges, *f.MinScore)) &&
-		(f.MaxScore == nil || *f.MaxScore >= 1) && midnight(f.From) && midnight(f.To)
+// countRows reads the statistics of f's set from its rows. On PostgreSQL
+// it turns JIT compilation off: the planner asks for it from a few
+// thousand rows, where compiling (about 70 ms) costs more than it saves.
+func (t Tenant) countRows(ctx context.Context, f InvestigateFilter) ([]statsPart, error) {
+	var parts []statsPart
+	read := func(tx Tenant) error {
+		q := tx.investigateWhere(tx.scoped(ctx).Model(&Transaction{}).
+			Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id"), f).
+			Select("transactions.label AS label, " + bucketSQL("p.score") + " AS bucket, COUNT(*) AS n, " +
+				"SUM(transactions.amount) AS amount, SUM(p.score) AS score").Group("1, 2")
+		return q.Scan(&parts).Error
+	}
+	var err error
+	if t.db.Dialector.Name() == "postgres" {
+		err = t.Tx(ctx, func(tx Tenant) error {
+			if err := tx.db.WithContext(ctx).Exec("SET LOCAL jit = off").Error; err != nil {
+				return err
+			}
+			return read(tx)
+		})
+	} else {
+		err = read(t)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: investigate statistics: %w", err)
+	}
+	return parts, nil
 }
 
-// rollupQuery sums the rollups of f's set by decision and score bucket.
-func (t Tenant) rollupQuery(ctx context.Context, f InvestigateFilter) *gorm.DB {
+// rangePart is a piece of a range over bucketed values: whole buckets
+// first to last (the rollups count them), or a part of a bucket (read row
+// by row): from min (inclusive) to below (exclusive) or max (inclusive);
+// nil leaves a side open.
+type rangePart struct {
+	whole           bool
+	first, last     int
+	min, below, max *float64
+}
+
+// bounds are the part's values as a filter's bounds: from min (inclusive)
+// to below (exclusive) or max (inclusive).
+func (p rangePart) bounds(edges []float64) (min, below, max *float64) {
+	if !p.whole {
+		return p.min, p.below, p.max
+	}
+	if p.first > 0 {
+		min = &edges[p.first-1]
+	}
+	if p.last < len(edges) {
+		below = &edges[p.last]
+	}
+	return min, below, nil
+}
+
+// rangeParts splits the range [min, max] (nil: open) of values from 0
+// over the buckets of edges into its whole buckets and the parts of
+// buckets at its ends. Bucket i holds values from edges[i-1] (0 for the
+// first) up to edges[i] (no end for the last).
+func rangeParts(edges []float64, min, max *float64) []rangePart {
+	n := len(edges) + 1
+	first, last := 0, n-1
+	if min != nil && *min > 0 {
+		// The first bucket that starts at min or above.
+		first = sort.SearchFloat64s(edges, *min) + 1
+	}
+	if max != nil {
+		// The last bucket that ends at max or below.
+		last = sort.Search(len(edges), func(i int) bool { return edges[i] > *max }) - 1
+	}
+	if first > last {
+		return []rangePart{{min: min, max: max}}
+	}
+	var out []rangePart
+	if first > 0 && edges[first-1] > *min {
+		out = append(out, rangePart{min: min, below: &edges[first-1]})
+	}
+	out = append(out, rangePart{whole: true, first: first, last: last})
+	if last < n-1 {
+		out = append(out, rangePart{min: &edges[last], max: max})
+	}
+	return out
+}
+
+// rollupQuery sums the rollups of f's set in the whole buckets sc and am,
+// by decision and score bucket.
+func (t Tenant) rollupQuery(ctx context.Context, f InvestigateFilter, sc, am rangePart) *gorm.DB {
 	q := t.scoped(ctx).Model(&TransactionRollup{}).
-		Select("label, bucket, SUM(n) AS n, SUM(amount) AS amount, SUM(score) AS score").Group("label, bucket")
+		Select("label, score_bucket AS bucket, SUM(n) AS n, SUM(amount) AS amount, SUM(score) AS score").
+		Group("label, score_bucket")
 	if len(f.Types) > 0 {
 		q = q.Where("type IN ?", f.Types)
 	}
@@ -300,8 +480,11 @@ func (t Tenant) rollupQuery(ctx context.Context, f InvestigateFilter) *gorm.DB {
 	if f.Review {
 		q = q.Where("label = '' AND review = 1")
 	}
-	if f.MinScore != nil && *f.MinScore > 0 {
-		q = q.Where("bucket > ?", slices.Index(ScoreEdges, *f.MinScore))
+	if sc.first > 0 || sc.last < len(ScoreEdges) {
+		q = q.Where("score_bucket BETWEEN ? AND ?", sc.first, sc.last)
+	}
+	if am.first > 0 || am.last < len(AmountEdges) {
+		q = q.Where("amount_bucket BETWEEN ? AND ?", am.first, am.last)
 	}
 	if !f.From.IsZero() {
 		q = q.Where("day >= ?", f.From.UTC().Format(time.DateOnly))
@@ -444,7 +627,8 @@ type ExportRow struct {
 // ExportTransactions calls fn with every transaction f keeps, in f's
 // order, as the rows are read (memory stays flat whatever their number),
 // from one snapshot, stopping after limit. It reports how many fn received
-// and whether more were left. fn's row is reused: it must not keep it.
+// and whether more were left. fn's row is reused, its Explanation
+// overwritten by the next row: fn must not keep them.
 func ExportTransactions(ctx context.Context, t Tenant, f InvestigateFilter, limit int, fn func(*ExportRow) error) (n int, more bool, err error) {
 	// The latest decision of a decided transaction (the label is the
 	// latest decision, so undecided rows skip the lookups).
@@ -467,7 +651,10 @@ func ExportTransactions(ctx context.Context, t Tenant, f InvestigateFilter, limi
 		}
 		defer rows.Close()
 		var r ExportRow
-		var by, rationale, explanation []byte
+		var by, rationale []byte
+		// The explanation (about 1.5 KB) is read in place, not copied: fn
+		// reads it before the next row replaces it.
+		var explanation sql.RawBytes
 		var at any
 		for rows.Next() {
 			if n == limit {
@@ -480,7 +667,7 @@ func ExportTransactions(ctx context.Context, t Tenant, f InvestigateFilter, limi
 				&r.Score, &r.RawMargin, &r.Band, &explanation, &by, &at, &rationale); err != nil {
 				return err
 			}
-			r.Explanation, r.DecidedBy, r.Rationale = explanation, string(by), string(rationale)
+			r.Explanation, r.DecidedBy, r.Rationale = []byte(explanation), string(by), string(rationale)
 			if r.DecidedAt, err = scannedTime(at); err != nil {
 				return err
 			}

@@ -264,7 +264,8 @@ type TransactionRollup struct {
 	Label          string
 	Source         string
 	ModelVersionID string
-	Bucket         int // index of the score's bucket in ScoreEdges
+	ScoreBucket    int // index of the score's bucket (ScoreEdges)
+	AmountBucket   int // index of the amount's bucket (AmountEdges)
 	N              int64
 	Amount         float64
 	Score          float64 // sum of the scores

@@ -18,10 +18,19 @@ import (
 // are frozen with it.
 var ScoreEdges = []float64{0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99}
 
-// scoreBucket is the index of score's bucket.
-func scoreBucket(score float64) int {
-	return sort.Search(len(ScoreEdges), func(i int) bool { return score < ScoreEdges[i] })
+// AmountEdges are the lower edges of the amount buckets after the first
+// (from 0): 1, 2 and 5 in every decade, so a round amount bound falls on an
+// edge. Migration 0011 writes the same buckets in SQL.
+var AmountEdges = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000,
+	100000, 200000, 500000, 1000000, 2000000, 5000000, 10000000}
+
+// bucketOf is the index of v's bucket among edges.
+func bucketOf(edges []float64, v float64) int {
+	return sort.Search(len(edges), func(i int) bool { return v < edges[i] })
 }
+
+// scoreBucket is the index of score's bucket.
+func scoreBucket(score float64) int { return bucketOf(ScoreEdges, score) }
 
 // bandOfPriority is the band a transaction's review priority places it in,
 // as the queue's band filters read it (bandCondition): low when it has no
@@ -44,13 +53,15 @@ type rollupKey struct {
 	Review          int
 	Label, Source   string
 	ModelVersionID  string
-	Bucket          int
+	ScoreBucket     int
+	AmountBucket    int
 }
 
 // rollupOf is the key of a transaction scored by p, with label.
 func rollupOf(tx *Transaction, modelVersionID string, score float64, label string) rollupKey {
 	k := rollupKey{Day: tx.ReceivedAt.UTC().Format(time.DateOnly), Type: tx.Type, Band: bandOfPriority(tx.ReviewPriority),
-		Label: label, Source: tx.Source, ModelVersionID: modelVersionID, Bucket: scoreBucket(score)}
+		Label: label, Source: tx.Source, ModelVersionID: modelVersionID, ScoreBucket: scoreBucket(score),
+		AmountBucket: bucketOf(AmountEdges, tx.Amount)}
 	if tx.ReviewPriority != nil {
 		k.Review = 1
 	}
@@ -77,9 +88,9 @@ func (d rollupDeltas) add(k rollupKey, sign int, amount, score float64) {
 }
 
 // rollupColumns are the columns of an upsert, in its order.
-const rollupColumns = "tenant_id, day, type, band, review, label, source, model_version_id, bucket, n, amount, score"
+const rollupColumns = "tenant_id, day, type, band, review, label, source, model_version_id, score_bucket, amount_bucket, n, amount, score"
 
-// rollupChunk is how many rollups one upsert writes (12 parameters each,
+// rollupChunk is how many rollups one upsert writes (13 parameters each,
 // well under both databases' limits).
 const rollupChunk = 500
 
@@ -97,19 +108,20 @@ func (d rollupDeltas) upserts(tenantID string, placeholder func(i int) string) [
 	keys := slices.SortedFunc(maps.Keys(d), func(a, b rollupKey) int {
 		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Band, b.Band),
 			cmp.Compare(a.Review, b.Review), cmp.Compare(a.Label, b.Label), cmp.Compare(a.Source, b.Source),
-			cmp.Compare(a.ModelVersionID, b.ModelVersionID), cmp.Compare(a.Bucket, b.Bucket))
+			cmp.Compare(a.ModelVersionID, b.ModelVersionID), cmp.Compare(a.ScoreBucket, b.ScoreBucket),
+			cmp.Compare(a.AmountBucket, b.AmountBucket))
 	})
 	var out []rollupStatement
 	for chunk := range slices.Chunk(keys, rollupChunk) {
 		var b strings.Builder
 		b.WriteString("INSERT INTO transaction_rollups (" + rollupColumns + ") VALUES ")
-		args := make([]any, 0, 12*len(chunk))
+		args := make([]any, 0, 13*len(chunk))
 		for i, k := range chunk {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteByte('(')
-			for j := range 12 {
+			for j := range 13 {
 				if j > 0 {
 					b.WriteString(", ")
 				}
@@ -117,9 +129,10 @@ func (d rollupDeltas) upserts(tenantID string, placeholder func(i int) string) [
 			}
 			b.WriteByte(')')
 			s := d[k]
-			args = append(args, tenantID, k.Day, k.Type, k.Band, k.Review, k.Label, k.Source, k.ModelVersionID, k.Bucket, s.N, s.Amount, s.Score)
+			args = append(args, tenantID, k.Day, k.Type, k.Band, k.Review, k.Label, k.Source, k.ModelVersionID,
+				k.ScoreBucket, k.AmountBucket, s.N, s.Amount, s.Score)
 		}
-		b.WriteString(" ON CONFLICT (tenant_id, day, type, band, review, label, source, model_version_id, bucket) DO UPDATE SET " +
+		b.WriteString(" ON CONFLICT (tenant_id, day, type, band, review, label, source, model_version_id, score_bucket, amount_bucket) DO UPDATE SET " +
 			"n = transaction_rollups.n + excluded.n, amount = transaction_rollups.amount + excluded.amount, " +
 			"score = transaction_rollups.score + excluded.score")
 		out = append(out, rollupStatement{b.String(), args})
