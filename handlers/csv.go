@@ -114,10 +114,16 @@ func (s *csvStream) abandon() {
 // numbers are written as numbers.
 type csvRecord []string
 
-func (r *csvRecord) text(s string) { *r = append(*r, lineBreaks.Replace(safeCell(s))) }
+func (r *csvRecord) text(s string) {
+	s = safeCell(s)
+	if strings.IndexByte(s, '\r') >= 0 {
+		s = lineBreaks.Replace(s)
+	}
+	*r = append(*r, s)
+}
 
 // lineBreaks makes every line break in a cell a line feed, which
-// encoding/csv writes as RFC 4180's CRLF (it would drop a lone CR).
+// encoding/csv writes as RFC 4180's CRLF (it drops a lone CR).
 var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n")
 
 func (r *csvRecord) number(f float64) { *r = append(*r, strconv.FormatFloat(f, 'f', -1, 64)) }

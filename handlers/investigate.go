@@ -208,12 +208,12 @@ func (s *Server) InvestigateList(c echo.Context) error {
 func (s *Server) investigateProps(c echo.Context, f store.InvestigateFilter, vf views.InvestigateFilters, problem string) (views.InvestigateProps, error) {
 	ctx := c.Request().Context()
 	p := currentPrincipal(c)
-	f.Limit = investigatePageSize
-	page, err := store.ListInvestigate(ctx, p.Tenant, f)
+	stats, err := store.CountInvestigate(ctx, p.Tenant, f)
 	if err != nil {
 		return views.InvestigateProps{}, err
 	}
-	stats, err := store.CountInvestigate(ctx, p.Tenant, f)
+	f.Limit, f.Matching = investigatePageSize, stats.Count
+	page, err := store.ListInvestigate(ctx, p.Tenant, f)
 	if err != nil {
 		return views.InvestigateProps{}, err
 	}
@@ -506,19 +506,156 @@ var exportColumns = []string{"transaction_id", "external_id", "received_at", "ty
 	"summary", "decision", "decided_by", "decided_at", "rationale", "source"}
 
 // exportedExplanation is what the export reads of a frozen explanation
-// (scoring/live's Frozen, without what it does not write).
+// (scoring/live's Frozen): the model, the review flag, every contribution
+// (for the top three) and the summary.
 type exportedExplanation struct {
-	Model struct {
-		Name    string `json:"name"`
-		Version int    `json:"version"`
-	} `json:"model"`
-	Result struct {
-		Review bool `json:"review"`
-	} `json:"result"`
-	Explanation struct {
-		All     []scoring.Contribution `json:"contributions"`
-		Summary string                 `json:"summary"`
-	} `json:"explanation"`
+	ModelName    string
+	ModelVersion int64
+	Review       bool
+	Summary      string
+	// contributions keep their feature and value as the JSON has them:
+	// only the top three are read further.
+	contributions []rawContribution
+}
+
+// rawContribution is a contribution whose feature (a JSON string, with its
+// quotes) and value (a JSON number) are not read yet.
+type rawContribution struct {
+	feature, value []byte
+	contribution   float64
+}
+
+// read turns c into a contribution.
+func (c *rawContribution) read() (scoring.Contribution, error) {
+	var out scoring.Contribution
+	sc := jsonScanner{b: c.feature}
+	var err error
+	if len(c.feature) > 0 {
+		if out.Feature, err = sc.str(); err != nil {
+			return out, err
+		}
+	}
+	if len(c.value) > 0 {
+		sc = jsonScanner{b: c.value}
+		if out.Value, err = sc.number(); err != nil {
+			return out, err
+		}
+	}
+	out.Contribution = c.contribution
+	return out, nil
+}
+
+// parse reads ex from a frozen explanation's JSON, reusing ex's memory.
+// It reads only what the export writes and skips the rest in one pass: an
+// export reads a million of them, where encoding/json's two passes and
+// reflection were most of the export's time. Key order and white space do
+// not matter; keys match in any case, as encoding/json matches them.
+func (ex *exportedExplanation) parse(b []byte) error {
+	*ex = exportedExplanation{contributions: ex.contributions[:0]}
+	sc := jsonScanner{b: b}
+	is := func(key []byte, name string) bool {
+		return len(key) == len(name) && (string(key) == name || strings.EqualFold(unsafeString(key), name))
+	}
+	model := func(key []byte) (err error) {
+		switch {
+		case is(key, "name"):
+			ex.ModelName, err = sc.str()
+		case is(key, "version"):
+			var f float64
+			f, err = sc.number()
+			ex.ModelVersion = int64(f)
+		default:
+			err = sc.skip()
+		}
+		return err
+	}
+	result := func(key []byte) (err error) {
+		if is(key, "review") {
+			ex.Review, err = sc.boolean()
+			return err
+		}
+		return sc.skip()
+	}
+	contribution := func() error {
+		var c rawContribution
+		err := sc.object(func(key []byte) (err error) {
+			switch {
+			case is(key, "feature"):
+				c.feature, _, err = sc.rawString()
+			case is(key, "value"):
+				c.value, err = sc.rawNumber()
+			case is(key, "contribution"):
+				c.contribution, err = sc.number()
+			default:
+				err = sc.skip()
+			}
+			return err
+		})
+		ex.contributions = append(ex.contributions, c)
+		return err
+	}
+	explanation := func(key []byte) (err error) {
+		switch {
+		case is(key, "summary"):
+			ex.Summary, err = sc.str()
+		case is(key, "contributions"):
+			ex.contributions = ex.contributions[:0] // the last one counts
+			err = sc.array(contribution)
+		default:
+			err = sc.skip()
+		}
+		return err
+	}
+	err := sc.object(func(key []byte) error {
+		switch {
+		case is(key, "model"):
+			return sc.object(model)
+		case is(key, "result"):
+			return sc.object(result)
+		case is(key, "explanation"):
+			return sc.object(explanation)
+		}
+		return sc.skip()
+	})
+	if err != nil {
+		return err
+	}
+	if sc.ws(); sc.i != len(sc.b) {
+		return sc.fail("text after the value")
+	}
+	return nil
+}
+
+// top3 are the three largest contributions by size (ties keep the model's
+// order), as scoring.TopContributions picks them, without its sort; fewer
+// when fewer are not zero.
+func (ex *exportedExplanation) top3() ([]scoring.Contribution, error) {
+	var top [3]*rawContribution
+	for i := range ex.contributions {
+		c := &ex.contributions[i]
+		if c.contribution == 0 {
+			continue
+		}
+		for j := range top {
+			if top[j] == nil || math.Abs(c.contribution) > math.Abs(top[j].contribution) {
+				copy(top[j+1:], top[j:len(top)-1])
+				top[j] = c
+				break
+			}
+		}
+	}
+	out := make([]scoring.Contribution, 0, 3)
+	for _, c := range top {
+		if c == nil {
+			break
+		}
+		rc, err := c.read()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rc)
+	}
+	return out, nil
 }
 
 // InvestigateExport downloads every transaction the page's filters keep, in
@@ -544,8 +681,7 @@ func (s *Server) InvestigateExport(c echo.Context) error {
 	}
 	var ex exportedExplanation
 	n, more, err := store.ExportTransactions(ctx, p.Tenant, f, limit, func(r *store.ExportRow) error {
-		ex = exportedExplanation{}
-		if err := json.Unmarshal(r.Explanation, &ex); err != nil {
+		if err := ex.parse(r.Explanation); err != nil {
 			return fmt.Errorf("explanation of %s: %w", r.ID, err)
 		}
 		rec := out.rec[:0]
@@ -563,10 +699,13 @@ func (s *Server) InvestigateExport(c echo.Context) error {
 		rec.number(r.Score)
 		rec.number(r.RawMargin)
 		rec.text(r.Band)
-		rec.text(strconv.FormatBool(ex.Result.Review))
-		rec.text(ex.Model.Name)
-		rec.integer(int64(ex.Model.Version))
-		top := scoring.TopContributions(ex.Explanation.All, 3)
+		rec.text(strconv.FormatBool(ex.Review))
+		rec.text(ex.ModelName)
+		rec.integer(ex.ModelVersion)
+		top, err := ex.top3()
+		if err != nil {
+			return fmt.Errorf("explanation of %s: %w", r.ID, err)
+		}
 		for i := range 3 {
 			if i < len(top) {
 				rec.text(top[i].Feature)
@@ -576,7 +715,7 @@ func (s *Server) InvestigateExport(c echo.Context) error {
 				rec = append(rec, "", "", "")
 			}
 		}
-		rec.text(ex.Explanation.Summary)
+		rec.text(ex.Summary)
 		rec.text(r.Label)
 		rec.text(r.DecidedBy)
 		rec.time(r.DecidedAt)
