@@ -553,7 +553,7 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	var addr, metricsAddr string
 	var noDemo, demo, secure, trustProxy bool
 	var apiRate float64
-	var apiBurst int
+	var apiBurst, exportLimit int
 	var drain time.Duration
 	c.register(fs, env)
 	fs.StringVar(&addr, "addr", env.str("SENTINEL_ADDR", "127.0.0.1:8080"), "listen address (env SENTINEL_ADDR)")
@@ -564,6 +564,7 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	fs.BoolVar(&trustProxy, "trust-proxy", env.bool("SENTINEL_TRUST_PROXY", false), "take client addresses from X-Forwarded-For (env SENTINEL_TRUST_PROXY)")
 	fs.Float64Var(&apiRate, "api-rate-limit", env.float("SENTINEL_API_RATE_LIMIT", 2000), "requests a second each API key may send to this replica; 0 for no limit (env SENTINEL_API_RATE_LIMIT)")
 	fs.IntVar(&apiBurst, "api-burst", int(env.float("SENTINEL_API_BURST", 1000)), "requests an API key may send at once above its rate (env SENTINEL_API_BURST)")
+	fs.IntVar(&exportLimit, "export-limit", int(env.float("SENTINEL_EXPORT_LIMIT", 1_000_000)), "most rows one CSV export writes (env SENTINEL_EXPORT_LIMIT)")
 	fs.DurationVar(&drain, "shutdown-timeout", 15*time.Second, "how long to drain in-flight requests on shutdown")
 	return func(ctx context.Context) error {
 		// The server's live heap is small (tens of MB) and scoring allocates
@@ -636,7 +637,7 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 			}
 		}
 		srv := &http.Server{
-			Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy, APIRate: apiRate, APIBurst: apiBurst, Metrics: metrics}),
+			Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy, APIRate: apiRate, APIBurst: apiBurst, Metrics: metrics, ExportLimit: exportLimit}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       2 * time.Minute,
 			WriteTimeout:      2 * time.Minute,

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -16,15 +17,59 @@ import (
 
 const auditPageSize = 50
 
-// AuditList shows the tenant's audit trail, newest first, 50 at a time.
+// auditFilter reads the audit trail's filters: actor (part of an email),
+// action (or what comes before its dot), object (a type, an id, or both)
+// and a range of days (UTC, the last one included). Bad dates are reported
+// and left out.
+func auditFilter(q url.Values) (store.AuditFilter, url.Values, string) {
+	f := store.AuditFilter{Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action")),
+		Object: strings.TrimSpace(q.Get("object"))}
+	params := url.Values{}
+	for k, v := range map[string]string{"actor": f.Actor, "action": f.Action, "object": f.Object} {
+		if v != "" {
+			params.Set(k, v)
+		}
+	}
+	var problems []string
+	for _, d := range []struct {
+		key, label string
+		into       *time.Time
+		days       int
+	}{{"from", "From", &f.From, 0}, {"to", "To", &f.To, 1}} {
+		s := strings.TrimSpace(q.Get(d.key))
+		if s == "" {
+			continue
+		}
+		params.Set(d.key, s)
+		t, err := time.Parse(dateLayout, s)
+		if err != nil {
+			problems = append(problems, d.label+" must be a date (YYYY-MM-DD).")
+			continue
+		}
+		*d.into = t.AddDate(0, 0, d.days)
+	}
+	return f, params, strings.Join(problems, " ")
+}
+
+// AuditList shows the tenant's audit trail, newest first, 50 at a time,
+// with its filters and, for those who may, the export of what they keep.
 func (s *Server) AuditList(c echo.Context) error {
 	p := currentPrincipal(c)
-	f := store.AuditFilter{Action: c.QueryParam("action"), Before: c.QueryParam("before"), Limit: auditPageSize}
-	events, err := store.ListAudit(c.Request().Context(), p.Tenant, f)
+	ctx := c.Request().Context()
+	f, params, problem := auditFilter(c.QueryParams())
+	f.Before, f.After, f.Limit = c.QueryParam("before"), c.QueryParam("after"), auditPageSize+1
+	events, err := store.ListAudit(ctx, p.Tenant, f)
 	if err != nil {
 		return err
 	}
-	props := views.AuditProps{Action: f.Action}
+	more := len(events) > auditPageSize
+	if more && f.Before == "" && f.After != "" {
+		events = events[1:] // read oldest first: the extra one is the newest
+	} else if more {
+		events = events[:auditPageSize]
+	}
+	props := views.AuditProps{Action: f.Action, Actor: f.Actor, Object: f.Object, From: params.Get("from"),
+		To: params.Get("to"), Error: problem}
 	for _, e := range events {
 		row := views.AuditRow{
 			ID: e.ID, When: e.CreatedAt.UTC().Format("2006-01-02 15:04:05"), Actor: e.ActorEmail,
@@ -35,14 +80,69 @@ func (s *Server) AuditList(c echo.Context) error {
 		}
 		props.Rows = append(props.Rows, row)
 	}
-	if len(events) == auditPageSize {
-		q := url.Values{"before": {events[len(events)-1].ID}}
-		if f.Action != "" {
-			q.Set("action", f.Action)
+	self := string(views.URL(ctx, "AuditList"))
+	if n := len(events); n > 0 {
+		backwards := f.Before == "" && f.After != ""
+		if (more && !backwards) || backwards {
+			props.NextHref = queueHref(self, params, "before", events[n-1].ID)
 		}
-		props.NextHref = routePath(c, "AuditList") + "?" + q.Encode()
+		if (more && backwards) || (!backwards && f.Before != "") {
+			props.PrevHref = queueHref(self, params, "after", events[0].ID)
+		}
 	}
-	return render(c, http.StatusOK, views.AuditPage(props), nil)
+	if Can(p.User.Role, PermExportAudit) {
+		props.ExportHref = string(views.WithQuery(views.URL(ctx, "AuditExport"), params))
+	}
+	status := http.StatusOK
+	if problem != "" {
+		status = http.StatusUnprocessableEntity
+	}
+	return render(c, status, views.AuditPage(props), nil)
+}
+
+// auditColumns is the header of the audit trail export.
+var auditColumns = []string{"event_id", "created_at", "actor_email", "actor_id", "action", "object_type", "object_id",
+	"ip", "user_agent", "details"}
+
+// AuditExport downloads the audit events the trail's filters keep, newest
+// first, as CSV, streamed and limited as the transactions export is, and
+// audited as it is.
+func (s *Server) AuditExport(c echo.Context) error {
+	p := currentPrincipal(c)
+	ctx := c.Request().Context()
+	f, params, problem := auditFilter(c.QueryParams())
+	if problem != "" {
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, problem)
+	}
+	tenant, err := store.GetTenant(ctx, p.Tenant)
+	if err != nil {
+		return err
+	}
+	limit := s.exportLimit()
+	out, err := newCSVStream(c, exportFilename(tenant.Slug, "audit", time.Now()), auditColumns)
+	if err != nil {
+		return err
+	}
+	n, more, err := store.ExportAudit(ctx, p.Tenant, f, limit, func(e *store.AuditEvent) error {
+		rec := out.rec[:0]
+		rec.text(e.ID)
+		rec.time(e.CreatedAt)
+		rec.text(e.ActorEmail)
+		actorID := ""
+		if e.ActorID != nil {
+			actorID = *e.ActorID
+		}
+		rec.text(actorID)
+		rec.text(e.Action)
+		rec.text(e.ObjectType)
+		rec.text(e.ObjectID)
+		rec.text(e.IP)
+		rec.text(e.UserAgent)
+		rec.text(string(e.Details))
+		out.rec = rec
+		return out.write(rec)
+	})
+	return s.finishExport(c, out, store.ActionExportAudit, params, limit, n, more, err)
 }
 
 // auditDetails writes an event's JSON details as labelled values, in key

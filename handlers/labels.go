@@ -18,6 +18,7 @@ var roleWords = map[string]string{
 	store.RoleAnalyst:       "Analyst",
 	store.RoleSeniorAnalyst: "Senior analyst",
 	store.RoleAdmin:         "Admin",
+	store.RoleAuditor:       "Auditor",
 }
 
 // roleLabel is a role in words.

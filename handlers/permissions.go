@@ -35,38 +35,67 @@ const (
 	// PermManageModels covers uploading, promoting, staging models and
 	// setting their thresholds.
 	PermManageModels Permission = "models.manage"
+	// PermInvestigate is searching every transaction on the investigate page.
+	PermInvestigate Permission = "investigate.view"
+	// PermBulkDecide is one decision on many transactions at once.
+	PermBulkDecide Permission = "transactions.bulk_decide"
+	// PermExport is downloading transactions as CSV.
+	PermExport Permission = "transactions.export"
+	// PermExportAudit is downloading the audit trail as CSV.
+	PermExportAudit Permission = "audit.export"
 )
 
 // matrix maps each role to what it may do. A role not listed may do nothing.
 var matrix = map[string]map[Permission]bool{
 	store.RoleAnalyst: {
-		PermViewHome:   true,
-		PermViewQueue:  true,
-		PermDecide:     true,
-		PermOwnAccount: true,
-		PermViewModels: true,
+		PermViewHome:    true,
+		PermViewQueue:   true,
+		PermInvestigate: true,
+		PermExport:      true,
+		PermDecide:      true,
+		PermOwnAccount:  true,
+		PermViewModels:  true,
 	},
 	store.RoleSeniorAnalyst: {
-		PermViewHome:   true,
-		PermViewQueue:  true,
-		PermDecide:     true,
-		PermSubmit:     true,
-		PermOwnAccount: true,
-		PermViewModels: true,
+		PermViewHome:    true,
+		PermViewQueue:   true,
+		PermInvestigate: true,
+		PermDecide:      true,
+		PermBulkDecide:  true,
+		PermExport:      true,
+		PermSubmit:      true,
+		PermOwnAccount:  true,
+		PermViewModels:  true,
 	},
 	store.RoleAdmin: {
 		PermViewHome:       true,
 		PermViewQueue:      true,
+		PermInvestigate:    true,
 		PermDecide:         true,
+		PermBulkDecide:     true,
+		PermExport:         true,
 		PermSubmit:         true,
 		PermViewUsers:      true,
 		PermViewAudit:      true,
+		PermExportAudit:    true,
 		PermManageAPIKeys:  true,
 		PermManageUsers:    true,
 		PermManageSettings: true,
 		PermOwnAccount:     true,
 		PermViewModels:     true,
 		PermManageModels:   true,
+	},
+	// The auditor reads what an analyst reads, the models and the audit
+	// trail, and exports; it changes nothing but its own sign-in.
+	store.RoleAuditor: {
+		PermViewHome:    true,
+		PermViewQueue:   true,
+		PermInvestigate: true,
+		PermExport:      true,
+		PermViewAudit:   true,
+		PermExportAudit: true,
+		PermOwnAccount:  true,
+		PermViewModels:  true,
 	},
 }
 

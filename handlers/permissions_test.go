@@ -25,10 +25,11 @@ const (
 	analyst
 	senior
 	admin
+	auditor
 	callers
 )
 
-var callerEmails = [callers]string{"", "analyst@sentinel.demo", "senior@sentinel.demo", "admin@sentinel.demo"}
+var callerEmails = [callers]string{"", "analyst@sentinel.demo", "senior@sentinel.demo", "admin@sentinel.demo", "auditor@sentinel.demo"}
 
 // permRequest is one concrete request of a route: a path with real ids of
 // the demo tenant's own objects, and a form or body that succeeds.
@@ -71,71 +72,78 @@ func permissionTable() []permRow {
 	}
 	staged := func(a *testApp) string { return a.stagedModel("admin@sentinel.demo") }
 	return []permRow{
-		{"GET", "/health", [callers]int{200, 200, 200, 200}, false, path("/health")},
-		{"GET", "/ready", [callers]int{200, 200, 200, 200}, false, path("/ready")},
-		{"GET", "/assets/:hash/:name", [callers]int{200, 200, 200, 200}, false, path(assets.URL("app.css"))},
-		{"GET", "/api/openapi.json", [callers]int{200, 200, 200, 200}, false, path("/api/openapi.json")},
-		{"GET", "/api/docs", [callers]int{200, 200, 200, 200}, false, path("/api/docs")},
-		{"GET", "/login", [callers]int{200, 303, 303, 303}, false, path("/login")},
-		{"POST", "/login", [callers]int{303, 303, 303, 303}, true, func(*testApp) permRequest {
+		{"GET", "/health", [callers]int{200, 200, 200, 200, 200}, false, path("/health")},
+		{"GET", "/ready", [callers]int{200, 200, 200, 200, 200}, false, path("/ready")},
+		{"GET", "/assets/:hash/:name", [callers]int{200, 200, 200, 200, 200}, false, path(assets.URL("app.css"))},
+		{"GET", "/api/openapi.json", [callers]int{200, 200, 200, 200, 200}, false, path("/api/openapi.json")},
+		{"GET", "/api/docs", [callers]int{200, 200, 200, 200, 200}, false, path("/api/docs")},
+		{"GET", "/login", [callers]int{200, 303, 303, 303, 303}, false, path("/login")},
+		{"POST", "/login", [callers]int{303, 303, 303, 303, 303}, true, func(*testApp) permRequest {
 			return permRequest{path: "/login", form: url.Values{"email": {"analyst@acme.demo"}, "password": {"demopass123"}}}
 		}},
-		{"POST", "/logout", [callers]int{303, 303, 303, 303}, true, func(*testApp) permRequest {
+		{"POST", "/logout", [callers]int{303, 303, 303, 303, 303}, true, func(*testApp) permRequest {
 			return permRequest{path: "/logout", form: url.Values{}}
 		}},
-		{"GET", "/", [callers]int{303, 200, 200, 200}, false, path("/")},
-		{"GET", "/queue", [callers]int{303, 200, 200, 200}, false, path("/queue")},
-		{"GET", "/queue/new", [callers]int{303, 200, 200, 200}, false, path("/queue/new")},
-		{"GET", "/transactions/:id", [callers]int{303, 200, 200, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/", [callers]int{303, 200, 200, 200, 200}, false, path("/")},
+		{"GET", "/queue", [callers]int{303, 200, 200, 200, 200}, false, path("/queue")},
+		{"GET", "/queue/new", [callers]int{303, 200, 200, 200, 200}, false, path("/queue/new")},
+		{"GET", "/transactions/:id", [callers]int{303, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/transactions/" + tx(a)}
 		}},
-		{"POST", "/transactions/:id/decisions", [callers]int{303, 303, 303, 303}, false, func(a *testApp) permRequest {
+		{"POST", "/transactions/:id/decisions", [callers]int{303, 303, 303, 303, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/transactions/" + tx(a) + "/decisions",
 				form: url.Values{"decision": {store.DecisionEscalated}, "rationale": {"permission test"}}}
 		}},
-		{"GET", "/settings/users", [callers]int{303, 403, 403, 200}, false, path("/settings/users")},
-		{"GET", "/settings/users/:id", [callers]int{303, 403, 403, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/investigate", [callers]int{303, 200, 200, 200, 200}, false, path("/investigate")},
+		{"GET", "/investigate/export.csv", [callers]int{303, 200, 200, 200, 200}, false, path("/investigate/export.csv?type=TRANSFER")},
+		{"POST", "/investigate/bulk", [callers]int{303, 403, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/investigate/bulk",
+				form: url.Values{"id": {tx(a)}, "decision": {store.DecisionEscalated}, "rationale": {"permission test"}}}
+		}},
+		{"GET", "/settings/users", [callers]int{303, 403, 403, 200, 403}, false, path("/settings/users")},
+		{"GET", "/settings/users/:id", [callers]int{303, 403, 403, 200, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/settings/users/" + a.user("analyst@sentinel.demo").ID}
 		}},
-		{"GET", "/audit", [callers]int{303, 403, 403, 200}, false, path("/audit")},
-		{"GET", "/settings/api-keys", [callers]int{303, 403, 403, 200}, false, path("/settings/api-keys")},
-		{"POST", "/settings/api-keys", [callers]int{303, 403, 403, 201}, false, func(*testApp) permRequest {
+		{"GET", "/audit", [callers]int{303, 403, 403, 200, 200}, false, path("/audit")},
+		{"GET", "/audit/export.csv", [callers]int{303, 403, 403, 200, 200}, false, path("/audit/export.csv?action=auth")},
+		{"GET", "/settings/api-keys", [callers]int{303, 403, 403, 200, 403}, false, path("/settings/api-keys")},
+		{"POST", "/settings/api-keys", [callers]int{303, 403, 403, 201, 403}, false, func(*testApp) permRequest {
 			return permRequest{path: "/settings/api-keys", form: url.Values{"name": {fmt.Sprintf("perm %d", next())}, "scope": {"score"}}}
 		}},
-		{"GET", "/settings/api-keys/:id/revoke", [callers]int{303, 403, 403, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/settings/api-keys/:id/revoke", [callers]int{303, 403, 403, 200, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/settings/api-keys/" + newKey(a) + "/revoke"}
 		}},
-		{"POST", "/settings/api-keys/:id/revoke", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+		{"POST", "/settings/api-keys/:id/revoke", [callers]int{303, 403, 403, 303, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/settings/api-keys/" + newKey(a) + "/revoke", form: url.Values{}}
 		}},
-		{"GET", "/models", [callers]int{303, 200, 200, 200}, false, path("/models")},
-		{"POST", "/models", [callers]int{303, 403, 403, 303}, false, func(*testApp) permRequest {
+		{"GET", "/models", [callers]int{303, 200, 200, 200, 200}, false, path("/models")},
+		{"POST", "/models", [callers]int{303, 403, 403, 303, 403}, false, func(*testApp) permRequest {
 			return permRequest{path: "/models", form: url.Values{"name": {fmt.Sprintf("perm-%d", next())}}, file: models.Default}
 		}},
-		{"GET", "/models/compare", [callers]int{303, 200, 200, 200}, false, path("/models/compare")},
-		{"GET", "/models/:id", [callers]int{303, 200, 200, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/models/compare", [callers]int{303, 200, 200, 200, 200}, false, path("/models/compare")},
+		{"GET", "/models/:id", [callers]int{303, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/models/" + a.productionModel("admin@sentinel.demo")}
 		}},
-		{"GET", "/models/:id/whatif", [callers]int{303, 403, 403, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/models/:id/whatif", [callers]int{303, 403, 403, 200, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/models/" + a.productionModel("admin@sentinel.demo") + "/whatif?review=0.4&medium=0.2&high=0.5&critical=0.8"}
 		}},
-		{"POST", "/models/:id/promote", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+		{"POST", "/models/:id/promote", [callers]int{303, 403, 403, 303, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/models/" + staged(a) + "/promote", form: url.Values{}}
 		}},
-		{"POST", "/models/:id/stage", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+		{"POST", "/models/:id/stage", [callers]int{303, 403, 403, 303, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/models/" + staged(a) + "/stage", form: url.Values{"stage": {store.StageShadow}}}
 		}},
-		{"POST", "/models/:id/thresholds", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+		{"POST", "/models/:id/thresholds", [callers]int{303, 403, 403, 303, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/models/" + staged(a) + "/thresholds",
 				form: url.Values{"review": {"0.4"}, "medium": {"0.2"}, "high": {"0.5"}, "critical": {"0.8"}}}
 		}},
-		{"POST", "/api/v1/score", [callers]int{401, 403, 201, 201}, false, func(*testApp) permRequest {
+		{"POST", "/api/v1/score", [callers]int{401, 403, 201, 201, 403}, false, func(*testApp) permRequest {
 			return permRequest{path: "/api/v1/score", json: txJSON(fmt.Sprintf("perm-%d", next()))}
 		}},
-		{"POST", "/api/v1/score/batch", [callers]int{401, 403, 200, 200}, false, func(*testApp) permRequest {
+		{"POST", "/api/v1/score/batch", [callers]int{401, 403, 200, 200, 403}, false, func(*testApp) permRequest {
 			return permRequest{path: "/api/v1/score/batch", json: `{"transactions":[` + txJSON(fmt.Sprintf("perm-%d", next())) + `]}`}
 		}},
-		{"GET", "/api/v1/transactions", [callers]int{401, 200, 200, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/api/v1/transactions", [callers]int{401, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
 			tx := tx(a)
 			s, err := store.GetScored(context.Background(), store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID), tx)
 			if err != nil {
@@ -143,57 +151,57 @@ func permissionTable() []permRow {
 			}
 			return permRequest{path: "/api/v1/transactions?external_id=" + url.QueryEscape(s.Transaction.ExternalID)}
 		}},
-		{"GET", "/api/v1/transactions/:id", [callers]int{401, 200, 200, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/api/v1/transactions/:id", [callers]int{401, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/api/v1/transactions/" + tx(a)}
 		}},
 		// People. The second-factor steps of signing in send anyone without
 		// a pending sign-in to /login, and the signed-in home.
-		{"GET", "/login/code", [callers]int{303, 303, 303, 303}, false, path("/login/code")},
-		{"POST", "/login/code", [callers]int{303, 303, 303, 303}, false, func(*testApp) permRequest {
+		{"GET", "/login/code", [callers]int{303, 303, 303, 303, 303}, false, path("/login/code")},
+		{"POST", "/login/code", [callers]int{303, 303, 303, 303, 303}, false, func(*testApp) permRequest {
 			return permRequest{path: "/login/code", form: url.Values{"code": {"123456"}}}
 		}},
-		{"GET", "/login/enroll", [callers]int{303, 303, 303, 303}, false, path("/login/enroll")},
-		{"POST", "/login/enroll", [callers]int{303, 303, 303, 303}, false, func(*testApp) permRequest {
+		{"GET", "/login/enroll", [callers]int{303, 303, 303, 303, 303}, false, path("/login/enroll")},
+		{"POST", "/login/enroll", [callers]int{303, 303, 303, 303, 303}, false, func(*testApp) permRequest {
 			return permRequest{path: "/login/enroll", form: url.Values{"code": {"123456"}}}
 		}},
-		{"GET", "/set-password/:token", [callers]int{200, 200, 200, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/set-password/:token", [callers]int{200, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
 			_, token := a.invite(store.RoleAnalyst)
 			return permRequest{path: "/set-password/" + token}
 		}},
-		{"POST", "/set-password/:token", [callers]int{303, 303, 303, 303}, false, func(a *testApp) permRequest {
+		{"POST", "/set-password/:token", [callers]int{303, 303, 303, 303, 303}, false, func(a *testApp) permRequest {
 			_, token := a.invite(store.RoleAnalyst)
 			return permRequest{path: "/set-password/" + token, form: url.Values{"password": {newPassword}, "confirm": {newPassword}}}
 		}},
-		{"POST", "/settings/users", [callers]int{303, 403, 403, 201}, false, func(*testApp) permRequest {
+		{"POST", "/settings/users", [callers]int{303, 403, 403, 201, 403}, false, func(*testApp) permRequest {
 			return permRequest{path: "/settings/users", form: url.Values{"email": {fmt.Sprintf("perm%d@sentinel.demo", next())},
 				"name": {"Perm Test"}, "role": {store.RoleAnalyst}}}
 		}},
-		{"POST", "/settings/users/:id/role", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+		{"POST", "/settings/users/:id/role", [callers]int{303, 403, 403, 303, 403}, false, func(a *testApp) permRequest {
 			u, _ := a.invite(store.RoleAnalyst)
 			return permRequest{path: "/settings/users/" + u.ID + "/role", form: url.Values{"role": {store.RoleSeniorAnalyst}}}
 		}},
-		{"POST", "/settings/users/:id/disable", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+		{"POST", "/settings/users/:id/disable", [callers]int{303, 403, 403, 303, 403}, false, func(a *testApp) permRequest {
 			u, _ := a.invite(store.RoleAnalyst)
 			return permRequest{path: "/settings/users/" + u.ID + "/disable", form: url.Values{}}
 		}},
-		{"POST", "/settings/users/:id/enable", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+		{"POST", "/settings/users/:id/enable", [callers]int{303, 403, 403, 303, 403}, false, func(a *testApp) permRequest {
 			u, _ := a.invite(store.RoleAnalyst)
 			return permRequest{path: "/settings/users/" + u.ID + "/enable", form: url.Values{}}
 		}},
-		{"POST", "/settings/users/:id/reset-password", [callers]int{303, 403, 403, 200}, false, func(a *testApp) permRequest {
+		{"POST", "/settings/users/:id/reset-password", [callers]int{303, 403, 403, 200, 403}, false, func(a *testApp) permRequest {
 			u, _ := a.invite(store.RoleAnalyst)
 			return permRequest{path: "/settings/users/" + u.ID + "/reset-password", form: url.Values{}}
 		}},
-		{"POST", "/settings/users/:id/remove-2fa", [callers]int{303, 403, 403, 303}, false, func(a *testApp) permRequest {
+		{"POST", "/settings/users/:id/remove-2fa", [callers]int{303, 403, 403, 303, 403}, false, func(a *testApp) permRequest {
 			u, _ := a.invite(store.RoleAnalyst)
 			return permRequest{path: "/settings/users/" + u.ID + "/remove-2fa", form: url.Values{}}
 		}},
-		{"GET", "/settings/security", [callers]int{303, 403, 403, 200}, false, path("/settings/security")},
-		{"POST", "/settings/security", [callers]int{303, 403, 403, 200}, false, func(*testApp) permRequest {
+		{"GET", "/settings/security", [callers]int{303, 403, 403, 200, 403}, false, path("/settings/security")},
+		{"POST", "/settings/security", [callers]int{303, 403, 403, 200, 403}, false, func(*testApp) permRequest {
 			return permRequest{path: "/settings/security", form: url.Values{"two_factor": {store.TwoFactorOptional}}}
 		}},
-		{"GET", "/account", [callers]int{303, 200, 200, 200}, false, path("/account")},
-		{"POST", "/account/sessions/:id/end", [callers]int{303, 303, 303, 303}, false, func(a *testApp) permRequest {
+		{"GET", "/account", [callers]int{303, 200, 200, 200, 200}, false, path("/account")},
+		{"POST", "/account/sessions/:id/end", [callers]int{303, 303, 303, 303, 303}, false, func(a *testApp) permRequest {
 			return permRequest{forCaller: func(email string) permRequest {
 				if email == "" {
 					return permRequest{path: "/account/sessions/none/end", form: url.Values{}}
@@ -201,13 +209,13 @@ func permissionTable() []permRow {
 				return permRequest{path: "/account/sessions/" + a.otherSession(email) + "/end", form: url.Values{}}
 			}}
 		}},
-		{"POST", "/account/sessions/end-others", [callers]int{303, 303, 303, 303}, false, func(*testApp) permRequest {
+		{"POST", "/account/sessions/end-others", [callers]int{303, 303, 303, 303, 303}, false, func(*testApp) permRequest {
 			return permRequest{path: "/account/sessions/end-others", form: url.Values{}}
 		}},
-		{"POST", "/account/2fa", [callers]int{303, 303, 303, 303}, false, func(*testApp) permRequest {
+		{"POST", "/account/2fa", [callers]int{303, 303, 303, 303, 303}, false, func(*testApp) permRequest {
 			return permRequest{path: "/account/2fa", form: url.Values{}}
 		}},
-		{"GET", "/account/2fa", [callers]int{303, 200, 200, 200}, false, func(a *testApp) permRequest {
+		{"GET", "/account/2fa", [callers]int{303, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
 			return permRequest{forCaller: func(email string) permRequest {
 				if email != "" {
 					a.beginTOTP(email)
@@ -217,7 +225,7 @@ func permissionTable() []permRow {
 		}},
 		// Confirming turns the callers' second factor on; the next row
 		// turns it off before any row signs them in again.
-		{"POST", "/account/2fa/confirm", [callers]int{303, 200, 200, 200}, false, func(a *testApp) permRequest {
+		{"POST", "/account/2fa/confirm", [callers]int{303, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
 			return permRequest{forCaller: func(email string) permRequest {
 				code := "123456"
 				if email != "" {
@@ -226,12 +234,12 @@ func permissionTable() []permRow {
 				return permRequest{path: "/account/2fa/confirm", form: url.Values{"code": {code}}}
 			}}
 		}},
-		{"POST", "/account/2fa/remove", [callers]int{303, 200, 200, 200}, false, func(*testApp) permRequest {
+		{"POST", "/account/2fa/remove", [callers]int{303, 200, 200, 200, 200}, false, func(*testApp) permRequest {
 			return permRequest{path: "/account/2fa/remove", form: url.Values{"password": {seed.DemoPassword}}}
 		}},
 		// Last: it changes the callers' passwords, which rows that sign in
 		// again would need.
-		{"POST", "/account/password", [callers]int{303, 200, 200, 200}, false, func(*testApp) permRequest {
+		{"POST", "/account/password", [callers]int{303, 200, 200, 200, 200}, false, func(*testApp) permRequest {
 			return permRequest{path: "/account/password", form: url.Values{"current": {seed.DemoPassword}, "password": {newPassword}, "confirm": {newPassword}}}
 		}},
 	}

@@ -30,40 +30,26 @@ const (
 // minimum score is reported, not guessed.
 func queueFilter(q url.Values) (store.QueueFilter, views.QueueFilters, string) {
 	var f store.QueueFilter
-	vf := views.QueueFilters{Bands: map[string]bool{}, View: views.ViewReview}
+	vf := views.QueueFilters{View: views.ViewReview}
 	f.Review = q.Get("view") != views.ViewAll
 	if !f.Review {
 		vf.View = views.ViewAll
 	}
-	for _, b := range q["band"] {
-		if slices.Contains(scoring.Bands, scoring.Band(b)) && !vf.Bands[b] {
-			f.Bands = append(f.Bands, b)
-			vf.Bands[b] = true
-		}
-	}
+	f.Bands, vf.Bands = bandsParam(q)
 	if !f.Review {
-		f.Decision = "any"
-		if d := q.Get("decision"); d == "undecided" || slices.Contains(store.Decisions, d) {
-			f.Decision = d
-		}
+		f.Decision = decisionParam(q)
 		vf.Decision = f.Decision
 	}
 	if t := q.Get("type"); scoring.IsType(t) {
 		f.Type, vf.Type = t, t
 	}
-	var problem string
-	if s := strings.TrimSpace(q.Get("min_score")); s != "" {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || v < 0 || v > 1 {
-			problem = "Min score must be a number from 0 to 1."
-		} else {
-			f.MinScore = v
-		}
-		vf.MinScore = s
+	minScore, raw, problem := scoreParam(q, "min_score", "Min score")
+	if minScore != nil {
+		f.MinScore = *minScore
 	}
-	if a := strings.TrimSpace(q.Get("account")); len(a) <= scoring.MaxAccountLen {
-		f.Account, vf.Account = a, a
-	}
+	vf.MinScore = raw
+	f.Account = accountParam(q)
+	vf.Account = f.Account
 	// The review view reads by risk unless asked for time; the view of all
 	// transactions by time unless asked for score.
 	sort := q.Get("sort")
@@ -77,6 +63,53 @@ func queueFilter(q url.Values) (store.QueueFilter, views.QueueFilters, string) {
 	}
 	vf.Sort = f.Sort
 	return f, vf, problem
+}
+
+// The query parameters the queue shares with the investigate page.
+
+// bandsParam reads band: the known bands, each once, in the order given.
+func bandsParam(q url.Values) ([]string, map[string]bool) {
+	var bands []string
+	seen := map[string]bool{}
+	for _, b := range q["band"] {
+		if slices.Contains(scoring.Bands, scoring.Band(b)) && !seen[b] {
+			bands = append(bands, b)
+			seen[b] = true
+		}
+	}
+	return bands, seen
+}
+
+// decisionParam reads decision: undecided or a decision, otherwise any.
+func decisionParam(q url.Values) string {
+	if d := q.Get("decision"); d == "undecided" || slices.Contains(store.Decisions, d) {
+		return d
+	}
+	return "any"
+}
+
+// scoreParam reads a score bound from key: nil when absent or bad, the
+// text as given, and what is wrong with it (label names the field).
+func scoreParam(q url.Values, key, label string) (*float64, string, string) {
+	s := strings.TrimSpace(q.Get(key))
+	if s == "" {
+		return nil, "", ""
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 || v > 1 {
+		return nil, s, label + " must be a number from 0 to 1."
+	}
+	return &v, s, ""
+}
+
+// accountParam reads account, "" when longer than any account (a
+// trailing * aside, with which the investigate page reads a prefix).
+func accountParam(q url.Values) string {
+	a := strings.TrimSpace(q.Get("account"))
+	if len(strings.TrimSuffix(a, "*")) > scoring.MaxAccountLen {
+		return ""
+	}
+	return a
 }
 
 // canonical writes the view and filters back as a query string (no cursor).

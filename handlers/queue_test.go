@@ -152,7 +152,7 @@ func TestDecisionFlow(t *testing.T) {
 		ids := a.scoreN("analyst@sentinel.demo", 1, "d")
 		b := a.signedIn("analyst@sentinel.demo")
 		page := b.get("/transactions/" + ids[0])
-		if page.Status != http.StatusOK || !strings.Contains(page.Body, `data-testid="waterfall"`) || !strings.Contains(page.Body, "/entities/C0") {
+		if page.Status != http.StatusOK || !strings.Contains(page.Body, `data-testid="waterfall"`) || !strings.Contains(page.Body, `href="/investigate?account=C0"`) {
 			t.Fatalf("detail page = %d", page.Status)
 		}
 		req, _ := http.NewRequest("POST", a.srv.URL+"/transactions/"+ids[0]+"/decisions",

@@ -31,6 +31,11 @@ type Config struct {
 	// Now is the clock of second-factor codes and set-password links; nil
 	// is time.Now. Tests set a fake one.
 	Now func() time.Time
+	// ExportLimit is the most rows one CSV export writes; 0 means 1,000,000.
+	ExportLimit int
+	// BulkLimit is the most transactions one bulk decision changes; 0
+	// means 10,000.
+	BulkLimit int
 }
 
 // Session lifetimes: an idle session ends after IdleTimeout, any session

@@ -79,6 +79,9 @@ func (s *Server) TransactionShow(c echo.Context) error {
 	for i := range similar {
 		props.Similar = append(props.Similar, queueRow(&similar[i], false))
 	}
+	if Can(p.User.Role, PermInvestigate) {
+		props.SimilarHref = string(views.WithQuery(views.URL(ctx, "InvestigateList"), similarParams(&tx, pr.Band)))
+	}
 	return render(c, http.StatusOK, views.TransactionPage(props), nil)
 }
 

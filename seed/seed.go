@@ -41,11 +41,13 @@ func Tenants() []DemoTenant {
 			{DemoAdminEmail, "Avery Admin", store.RoleAdmin},
 			{"senior@sentinel.demo", "Sam Senior", store.RoleSeniorAnalyst},
 			{"analyst@sentinel.demo", "Alex Analyst", store.RoleAnalyst},
+			{"auditor@sentinel.demo", "Aude Auditor", store.RoleAuditor},
 		}},
 		{Slug: "acme-pay", Name: "Acme Pay", Users: []DemoUser{
 			{"admin@acme.demo", "Ada Acme", store.RoleAdmin},
 			{"senior@acme.demo", "Sol Acme", store.RoleSeniorAnalyst},
 			{"analyst@acme.demo", "Ari Acme", store.RoleAnalyst},
+			{"auditor@acme.demo", "Aud Acme", store.RoleAuditor},
 		}},
 	}
 }

@@ -42,8 +42,8 @@ func TestDemoIsIdempotent(t *testing.T) {
 				}
 				tn := store.ForTenant(db, u.TenantID)
 				users, _ := store.ListUsers(ctx, tn)
-				if len(users) != 3 {
-					t.Errorf("tenant %s has %d users, want 3", dt.Slug, len(users))
+				if len(users) != len(dt.Users) {
+					t.Errorf("tenant %s has %d users, want %d", dt.Slug, len(users), len(dt.Users))
 				}
 				mv, err := store.ProductionModel(ctx, tn)
 				if err != nil || mv.Name != models.DefaultName || mv.Version != 1 {

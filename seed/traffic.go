@@ -102,8 +102,8 @@ func demoRationale(decision string, tx *store.Transaction, alt bool) string {
 func demoDecisions(ctx context.Context, db *store.DB, t store.Tenant, dt DemoTenant, scored []*store.Scored, cutoff time.Time, seed uint64) (int, error) {
 	var actors []store.Actor
 	for _, du := range dt.Users {
-		if du.Role == store.RoleAdmin {
-			continue
+		if du.Role != store.RoleAnalyst && du.Role != store.RoleSeniorAnalyst {
+			continue // admins leave decisions to analysts; auditors change nothing
 		}
 		u, err := store.AdminFindLoginUser(ctx, db, du.Email)
 		if err != nil {

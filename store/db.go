@@ -46,6 +46,10 @@ type DB struct {
 	gorm    *gorm.DB
 	pool    *sql.DB // GORM's connection pool, for its statistics
 	dialect Dialect
+	// read serves long reads (exports) that must not hold the one SQLite
+	// connection: a read-only pool of its own there, the same pool as gorm
+	// on PostgreSQL.
+	read *gorm.DB
 }
 
 // Dialect reports which database this is.
@@ -80,7 +84,7 @@ func Open(url, sqlitePath string) (*DB, error) {
 		sqlDB.SetMaxIdleConns(10)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 		sqlDB.SetConnMaxLifetime(time.Hour)
-		return &DB{gorm: g, pool: sqlDB, dialect: Postgres}, nil
+		return &DB{gorm: g, pool: sqlDB, dialect: Postgres, read: g}, nil
 	}
 	if url != "" {
 		return nil, fmt.Errorf("store: DATABASE_URL must start with postgres:// or postgresql://")
@@ -106,8 +110,21 @@ func Open(url, sqlitePath string) (*DB, error) {
 	sqlDB.SetMaxIdleConns(1)
 	sqlDB.SetConnMaxIdleTime(0)
 	sqlDB.SetConnMaxLifetime(0)
+	// Readers of a WAL database see one snapshot each and do not wait for
+	// the writer: long reads (an export) take a connection of this pool and
+	// leave the writer's free.
+	r, err := gorm.Open(sqlite.Open("file:"+uriPath.Replace(sqlitePath)+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)"), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite %s for reading: %w", sqlitePath, err)
+	}
+	readDB, err := r.DB()
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite read pool: %w", err)
+	}
+	readDB.SetMaxOpenConns(4)
+	readDB.SetMaxIdleConns(1)
 	slog.Debug("sqlite opened", "path", sqlitePath)
-	return &DB{gorm: g, pool: sqlDB, dialect: SQLite}, nil
+	return &DB{gorm: g, pool: sqlDB, dialect: SQLite, read: r}, nil
 }
 
 // scanTimesInUTC makes a new PostgreSQL connection read timestamptz values
@@ -145,8 +162,13 @@ func (db *DB) Stats() sql.DBStats {
 	return db.pool.Stats()
 }
 
-// Close closes the connection pool.
+// Close closes the connection pools.
 func (db *DB) Close() error {
+	if db.read != db.gorm {
+		if readDB, err := db.read.DB(); err == nil {
+			_ = readDB.Close()
+		}
+	}
 	sqlDB, err := db.gorm.DB()
 	if err != nil {
 		return fmt.Errorf("store: close: %w", err)

@@ -3,8 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // ErrBadDecision is returned for a decision that is not one of Decisions.
@@ -17,23 +21,90 @@ func Decide(ctx context.Context, t Tenant, a Actor, transactionID, decision, rat
 	if !slices.Contains(Decisions, decision) {
 		return nil, ErrBadDecision
 	}
-	d := &AnalystDecision{ID: NewID(), TransactionID: transactionID, UserID: a.UserID, Decision: decision,
-		Rationale: rationale, CreatedAt: time.Now().UTC()}
+	var d *AnalystDecision
 	err := change(ctx, t, a, func(tx Tenant) (Event, error) {
-		res := tx.scoped(ctx).Model(&Transaction{}).Where("id = ?", transactionID).Update("label", decision)
-		if res.Error != nil {
-			return Event{}, res.Error
+		targets, err := tx.decisionTargets(ctx, tx.scoped(ctx).Where("transactions.id = ?", transactionID))
+		if err != nil {
+			return Event{}, err
 		}
-		if res.RowsAffected == 0 {
+		if len(targets) == 0 {
 			return Event{}, ErrNotFound
 		}
-		return Event{Action: ActionDecision, ObjectType: "transaction", ObjectID: transactionID,
-			Details: map[string]any{"decision": decision, "rationale": rationale}}, tx.create(ctx, d)
+		ds, events, err := tx.decide(ctx, a, targets, decision, rationale, nil)
+		if err != nil {
+			return Event{}, err
+		}
+		d = &ds[0]
+		return events[0], nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: decide %s: %w", transactionID, err)
 	}
 	return d, nil
+}
+
+// decisionTarget is a transaction about to be decided, with what its
+// rollup needs from its prediction.
+type decisionTarget struct {
+	Transaction
+	ModelVersionID string
+	Score          float64
+}
+
+// decisionTargets loads the transactions q selects (a scoped query of this
+// handle), in id order, locked for the change on PostgreSQL so that two
+// decisions on one transaction take turns: each reads the label the other
+// left, which its rollup moves the transaction from. (SQLite has one
+// writer at a time.)
+func (t Tenant) decisionTargets(ctx context.Context, q *gorm.DB) ([]decisionTarget, error) {
+	q = q.Model(&Transaction{}).Select("transactions.*, p.model_version_id, p.score").
+		Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id").
+		Order("transactions.id")
+	if t.db.Dialector.Name() == "postgres" {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "transactions"}})
+	}
+	var out []decisionTarget
+	if err := q.Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("store: transactions to decide: %w", err)
+	}
+	return out, nil
+}
+
+// decide records one decision per target on this handle (inside the
+// caller's transaction): the decision rows, the new labels, the rollups
+// the transactions move between, and an audit event each, returned for
+// the caller to write. details are added to every event (a bulk's id).
+func (t Tenant) decide(ctx context.Context, a Actor, targets []decisionTarget, decision, rationale string, details map[string]any) ([]AnalystDecision, []Event, error) {
+	now := time.Now().UTC()
+	ds := make([]AnalystDecision, len(targets))
+	events := make([]Event, len(targets))
+	ids := make([]string, len(targets))
+	deltas := rollupDeltas{}
+	for i := range targets {
+		tg := &targets[i]
+		ids[i] = tg.ID
+		ds[i] = AnalystDecision{ID: NewID(), Owned: Owned{TenantID: t.id}, TransactionID: tg.ID, UserID: a.UserID,
+			Decision: decision, Rationale: rationale, CreatedAt: now}
+		ev := map[string]any{"decision": decision, "rationale": rationale}
+		maps.Copy(ev, details)
+		events[i] = Event{Action: ActionDecision, ObjectType: "transaction", ObjectID: tg.ID, Details: ev}
+		if tg.Label != decision {
+			deltas.add(rollupOf(&tg.Transaction, tg.ModelVersionID, tg.Score, tg.Label), -1, tg.Amount, tg.Score)
+			deltas.add(rollupOf(&tg.Transaction, tg.ModelVersionID, tg.Score, decision), 1, tg.Amount, tg.Score)
+		}
+	}
+	for chunk := range slices.Chunk(ids, 500) {
+		if err := t.scoped(ctx).Model(&Transaction{}).Where("id IN ?", chunk).Update("label", decision).Error; err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := t.db.WithContext(ctx).CreateInBatches(ds, 200).Error; err != nil {
+		return nil, nil, err
+	}
+	if err := deltas.apply(ctx, t); err != nil {
+		return nil, nil, err
+	}
+	return ds, events, nil
 }
 
 // DecisionRow is a decision with who took it.

@@ -37,16 +37,22 @@ func GuardTenantScope(db *DB) error {
 		}
 		_ = tx.AddError(fmt.Errorf("store: tenant guard: statement on a tenant table without a tenant_id condition: %s", query))
 	}
-	cb := db.gorm.Callback()
-	for _, err := range []error{
-		cb.Query().After("gorm:query").Register("sentinel:tenant_guard", guard),
-		cb.Row().After("gorm:row").Register("sentinel:tenant_guard", guard),
-		cb.Raw().After("gorm:raw").Register("sentinel:tenant_guard", guard),
-		cb.Update().After("gorm:update").Register("sentinel:tenant_guard", guard),
-		cb.Delete().After("gorm:delete").Register("sentinel:tenant_guard", guard),
-	} {
-		if err != nil {
-			return fmt.Errorf("store: tenant guard: %w", err)
+	handles := []*gorm.DB{db.gorm}
+	if db.read != db.gorm {
+		handles = append(handles, db.read)
+	}
+	for _, h := range handles {
+		cb := h.Callback()
+		for _, err := range []error{
+			cb.Query().After("gorm:query").Register("sentinel:tenant_guard", guard),
+			cb.Row().After("gorm:row").Register("sentinel:tenant_guard", guard),
+			cb.Raw().After("gorm:raw").Register("sentinel:tenant_guard", guard),
+			cb.Update().After("gorm:update").Register("sentinel:tenant_guard", guard),
+			cb.Delete().After("gorm:delete").Register("sentinel:tenant_guard", guard),
+		} {
+			if err != nil {
+				return fmt.Errorf("store: tenant guard: %w", err)
+			}
 		}
 	}
 	return nil

@@ -104,6 +104,27 @@ func TestStoreFunctionsStayInTheirTenant(t *testing.T) {
 		}
 		events, err := store.ListAudit(ctx, b, store.AuditFilter{Limit: 100})
 		empty("ListAudit", len(events), err)
+		n2, _, err := store.ExportAudit(ctx, b, store.AuditFilter{}, 100, func(*store.AuditEvent) error { return nil })
+		empty("ExportAudit", n2, err)
+		inv, err := store.ListInvestigate(ctx, b, store.InvestigateFilter{Account: txs[0].NameOrig})
+		if err != nil || len(inv.Rows) != 0 {
+			t.Errorf("ListInvestigate as another tenant = %+v, %v; want no rows", inv, err)
+		}
+		for _, f := range []store.InvestigateFilter{{}, {Account: txs[0].NameOrig}} {
+			if st, err := store.CountInvestigate(ctx, b, f); err != nil || st.Count != 0 {
+				t.Errorf("CountInvestigate(%+v) as another tenant = %+v, %v; want none", f, st, err)
+			}
+		}
+		n2, _, err = store.ExportTransactions(ctx, b, store.InvestigateFilter{}, 100, func(*store.ExportRow) error { return nil })
+		empty("ExportTransactions", n2, err)
+		choices, err := store.ListModelChoices(ctx, b)
+		empty("ListModelChoices", len(choices), err)
+		_, err = store.BulkDecide(ctx, b, actorB, store.BulkSelection{IDs: []string{txs[1].ID}}, store.DecisionFalsePositive, "b's bulk", 10)
+		notFound("BulkDecide", err)
+		all := store.InvestigateFilter{}
+		if _, err := store.BulkDecide(ctx, b, actorB, store.BulkSelection{Filter: &all, Expect: 2}, store.DecisionFalsePositive, "b's bulk", 10); err == nil {
+			t.Error("BulkDecide of all a's transactions as another tenant succeeded")
+		}
 		if _, err := store.AddWatch(ctx, b, actorB, txs[1].NameDest, store.WatchTrusted, "b's reason"); err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,9 @@ const (
 	RoleAnalyst       = "analyst"
 	RoleSeniorAnalyst = "senior_analyst"
 	RoleAdmin         = "admin"
+	// RoleAuditor reads everything an analyst reads, the audit trail too,
+	// and exports; it changes nothing.
+	RoleAuditor = "auditor"
 )
 
 // Tenant row: one customer organisation. (The scoped handle is Tenant; the
@@ -322,12 +325,31 @@ type AuditEvent struct {
 	CreatedAt  time.Time
 }
 
+// TransactionRollup counts the transactions of one received day (UTC)
+// that share every value the investigate page filters on (migration 0011):
+// the statistics of a view are sums of rollups.
+type TransactionRollup struct {
+	Owned
+	Day            string // YYYY-MM-DD
+	Type           string
+	Band           string // from the review priority, as the queue's band filters read it
+	Review         int    // 1 when the transaction has a review priority
+	Label          string
+	Source         string
+	ModelVersionID string
+	ScoreBucket    int // index of the score's bucket (ScoreEdges)
+	AmountBucket   int // index of the amount's bucket (AmountEdges)
+	N              int64
+	Amount         float64
+	Score          float64 // sum of the scores
+}
+
 // tenantModels lists every model owned by a tenant; the isolation tests walk it.
 func tenantModels() []any {
 	return []any{
 		&User{}, &APIKey{}, &ModelVersion{}, &Transaction{}, &Prediction{},
 		&AnalystDecision{}, &Case{}, &CaseTransaction{}, &CaseEntity{}, &CaseNote{},
 		&WatchlistEntry{}, &AccountGeo{}, &DriftSnapshot{}, &UploadAudit{}, &AuditEvent{},
-		&PasswordLink{}, &RecoveryCode{}, &ModelLoad{},
+		&PasswordLink{}, &RecoveryCode{}, &ModelLoad{}, &TransactionRollup{},
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -16,12 +17,14 @@ import (
 type Tenant struct {
 	db *gorm.DB
 	id string
+	// read is the root's pool for long reads (DB.read); nil uses db.
+	read *gorm.DB
 }
 
 // ForTenant scopes the root handle to tenant id. Only the authentication
 // layer (session or API key) and the seed call it.
 func ForTenant(db *DB, id string) Tenant {
-	return Tenant{db: db.gorm, id: id}
+	return Tenant{db: db.gorm, id: id, read: db.read}
 }
 
 // ID is the tenant's id.
@@ -48,8 +51,26 @@ func (t Tenant) create(ctx context.Context, row tenantOwned) error {
 // Tx runs fn in one database transaction on the same tenant scope.
 func (t Tenant) Tx(ctx context.Context, fn func(t Tenant) error) error {
 	return t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(Tenant{db: tx, id: t.id})
+		return fn(Tenant{db: tx, id: t.id, read: t.read})
 	})
+}
+
+// ReadTx runs fn in one read-only transaction on the pool for long reads:
+// everything fn reads comes from one snapshot (REPEATABLE READ on
+// PostgreSQL; on SQLite, a read transaction of a WAL database), and on
+// SQLite the writer's connection stays free meanwhile.
+func (t Tenant) ReadTx(ctx context.Context, fn func(t Tenant) error) error {
+	read := t.read
+	if read == nil {
+		read = t.db
+	}
+	var opts *sql.TxOptions
+	if read.Dialector.Name() == "postgres" {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	return read.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(Tenant{db: tx, id: t.id})
+	}, opts)
 }
 
 // NewIDAt returns a new random id whose time part is at (UUIDv7 keeps

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -28,7 +29,10 @@ func SaveScored(ctx context.Context, t Tenant, tx *Transaction, p *Prediction) (
 			return err
 		}
 		p.TransactionID = tx.ID
-		return tt.create(ctx, p)
+		if err := tt.create(ctx, p); err != nil {
+			return err
+		}
+		return scoredDeltas([]Transaction{*tx}, []Prediction{*p}).apply(ctx, tt)
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		existing, gerr := GetScoredByExternalID(ctx, t, tx.ExternalID)
@@ -111,9 +115,11 @@ func saveBatch(ctx context.Context, t Tenant, txs []Transaction, ps []Prediction
 				return err
 			}
 			if ev != nil {
-				return tt.db.WithContext(ctx).Create(ev).Error
+				if err := tt.db.WithContext(ctx).Create(ev).Error; err != nil {
+					return err
+				}
 			}
-			return nil
+			return scoredDeltas(txs, ps).apply(ctx, tt)
 		})
 	}
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -250,18 +256,30 @@ func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Predictio
 						r.Band, r.Threshold, []byte(r.Explanation), r.LatencyUS, r.CreatedAt,
 						r.ShadowModelVersionID, r.ShadowScore, r.ShadowBand, r.ShadowLatencyUS}, nil
 				}))
-			if err != nil || ev == nil {
+			if err != nil {
 				return err
 			}
-			var details any // NULL, or the JSON text
-			if len(ev.Details) > 0 {
-				details = string(ev.Details)
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO audit_events (id, tenant_id, actor_id, actor_email, action, object_type,
+			if ev != nil {
+				var details any // NULL, or the JSON text
+				if len(ev.Details) > 0 {
+					details = string(ev.Details)
+				}
+				_, err = tx.Exec(ctx, `INSERT INTO audit_events (id, tenant_id, actor_id, actor_email, action, object_type,
 				object_id, ip, user_agent, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				ev.ID, ev.TenantID, ev.ActorID, ev.ActorEmail, ev.Action, ev.ObjectType, ev.ObjectID, ev.IP, ev.UserAgent,
-				details, ev.CreatedAt)
-			return err
+					ev.ID, ev.TenantID, ev.ActorID, ev.ActorEmail, ev.Action, ev.ObjectType, ev.ObjectID, ev.IP, ev.UserAgent,
+					details, ev.CreatedAt)
+				if err != nil {
+					return err
+				}
+			}
+			// Last, so that the rollups another writer adds to are locked
+			// only until the commit that follows.
+			for _, st := range scoredDeltas(txs, ps).upserts(t.id, func(i int) string { return "$" + strconv.Itoa(i) }) {
+				if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 	})
 	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {

@@ -12,7 +12,7 @@ import (
 )
 
 // Roles lists the roles a user can be given.
-var Roles = []string{RoleAnalyst, RoleSeniorAnalyst, RoleAdmin}
+var Roles = []string{RoleAnalyst, RoleSeniorAnalyst, RoleAdmin, RoleAuditor}
 
 // Refusals of the user management functions.
 var (

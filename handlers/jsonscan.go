@@ -1,0 +1,221 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// jsonScanner reads JSON in one pass, the parts its caller asks for, and
+// skips the rest (the export's explanation reader). It checks what it reads
+// and what it skips, as strictly as it needs to stay in step: a malformed
+// document fails, it never panics.
+type jsonScanner struct {
+	b []byte
+	i int
+}
+
+func (s *jsonScanner) fail(what string) error {
+	return fmt.Errorf("json: %s at byte %d", what, s.i)
+}
+
+func (s *jsonScanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// consume reads the byte c after white space.
+func (s *jsonScanner) consume(c byte) bool {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// object reads an object, calling member with each key, positioned at its
+// value, which member must read (or skip).
+func (s *jsonScanner) object(member func(key []byte) error) error {
+	if !s.consume('{') {
+		return s.fail("want an object")
+	}
+	if s.consume('}') {
+		return nil
+	}
+	for {
+		s.ws()
+		key, escaped, err := s.rawString()
+		if err != nil {
+			return err
+		}
+		if escaped {
+			var k string
+			if err := json.Unmarshal(key, &k); err != nil {
+				return s.fail("bad key")
+			}
+			key = []byte(k)
+		} else {
+			key = key[1 : len(key)-1]
+		}
+		if !s.consume(':') {
+			return s.fail("want a colon")
+		}
+		if err := member(key); err != nil {
+			return err
+		}
+		if s.consume(',') {
+			continue
+		}
+		if s.consume('}') {
+			return nil
+		}
+		return s.fail("want a comma or the end of the object")
+	}
+}
+
+// array reads an array, calling elem positioned at each element.
+func (s *jsonScanner) array(elem func() error) error {
+	if !s.consume('[') {
+		return s.fail("want an array")
+	}
+	if s.consume(']') {
+		return nil
+	}
+	for {
+		if err := elem(); err != nil {
+			return err
+		}
+		if s.consume(',') {
+			continue
+		}
+		if s.consume(']') {
+			return nil
+		}
+		return s.fail("want a comma or the end of the array")
+	}
+}
+
+// rawString reads a string with its quotes, and whether it holds escapes.
+func (s *jsonScanner) rawString() ([]byte, bool, error) {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return nil, false, s.fail("want a string")
+	}
+	start, escaped := s.i, false
+	for s.i++; s.i < len(s.b); s.i++ {
+		switch c := s.b[s.i]; {
+		case c == '\\':
+			escaped = true
+			s.i++
+		case c == '"':
+			s.i++
+			return s.b[start:s.i], escaped, nil
+		case c < 0x20:
+			return nil, false, s.fail("control character in a string")
+		}
+	}
+	return nil, false, s.fail("unterminated string")
+}
+
+// str reads a string value.
+func (s *jsonScanner) str() (string, error) {
+	raw, escaped, err := s.rawString()
+	if err != nil {
+		return "", err
+	}
+	if !escaped && utf8.Valid(raw) {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	// Escapes, or bytes that are not UTF-8 (which encoding/json replaces).
+	var out string
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return "", s.fail("bad string")
+	}
+	return out, nil
+}
+
+// rawNumber reads a number value as its text (number checks it).
+func (s *jsonScanner) rawNumber() ([]byte, error) {
+	s.ws()
+	start := s.i
+	for ; s.i < len(s.b); s.i++ {
+		if c := s.b[s.i]; (c < '0' || c > '9') && c != '-' && c != '+' && c != '.' && c != 'e' && c != 'E' {
+			break
+		}
+	}
+	if start == s.i {
+		return nil, s.fail("want a number")
+	}
+	return s.b[start:s.i], nil
+}
+
+// number reads a number value.
+func (s *jsonScanner) number() (float64, error) {
+	raw, err := s.rawNumber()
+	if err != nil {
+		return 0, err
+	}
+	f, err := strconv.ParseFloat(unsafeString(raw), 64)
+	if err != nil {
+		return 0, s.fail("bad number")
+	}
+	return f, nil
+}
+
+// unsafeString views b as a string without copying it, for a parser that
+// does not keep it (strconv.ParseFloat).
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// boolean reads true or false.
+func (s *jsonScanner) boolean() (bool, error) {
+	s.ws()
+	switch {
+	case bytes.HasPrefix(s.b[s.i:], []byte("true")):
+		s.i += 4
+		return true, nil
+	case bytes.HasPrefix(s.b[s.i:], []byte("false")):
+		s.i += 5
+		return false, nil
+	}
+	return false, s.fail("want true or false")
+}
+
+// skip reads past any value.
+func (s *jsonScanner) skip() error {
+	s.ws()
+	if s.i >= len(s.b) {
+		return s.fail("want a value")
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		return s.object(func([]byte) error { return s.skip() })
+	case c == '[':
+		return s.array(s.skip)
+	case c == '"':
+		_, _, err := s.rawString()
+		return err
+	case c == 't' || c == 'f':
+		_, err := s.boolean()
+		return err
+	case bytes.HasPrefix(s.b[s.i:], []byte("null")):
+		s.i += 4
+		return nil
+	}
+	_, err := s.number()
+	return err
+}
