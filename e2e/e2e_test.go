@@ -352,3 +352,62 @@ func TestPhoneLayouts(t *testing.T) {
 		t.Error("the audit details do not wrap inside the screen at 390px")
 	}
 }
+
+// An auditor filters the investigate page (htmx swaps the results and
+// pushes the filters into the address) and sees the histogram drawn, on a
+// phone too; a senior analyst applies a bulk decision to selected rows.
+func TestInvestigateFiltersAndBulkDecision(t *testing.T) {
+	ctx, base, score := sessionWithScorer(t)
+	for i := range 6 {
+		score("inv-"+strconv.Itoa(i), scoring.Transaction{Step: 10, Type: "PAYMENT", Amount: 100 + float64(i), NameOrig: "C10000000" + strconv.Itoa(i),
+			OldBalanceOrg: 5000, NewBalanceOrig: 4900 - float64(i), NameDest: "M2000000001"})
+	}
+	score("inv-t", scoring.Transaction{Step: 400, Type: "TRANSFER", Amount: 181000, NameOrig: "C1000000099", OldBalanceOrg: 181000, NameDest: "C2000000002"})
+	var count, location, canvas, notice string
+	var rows int
+	err := chromedp.Run(ctx,
+		login(base, "auditor@sentinel.demo"),
+		chromedp.Navigate(base+"/investigate"),
+		chromedp.WaitVisible(`[data-testid="investigate-stats"]`),
+		chromedp.Click(`input[name="type"][value="TRANSFER"]`),
+		chromedp.WaitVisible(`[data-testid="stat-count"]`),
+		chromedp.Poll(`document.querySelector('[data-testid="stat-count"]').textContent === "1"`, nil, chromedp.WithPollingTimeout(5*time.Second)),
+		chromedp.Text(`[data-testid="stat-count"]`, &count),
+		chromedp.Evaluate(`location.search`, &location),
+		chromedp.Evaluate(`document.querySelector('[data-testid="histogram"] canvas') ? "drawn" : "missing"`, &canvas),
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Reload(),
+		chromedp.WaitVisible(`[data-testid="investigate-stats"]`),
+		screenshot("investigate-phone"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count != "1" || location != "?type=TRANSFER" || canvas != "drawn" {
+		t.Errorf("after ticking TRANSFER: count %q, address %q, histogram %s", count, location, canvas)
+	}
+	err = chromedp.Run(ctx,
+		chromedp.EmulateViewport(1280, 860),
+		chromedp.Click(`[data-testid="user-menu"]`),
+		chromedp.Click(`[data-testid="logout"]`),
+		chromedp.WaitVisible(`#email`),
+		login(base, "senior@sentinel.demo"),
+		chromedp.Navigate(base+"/investigate?type=PAYMENT"),
+		chromedp.WaitVisible(`[data-testid="bulk-form"]`),
+		chromedp.Click(`[data-testid="investigate-row"]:nth-child(1) input[name="id"]`),
+		chromedp.Click(`[data-testid="investigate-row"]:nth-child(2) input[name="id"]`),
+		chromedp.Click(`input[name="decision"][value="false_positive"]`),
+		chromedp.SendKeys(`#bulk-rationale`, "Payroll run to a known merchant."),
+		chromedp.Click(`[data-testid="bulk-selected"]`),
+		chromedp.WaitVisible(`[data-testid="notice"]`),
+		chromedp.Text(`[data-testid="notice"]`, &notice),
+		chromedp.Evaluate(`document.querySelectorAll('[data-testid="investigate-row"] .q-decision').length`, &rows),
+		screenshot("investigate-bulk"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(notice, "Recorded false positive on 2 transactions.") || rows != 6 {
+		t.Errorf("after the bulk decision: notice %q, %d rows", notice, rows)
+	}
+}

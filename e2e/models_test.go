@@ -3,7 +3,6 @@ package e2e
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -18,7 +17,7 @@ func TestModelPageChartsAndWhatIf(t *testing.T) {
 		screenshot("models"),
 		chromedp.Click(`[data-testid="models"] tbody tr a`),
 		chromedp.WaitVisible(`[data-testid="model-card"]`),
-		chromedp.Sleep(500*time.Millisecond),
+		waitUntil(`document.querySelectorAll('[data-testid="model-card"] [data-echarts] canvas').length >= 3`),
 		chromedp.Evaluate(`String(document.querySelectorAll('[data-testid="model-card"] [data-echarts] canvas').length)`, &canvases),
 		screenshot("model"),
 		chromedp.Evaluate(`document.querySelector("#th-review").value = ""`, nil),

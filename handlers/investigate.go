@@ -200,6 +200,17 @@ func (s *Server) InvestigateList(c echo.Context) error {
 		return err
 	}
 	props.Notice = s.sessions.PopString(c.Request().Context(), sessFlash)
+	if isFragmentRequest(c) {
+		// The address htmx pushes is the view's link as the page writes it,
+		// not every empty field of the form.
+		params := investigateParams(vf)
+		for _, k := range []string{"after", "before"} {
+			if v := q.Get(k); v != "" {
+				params.Set(k, v)
+			}
+		}
+		c.Response().Header().Set("HX-Push-Url", string(views.WithQuery(views.URL(c.Request().Context(), "InvestigateList"), params)))
+	}
 	return render(c, status, views.InvestigatePage(props), views.InvestigateResults(props))
 }
 

@@ -134,6 +134,12 @@ func TestInvestigatePage(t *testing.T) {
 			if res.Status != 200 || strings.Contains(res.Body, "<html") || !strings.Contains(res.Body, `data-testid="investigate-stats"`) {
 				t.Fatalf("fragment = %d %.200s", res.Status, res.Body)
 			}
+			// The form's empty fields stay out of the address htmx pushes.
+			req, _ = http.NewRequest(http.MethodGet, a.srv.URL+"/investigate?account=&type=DEBIT&decision=any&min_amount=&sort=time&dir=desc", nil)
+			req.Header.Set("HX-Request", "true")
+			if got := b.do(req).Header.Get("HX-Push-Url"); got != "/investigate?type=DEBIT" {
+				t.Errorf("HX-Push-Url = %q, want /investigate?type=DEBIT", got)
+			}
 		})
 		t.Run("analysts export but do not decide in bulk", func(t *testing.T) {
 			res := b.get("/investigate")

@@ -200,29 +200,29 @@ func (t Tenant) investigateCursor(q *gorm.DB, f InvestigateFilter, cursor string
 	return q, "{t}.id " + dir
 }
 
-// How many matching rows a page reads all of and sorts, rather than walk
-// its order until enough of them are found. The walk passes about table
-// size / matches rows per row it keeps when matches spread evenly along the
-// order, as they do in time; by score or amount they gather (a rare type
-// at one end), and the walk can pass most of the table. Reading all costs
-// about 10 µs a row at a million rows.
-const (
-	fewRows       = 5000
-	fewRowsSorted = 20000
-)
+// fewRows is how many matching rows a page sorted by score or amount
+// reads all of and sorts, rather than walk the order until enough of them
+// are found. Along time, matches spread evenly and the walk passes about
+// table size / matches rows per row it keeps; along score or amount, a
+// type, a source or an amount range gathers (debits at low scores), and
+// the walk can pass most of the table. Reading all costs about 10 µs a
+// row at a million rows.
+const fewRows = 20000
 
-// readAll reports whether a page of f reads all its matching rows.
+// readAll reports whether a page of f reads all its matching rows. Not by
+// time, and not when an index walks the order already filtered: bands and
+// the review set by score (the score index holds the band; both gather at
+// the top), or a range on the order's own column.
 func (f *InvestigateFilter) readAll() bool {
 	switch {
-	case f.Matching <= 0:
+	case f.Matching <= 0 || f.Matching > fewRows || len(f.Bands) > 0 || f.Review:
 		return false
 	case f.Sort == SortScore:
-		// A score range is an index range of the order: the walk is short.
-		return f.MinScore == nil && f.MaxScore == nil && f.Matching <= fewRowsSorted
+		return f.MinScore == nil && f.MaxScore == nil
 	case f.Sort == SortAmount:
-		return f.MinAmount == nil && f.MaxAmount == nil && f.Matching <= fewRowsSorted
+		return f.MinAmount == nil && f.MaxAmount == nil
 	}
-	return f.Matching <= fewRows
+	return false
 }
 
 // ListInvestigate returns one page of the transactions f keeps, read
