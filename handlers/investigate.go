@@ -439,6 +439,8 @@ func (s *Server) InvestigateBulk(c echo.Context) error {
 	case errors.Is(err, store.ErrBulkTooMany):
 		return fail(fmt.Sprintf("More than %s transactions are selected; one bulk decision takes at most %[1]s. Narrow the filters.",
 			thousands(int64(s.bulkLimit()))))
+	case errors.Is(err, store.ErrBulkEmpty):
+		return fail("No transaction matches these filters: there is nothing to decide.")
 	case errors.Is(err, store.ErrBulkChanged):
 		stats, err := store.CountInvestigate(ctx, p.Tenant, f)
 		if err != nil {

@@ -273,6 +273,12 @@ func TestInvestigateBulkDecisions(t *testing.T) {
 				t.Fatalf("confirmed bulk of 40 with a limit of 25 = %d, label %q", res.Status, label(ids[4]))
 			}
 		})
+		t.Run("all of nothing is refused", func(t *testing.T) {
+			res := bulkPost(senior, url.Values{"all": {"1"}, "confirm": {"0"}, "type": {"DEBIT"}, "decision": {store.DecisionEscalated}, "rationale": {"x"}})
+			if res.Status != 422 || !strings.Contains(res.Body, "nothing to decide") {
+				t.Fatalf("confirmed bulk of no transaction = %d", res.Status)
+			}
+		})
 		t.Run("analysts and auditors are refused", func(t *testing.T) {
 			for _, email := range []string{"analyst@sentinel.demo", "auditor@sentinel.demo"} {
 				res := bulkPost(a.signedIn(email), url.Values{"id": {ids[4]}, "decision": {store.DecisionEscalated}, "rationale": {"x"}})
