@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sentinel-fraud/sentinel/scoring"
 	"gorm.io/gorm"
@@ -70,7 +71,13 @@ type QueueFilter struct {
 	Type     string
 	MinScore float64
 	Account  string // sender or receiver, exact
-	Sort     string // SortRisk, SortTime or SortScore
+	// Watch keeps transactions whose sender or receiver is on the
+	// watchlist now: WatchBlocked, WatchTrusted, or WatchAny for either
+	// list. In the review view it keeps every undecided such transaction,
+	// in the review set or not (the account may have been added since it
+	// was scored), highest score first.
+	Watch string
+	Sort  string // SortRisk, SortTime or SortScore
 	// After is the keyset cursor of the next page: the id of the last row
 	// of the current one. Before, for the previous page, is the id of its
 	// first row.
@@ -79,6 +86,22 @@ type QueueFilter struct {
 	// NewerThan keeps only rows received after this transaction id (polling).
 	NewerThan string
 	Limit     int
+}
+
+// WatchAny is QueueFilter.Watch for an account on either list.
+const WatchAny = "any"
+
+// effective is the filter as the store runs it: the review view with a
+// watchlist filter is the view of all transactions, undecided ones only,
+// by score instead of by the review priority that some of them lack.
+func (f QueueFilter) effective() QueueFilter {
+	if f.Review && f.Watch != "" {
+		f.Review, f.Decision = false, "undecided"
+		if f.Sort != SortTime {
+			f.Sort = SortScore
+		}
+	}
+	return f
 }
 
 // order is the filter's effective sort in its view.
@@ -117,6 +140,7 @@ func ListQueue(ctx context.Context, t Tenant, f QueueFilter) (*QueuePage, error)
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
+	f = f.effective()
 	back := f.After == "" && f.Before != ""
 	var rows []QueueRow
 	var err error
@@ -199,7 +223,8 @@ func (t Tenant) pageQuery(ctx context.Context, f QueueFilter, back bool, ranges 
 // stays cheap at any table size.
 func CountQueueBands(ctx context.Context, t Tenant, f QueueFilter, limit int) (map[string]int64, error) {
 	f.After, f.Before, f.NewerThan = "", "", ""
-	onTransactions := (f.Decision != "" && f.Decision != "any") || f.Type != "" || strings.TrimSpace(f.Account) != ""
+	f = f.effective()
+	onTransactions := (f.Decision != "" && f.Decision != "any") || f.Type != "" || strings.TrimSpace(f.Account) != "" || f.Watch != ""
 	parts := make([]string, len(QueueBands))
 	args := make([]any, 0, 2*len(QueueBands))
 	for i, b := range QueueBands {
@@ -209,7 +234,7 @@ func CountQueueBands(ctx context.Context, t Tenant, f QueueFilter, limit int) (m
 		switch {
 		case f.Review:
 			q = t.reviewQuery(t.scoped(ctx).Model(&Transaction{}), reviewRanges(fb))
-			q = transactionFilters(q, fb)
+			q = t.transactionFilters(q, fb)
 		case !onTransactions:
 			q = t.scoped(ctx).Model(&Prediction{}).Where("band = ?", b)
 			if b != bandLow {
@@ -300,7 +325,7 @@ func (t Tenant) queueQuery(ctx context.Context, f QueueFilter, ranges []priority
 			q = q.Where("p.score >= ?", f.MinScore)
 		}
 	}
-	q = transactionFilters(q, f)
+	q = t.transactionFilters(q, f)
 	if f.NewerThan != "" {
 		q = q.Where("transactions.id > ? AND p.transaction_id > ?", f.NewerThan, f.NewerThan)
 	}
@@ -317,13 +342,24 @@ func (t Tenant) reviewQuery(q *gorm.DB, ranges []priorityRange) *gorm.DB {
 	return q
 }
 
-// transactionFilters applies the filters on the transaction's own columns.
-func transactionFilters(q *gorm.DB, f QueueFilter) *gorm.DB {
+// transactionFilters applies the filters on the transaction's own columns
+// and on the watchlist's entries for its accounts.
+func (t Tenant) transactionFilters(q *gorm.DB, f QueueFilter) *gorm.DB {
 	if f.Type != "" {
 		q = q.Where("transactions.type = ?", f.Type)
 	}
 	if a := strings.TrimSpace(f.Account); a != "" {
 		q = q.Where("(transactions.name_orig = ? OR transactions.name_dest = ?)", a, a)
+	}
+	if f.Watch != "" {
+		kinds := []string{f.Watch}
+		if f.Watch == WatchAny {
+			kinds = WatchKindList
+		}
+		// A subquery, run as part of q: q's context applies.
+		watched := t.db.Model(&WatchlistEntry{}).Select("account").
+			Where("tenant_id = ? AND kind IN ? AND (expires_at IS NULL OR expires_at > ?)", t.id, kinds, time.Now().UTC())
+		q = q.Where("(transactions.name_orig IN (?) OR transactions.name_dest IN (?))", watched, watched)
 	}
 	return q
 }
