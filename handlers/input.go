@@ -95,7 +95,7 @@ const maxMultipartBody = 1 << 20
 
 // uploadLimits are the largest bodies of the routes that take files, by
 // route name.
-var uploadLimits = map[string]int64{}
+var uploadLimits = map[string]int64{"WatchlistImport": maxWatchlistFile}
 
 // parseMultipart reads a multipart form behind a body limit: the limit is
 // in place before the parser reads a byte, and a body past it stops there

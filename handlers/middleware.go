@@ -232,6 +232,7 @@ func navItems(c echo.Context, role string) []views.NavItem {
 	}{
 		{views.NavItem{Label: "Home", Section: "Workspace"}, "Home", PermViewHome},
 		{views.NavItem{Label: "Queue", Section: "Workspace", Also: []string{"/transactions"}}, "QueueList", PermViewQueue},
+		{views.NavItem{Label: "Watchlists", Section: "Workspace"}, "WatchlistList", PermViewWatchlist},
 		{views.NavItem{Label: "Users", Section: "Admin"}, "UserList", PermViewUsers},
 		{views.NavItem{Label: "Sign-in security", Section: "Admin"}, "SecurityShow", PermManageSettings},
 		{views.NavItem{Label: "API keys", Section: "Admin"}, "APIKeyList", PermManageAPIKeys},

@@ -30,6 +30,15 @@ const (
 	// PermOwnAccount covers one's own account: password, sessions, second
 	// factor.
 	PermOwnAccount Permission = "account.own"
+	// PermViewEntities covers account profiles and their counterparty graph.
+	PermViewEntities Permission = "entities.view"
+	// PermViewWatchlist covers reading the watchlist and exporting it.
+	PermViewWatchlist Permission = "watchlist.view"
+	// PermEditWatchlist covers adding accounts to the watchlist and removing
+	// them.
+	PermEditWatchlist Permission = "watchlist.edit"
+	// PermImportWatchlist covers importing a watchlist file.
+	PermImportWatchlist Permission = "watchlist.import"
 )
 
 // matrix maps each role to what it may do. A role not listed may do nothing.
@@ -39,6 +48,9 @@ var matrix = map[string]map[Permission]bool{
 		PermViewQueue:  true,
 		PermDecide:     true,
 		PermOwnAccount: true,
+
+		PermViewEntities:  true,
+		PermViewWatchlist: true,
 	},
 	store.RoleSeniorAnalyst: {
 		PermViewHome:   true,
@@ -46,6 +58,10 @@ var matrix = map[string]map[Permission]bool{
 		PermDecide:     true,
 		PermSubmit:     true,
 		PermOwnAccount: true,
+
+		PermViewEntities:  true,
+		PermViewWatchlist: true,
+		PermEditWatchlist: true,
 	},
 	store.RoleAdmin: {
 		PermViewHome:       true,
@@ -58,6 +74,11 @@ var matrix = map[string]map[Permission]bool{
 		PermManageUsers:    true,
 		PermManageSettings: true,
 		PermOwnAccount:     true,
+
+		PermViewEntities:    true,
+		PermViewWatchlist:   true,
+		PermEditWatchlist:   true,
+		PermImportWatchlist: true,
 	},
 }
 

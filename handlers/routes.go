@@ -48,6 +48,14 @@ var appRoutes = []route{
 	{http.MethodPost, "/settings/api-keys", "APIKeyCreate", PermManageAPIKeys, (*Server).APIKeyCreate},
 	{http.MethodGet, "/settings/api-keys/:id/revoke", "APIKeyRevokeConfirm", PermManageAPIKeys, (*Server).APIKeyRevokeConfirm},
 	{http.MethodPost, "/settings/api-keys/:id/revoke", "APIKeyRevoke", PermManageAPIKeys, (*Server).APIKeyRevoke},
+	{http.MethodGet, "/entities/:account", "EntityShow", PermViewEntities, (*Server).EntityShow},
+	{http.MethodGet, "/entities/:account/graph", "EntityGraph", PermViewEntities, (*Server).EntityGraph},
+	{http.MethodGet, "/watchlists", "WatchlistList", PermViewWatchlist, (*Server).WatchlistList},
+	{http.MethodPost, "/watchlists", "WatchlistCreate", PermEditWatchlist, (*Server).WatchlistCreate},
+	{http.MethodGet, "/watchlists/export", "WatchlistExport", PermViewWatchlist, (*Server).WatchlistExport},
+	{http.MethodPost, "/watchlists/import", "WatchlistImport", PermImportWatchlist, (*Server).WatchlistImport},
+	{http.MethodGet, "/watchlists/:id/delete", "WatchlistDeleteConfirm", PermEditWatchlist, (*Server).WatchlistDeleteConfirm},
+	{http.MethodPost, "/watchlists/:id/delete", "WatchlistDelete", PermEditWatchlist, (*Server).WatchlistDelete},
 }
 
 // apiRoute is one route of the JSON API: the scope an API key needs for it,
