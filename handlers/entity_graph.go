@@ -41,34 +41,6 @@ var bandColors = map[string]string{
 	string(scoring.BandLow):      "var(--color-success)",
 }
 
-// rankedCounterparty is a counterparty with both directions summed.
-type rankedCounterparty struct {
-	*store.Counterparty
-	total store.Flow
-}
-
-// rankCounterparties orders counterparties by risk (the highest band of
-// any transaction between them), then amount, then account.
-func rankCounterparties(cps []store.Counterparty) []rankedCounterparty {
-	out := make([]rankedCounterparty, len(cps))
-	for i := range cps {
-		out[i] = rankedCounterparty{Counterparty: &cps[i], total: cps[i].Total()}
-	}
-	slices.SortFunc(out, func(a, b rankedCounterparty) int {
-		if r := b.total.Risk() - a.total.Risk(); r != 0 {
-			return r
-		}
-		if a.total.Amount != b.total.Amount {
-			if a.total.Amount > b.total.Amount {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.Account, b.Account)
-	})
-	return out
-}
-
 // graphNode is one node of the counterparty graph.
 type graphNode struct {
 	account string
@@ -87,19 +59,26 @@ type graphEdge struct {
 	curved   bool // the pair has an edge each way
 }
 
-// counterpartyGraph lays out the account, its graphTop riskiest
-// counterparties on a ring (the riskiest at the top, clockwise), and, with
-// via, up to graphHop of via's own counterparties on an arc beyond it.
-func counterpartyGraph(e *store.Entity, ranked []rankedCounterparty, watch map[string]string, via *store.Entity) ([]graphNode, []graphEdge) {
+// counterpartyGraph lays out the account, its counterparties (the riskiest
+// first, as ProfileEntity ranks them) on a ring, the riskiest at the top and
+// clockwise, and, with via, via's own riskiest counterparties (up to
+// graphHop, the account aside) on an arc beyond it.
+func counterpartyGraph(e *store.Entity, watch map[string][]string, via *store.Entity) ([]graphNode, []graphEdge) {
 	const cx, cy, ring, hopRing = 1000.0, 1000.0, 400.0, 320.0
-	top := ranked[:min(len(ranked), graphTop)]
+	top := e.Counterparties
+	kind := func(a string) string {
+		if k := watch[a]; len(k) > 0 {
+			return k[0]
+		}
+		return ""
+	}
 	maxAmount := 1.0
-	for _, r := range top {
-		maxAmount = max(maxAmount, r.total.Amount)
+	for i := range top {
+		maxAmount = max(maxAmount, top[i].Total().Amount)
 	}
 	size := func(amount float64) float64 { return 12 + 22*math.Sqrt(amount/maxAmount) }
-	nodes := []graphNode{{account: e.Account, x: cx, y: cy, size: 40, band: e.All.Band(), watch: watch[e.Account], center: true,
-		tooltip: nodeTooltip(e.Account, &e.Sent, &e.Received, watch[e.Account])}}
+	nodes := []graphNode{{account: e.Account, x: cx, y: cy, size: 40, band: e.All.Band(), watch: kind(e.Account), center: true,
+		tooltip: nodeTooltip(e.Account, &e.Sent, &e.Received, kind(e.Account))}}
 	at := map[string]int{e.Account: 0}
 	var edges []graphEdge
 	addEdges := func(a, b string, out, in *store.Flow) {
@@ -111,12 +90,14 @@ func counterpartyGraph(e *store.Entity, ranked []rankedCounterparty, watch map[s
 			edges = append(edges, graphEdge{from: b, to: a, flow: *in, curved: both})
 		}
 	}
-	for i, r := range top {
+	for i := range top {
+		r := &top[i]
+		total := r.Total()
 		angle := -math.Pi/2 + 2*math.Pi*float64(i)/float64(len(top))
 		at[r.Account] = len(nodes)
 		nodes = append(nodes, graphNode{account: r.Account, x: cx + ring*math.Cos(angle), y: cy + ring*math.Sin(angle),
-			size: size(r.total.Amount), band: r.total.Band(), watch: watch[r.Account],
-			tooltip: nodeTooltip(r.Account, &r.In, &r.Out, watch[r.Account])})
+			size: size(total.Amount), band: total.Band(), watch: kind(r.Account),
+			tooltip: nodeTooltip(r.Account, &r.In, &r.Out, kind(r.Account))})
 		addEdges(e.Account, r.Account, &r.Out, &r.In)
 	}
 	if via == nil {
@@ -127,26 +108,26 @@ func counterpartyGraph(e *store.Entity, ranked []rankedCounterparty, watch map[s
 		return nodes, edges
 	}
 	nodes[v].center = true
-	// Spread over three quarters of a circle around via, facing away from
-	// the centre.
-	base := math.Atan2(nodes[v].y-cy, nodes[v].x-cx)
-	var hop []rankedCounterparty
-	for _, r := range rankCounterparties(via.Counterparties) {
-		if r.Account != e.Account {
+	var hop []*store.Counterparty
+	for i := range via.Counterparties {
+		if r := &via.Counterparties[i]; r.Account != e.Account && len(hop) < graphHop {
 			hop = append(hop, r)
 		}
 	}
-	hop = hop[:min(len(hop), graphHop)]
+	// Spread over three quarters of a circle around via, facing away from
+	// the centre.
+	base := math.Atan2(nodes[v].y-cy, nodes[v].x-cx)
 	for i, r := range hop {
 		if _, drawn := at[r.Account]; !drawn {
 			angle := base
 			if len(hop) > 1 {
 				angle += 1.5 * math.Pi * (float64(i)/float64(len(hop)-1) - 0.5)
 			}
+			total := r.Total()
 			at[r.Account] = len(nodes)
 			nodes = append(nodes, graphNode{account: r.Account, x: nodes[v].x + hopRing*math.Cos(angle),
-				y: nodes[v].y + hopRing*math.Sin(angle), size: 10, band: r.total.Band(), watch: watch[r.Account],
-				tooltip: nodeTooltip(r.Account, &r.In, &r.Out, watch[r.Account])})
+				y: nodes[v].y + hopRing*math.Sin(angle), size: 10, band: total.Band(), watch: kind(r.Account),
+				tooltip: nodeTooltip(r.Account, &r.In, &r.Out, kind(r.Account))})
 		}
 		addEdges(via.Account, r.Account, &r.Out, &r.In)
 	}
@@ -279,48 +260,58 @@ func graphOptions(nodes []graphNode, edges []graphEdge, href func(string) string
 	return string(js), nil
 }
 
-// graphProps builds the counterparty graph of a profile, its fallback
-// table and the second-hop choices; via names a counterparty whose own
-// counterparties are added ("" for none, or one not among those drawn).
-func (s *Server) graphProps(c echo.Context, e *store.Entity, watch map[string]string, via string) (views.EntityGraphProps, error) {
-	ranked := rankCounterparties(e.Counterparties)
-	top := ranked[:min(len(ranked), graphTop)]
+// graphProps builds the counterparty graph of a profile (its
+// counterparties are the graphTop riskiest), its fallback table and the
+// second-hop choices; hop, when it is one of those counterparties, adds its
+// own counterparties (secondHop).
+func (s *Server) graphProps(c echo.Context, e *store.Entity, hop *store.Entity) (views.EntityGraphProps, error) {
+	ctx := c.Request().Context()
+	t := currentPrincipal(c).Tenant
 	p := views.EntityGraphProps{Account: e.Account}
-	for _, r := range top {
+	drawn := []string{e.Account}
+	for _, r := range e.Counterparties {
 		p.Hops = append(p.Hops, views.Option{Value: r.Account, Label: r.Account})
+		drawn = append(drawn, r.Account)
 	}
-	var hop *store.Entity
-	if via != "" && slices.ContainsFunc(top, func(r rankedCounterparty) bool { return r.Account == via }) {
-		var err error
-		if hop, err = store.ProfileEntity(c.Request().Context(), currentPrincipal(c).Tenant, via); err != nil {
-			return p, err
-		}
-		p.Via = via
-		n := min(len(hop.Counterparties)-1, graphHop) // the profile's account aside
+	if hop != nil && !slices.ContainsFunc(e.Counterparties, func(r store.Counterparty) bool { return r.Account == hop.Account }) {
+		hop = nil
+	}
+	if hop != nil {
+		p.Via = hop.Account
+		others := hop.CounterpartyCount - 1 // the profile's account aside
 		p.ViaNote = fmt.Sprintf("With the %s of %s that deal the most risk and money (of %d).",
-			countWords(n, "counterparty", "counterparties"), via, len(hop.Counterparties)-1)
+			countWords(min(others, graphHop), "counterparty", "counterparties"), hop.Account, others)
+		for _, r := range hop.Counterparties {
+			drawn = append(drawn, r.Account)
+		}
 	}
-	nodes, edges := counterpartyGraph(e, ranked, watch, hop)
+	watch, err := store.WatchKinds(ctx, t, drawn)
+	if err != nil {
+		return p, err
+	}
+	nodes, edges := counterpartyGraph(e, watch, hop)
 	href := func(a string) string { return routePath(c, "EntityShow", a) }
 	js, err := graphOptions(nodes, edges, href)
 	if err != nil {
 		return p, err
 	}
 	p.Chart = views.ChartProps{TestID: "graph", Options: js,
-		Label: fmt.Sprintf("Counterparty graph of %s: its %d riskiest counterparties and the money between them", e.Account, len(top)),
+		Label: fmt.Sprintf("Counterparty graph of %s: its %d riskiest counterparties and the money between them", e.Account, len(e.Counterparties)),
 		Table: views.ChartTable{
 			Caption: "Counterparties, riskiest first: what this account sent to each and received from each (count · amount), and the highest band between them",
 			Head:    []string{"Account", "Sent", "Received", "Band"},
 		}}
-	for _, r := range top {
+	for i := range e.Counterparties {
+		r := &e.Counterparties[i]
 		name := r.Account
-		if k := watch[r.Account]; k != "" {
-			name += " (" + strings.ToLower(watchLabel(k)) + ")"
+		if k := watch[r.Account]; len(k) > 0 {
+			name += " (" + strings.ToLower(watchLabel(k[0])) + ")"
 		}
-		p.Chart.Table.Rows = append(p.Chart.Table.Rows, []string{name, flowCell(&r.Out), flowCell(&r.In), r.total.Band()})
+		total := r.Total()
+		p.Chart.Table.Rows = append(p.Chart.Table.Rows, []string{name, flowCell(&r.Out), flowCell(&r.In), total.Band()})
 		p.Chart.Table.Hrefs = append(p.Chart.Table.Hrefs, href(r.Account))
 	}
-	if more := len(ranked) - len(top); more > 0 {
+	if more := e.CounterpartyCount - len(e.Counterparties); more > 0 {
 		p.More = fmt.Sprintf("…and %s more, lower in risk or amount: the transactions below list them all.",
 			countWords(more, "counterparty", "counterparties"))
 	}

@@ -1,16 +1,18 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/sentinel-fraud/sentinel/store"
@@ -56,9 +58,16 @@ func profileFixture(t *testing.T, tn store.Tenant, prefix string, n int, seed ui
 }
 
 // bruteProfile sums account's transactions one by one, as the profile
-// should.
-func bruteProfile(account string, txs []store.Transaction, ps []store.Prediction) store.Entity {
+// should, at now with its top counterparties; blocked are the accounts
+// blocked now.
+func bruteProfile(account string, txs []store.Transaction, ps []store.Prediction, now time.Time, top int, blocked map[string]bool) store.Entity {
 	e := store.Entity{Account: account}
+	fraud := map[string]bool{}
+	for _, tx := range txs {
+		if tx.Label == store.DecisionConfirmedFraud {
+			fraud[tx.NameOrig], fraud[tx.NameDest] = true, true
+		}
+	}
 	cps := map[string]*store.Counterparty{}
 	add := func(f *store.Flow, tx *store.Transaction, p *store.Prediction, out bool) {
 		if f.Count == 0 || tx.ReceivedAt.Before(f.FirstSeen) {
@@ -132,7 +141,54 @@ func bruteProfile(account string, txs []store.Transaction, ps []store.Prediction
 	for _, c := range cps {
 		e.Counterparties = append(e.Counterparties, *c)
 	}
+	e.CounterpartyCount = len(e.Counterparties)
+	// The riskiest first: the highest band between them, then amount.
+	slices.SortFunc(e.Counterparties, func(a, b store.Counterparty) int {
+		ta, tb := a.Total(), b.Total()
+		if ta.Risk() != tb.Risk() {
+			return tb.Risk() - ta.Risk()
+		}
+		if ta.Amount != tb.Amount {
+			return cmp.Compare(tb.Amount, ta.Amount)
+		}
+		return strings.Compare(a.Account, b.Account)
+	})
+	for _, c := range e.Counterparties {
+		if c.In.Count > 0 && !c.In.LastSeen.Before(now.Add(-24*time.Hour)) {
+			e.FanIn24h++
+		}
+		if c.In.Count > 0 && !c.In.LastSeen.Before(now.Add(-7*24*time.Hour)) {
+			e.FanIn7d++
+		}
+		if c.Out.Count > 0 && !c.Out.LastSeen.Before(now.Add(-24*time.Hour)) {
+			e.FanOut24h++
+		}
+		if c.Out.Count > 0 && !c.Out.LastSeen.Before(now.Add(-7*24*time.Hour)) {
+			e.FanOut7d++
+		}
+		if fraud[c.Account] {
+			e.FraudCounterparties++
+		}
+		if blocked[c.Account] {
+			e.BlockedCounterparties++
+		}
+	}
+	e.Counterparties = e.Counterparties[:min(top, len(e.Counterparties))]
 	return e
+}
+
+// graphOnly is what EntityCounterparties keeps of a profile.
+func graphOnly(e store.Entity) store.Entity {
+	keep := func(f store.Flow) store.Flow {
+		return store.Flow{Count: f.Count, Amount: f.Amount, FirstSeen: f.FirstSeen, LastSeen: f.LastSeen,
+			Critical: f.Critical, High: f.High, Medium: f.Medium, Low: f.Low}
+	}
+	out := store.Entity{Account: e.Account, Sent: keep(e.Sent), Received: keep(e.Received), All: keep(e.All),
+		CounterpartyCount: e.CounterpartyCount}
+	for _, c := range e.Counterparties {
+		out.Counterparties = append(out.Counterparties, store.Counterparty{Account: c.Account, Out: keep(c.Out), In: keep(c.In)})
+	}
+	return out
 }
 
 // floats compares sums that the database adds in another order.
@@ -144,19 +200,39 @@ func TestProfileEntityEqualsBruteForce(t *testing.T) {
 		a, b, _, _ := twoTenants(t, db)
 		txs, ps := profileFixture(t, a, "a", 400, 1)
 		profileFixture(t, b, "b", 200, 2) // the same accounts in another tenant
-		byCounterparty := cmpopts.SortSlices(func(x, y store.Counterparty) bool { return x.Account < y.Account })
-		for _, account := range []string{"C1", "C2", "M5", "B7"} {
-			t.Run("sums "+account+" as counting its transactions one by one does", func(t *testing.T) {
-				got, err := store.ProfileEntity(ctx, a, account)
+		now := time.Now().UTC()
+		expired := now.Add(-time.Hour)
+		for _, in := range []store.WatchInput{{Account: "C3", Kind: store.WatchBlocked, Reason: "x"}, {Account: "M6", Kind: store.WatchTrusted, Reason: "y"},
+			{Account: "C4", Kind: store.WatchBlocked, Reason: "gone", ExpiresAt: &expired}} {
+			if _, err := store.AddWatch(ctx, a, store.Actor{Email: "test"}, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := store.AddWatch(ctx, b, store.Actor{Email: "test"}, store.WatchInput{Account: "C2", Kind: store.WatchBlocked, Reason: "b's"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			account string
+			top     int
+		}{{"C1", 25}, {"C2", 3}, {"M5", 1}, {"B7", 25}} {
+			t.Run("sums "+c.account+" as counting its transactions one by one does", func(t *testing.T) {
+				got, err := store.ProfileEntity(ctx, a, c.account, now, c.top)
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := bruteProfile(account, txs, ps)
-				if want.All.Count == 0 {
-					t.Fatalf("the fixture gave %s no transaction", account)
+				want := bruteProfile(c.account, txs, ps, now, c.top, map[string]bool{"C3": true})
+				if want.All.Count == 0 || want.FraudCounterparties == 0 {
+					t.Fatalf("the fixture gave %s no transaction or no counterparty in fraud", c.account)
 				}
-				if diff := cmp.Diff(want, *got, floats, byCounterparty); diff != "" {
-					t.Errorf("ProfileEntity(%s) differs from the brute-force count (-want +got):\n%s", account, diff)
+				if diff := gocmp.Diff(want, *got, floats); diff != "" {
+					t.Errorf("ProfileEntity(%s) differs from the brute-force count (-want +got):\n%s", c.account, diff)
+				}
+				graph, err := store.EntityCounterparties(ctx, a, c.account, c.top)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := gocmp.Diff(graphOnly(want), *graph, floats); diff != "" {
+					t.Errorf("EntityCounterparties(%s) differs from the brute-force count (-want +got):\n%s", c.account, diff)
 				}
 			})
 		}
@@ -187,7 +263,7 @@ func TestProfileEntityEqualsBruteForce(t *testing.T) {
 				wantList = append(wantList, *d)
 			}
 			slices.SortFunc(wantList, func(x, y store.DayActivity) int { return x.Day.Compare(y.Day) })
-			if diff := cmp.Diff(wantList, got, floats); diff != "" {
+			if diff := gocmp.Diff(wantList, got, floats); diff != "" {
 				t.Errorf("EntityActivity(C1) (-want +got):\n%s", diff)
 			}
 		})
@@ -199,11 +275,11 @@ func TestProfileEntityEqualsBruteForce(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, account := range []string{"ONLY-IN-A", "ONLY-IN-A-TOO", "NOBODY"} {
-				if _, err := store.ProfileEntity(ctx, b, account); !errors.Is(err, store.ErrNotFound) {
+				if _, err := store.ProfileEntity(ctx, b, account, now, 25); !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("ProfileEntity(%s) in another tenant = %v, want ErrNotFound", account, err)
 				}
 			}
-			if e, err := store.ProfileEntity(ctx, a, "ONLY-IN-A"); err != nil || e.Sent.Count != 1 {
+			if e, err := store.ProfileEntity(ctx, a, "ONLY-IN-A", now, 25); err != nil || e.Sent.Count != 1 {
 				t.Errorf("ProfileEntity(ONLY-IN-A) in its tenant = %+v, %v", e, err)
 			}
 		})
@@ -249,7 +325,7 @@ func TestFanInAndFanOutOfAMule(t *testing.T) {
 		if err := store.SaveScoredBatch(ctx, a, txs, ps); err != nil {
 			t.Fatal(err)
 		}
-		e, err := store.ProfileEntity(ctx, a, "MULE")
+		e, err := store.ProfileEntity(ctx, a, "MULE", now, 25)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,11 +333,11 @@ func TestFanInAndFanOutOfAMule(t *testing.T) {
 			name      string
 			got, want int
 		}{
-			{"fan-in over 24 hours", e.FanIn(now.Add(-24 * time.Hour)), 12},
-			{"fan-in over 7 days", e.FanIn(now.Add(-7 * 24 * time.Hour)), 17},
-			{"fan-out over 24 hours", e.FanOut(now.Add(-24 * time.Hour)), 3},
-			{"fan-out over 7 days", e.FanOut(now.Add(-7 * 24 * time.Hour)), 4},
-			{"senders ever", len(e.Counterparties) - 4, 18},
+			{"fan-in over 24 hours", e.FanIn24h, 12},
+			{"fan-in over 7 days", e.FanIn7d, 17},
+			{"fan-out over 24 hours", e.FanOut24h, 3},
+			{"fan-out over 7 days", e.FanOut7d, 4},
+			{"senders ever", e.CounterpartyCount - 4, 18},
 			{"emptied balances", int(e.Sent.Emptied), 4},
 		} {
 			t.Run(c.name+" counts distinct accounts", func(t *testing.T) {

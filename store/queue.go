@@ -144,7 +144,11 @@ func ListQueue(ctx context.Context, t Tenant, f QueueFilter) (*QueuePage, error)
 	back := f.After == "" && f.Before != ""
 	var rows []QueueRow
 	var err error
-	if ranges := reviewRanges(f); f.Review && f.order() == SortRisk && len(ranges) > 1 {
+	if strings.TrimSpace(f.Account) != "" {
+		// An account's rows are planned for the account: a hub's and a
+		// quiet one's need different plans (customPlans).
+		err = t.customPlans(ctx, func(tx Tenant) error { return tx.pageQuery(ctx, f, back, reviewRanges(f)).Scan(&rows).Error })
+	} else if ranges := reviewRanges(f); f.Review && f.order() == SortRisk && len(ranges) > 1 {
 		// Several ranges of the priority (bands that do not touch, or a
 		// minimum score): one index range each, merged, instead of every
 		// row of all of them sorted.
@@ -261,7 +265,16 @@ func CountQueueBands(ctx context.Context, t Tenant, f QueueFilter, limit int) (m
 		Band string
 		N    int64
 	}
-	if err := t.db.WithContext(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&rows).Error; err != nil {
+	count := func(tx Tenant) error {
+		return tx.db.WithContext(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&rows).Error
+	}
+	var err error
+	if strings.TrimSpace(f.Account) != "" {
+		err = t.customPlans(ctx, count)
+	} else {
+		err = count(t)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("store: count queue bands: %w", err)
 	}
 	out := make(map[string]int64, len(rows))
