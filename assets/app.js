@@ -73,12 +73,20 @@
       if (el._chart) el._chart.dispose();
       el._chart = window.echarts.init(el, null, { renderer: "canvas" });
       el._chart.setOption(resolve(JSON.parse(el.getAttribute("data-echarts"))));
+      // A data item that names a page of this site (a graph's node) opens
+      // it when clicked.
+      el._chart.on("click", function (p) {
+        var href = p.data && p.data.href;
+        if (typeof href === "string" && href.charAt(0) === "/" && href.charAt(1) !== "/") window.location.assign(href);
+      });
     });
   }
 
   window.addEventListener("resize", function () {
     document.querySelectorAll("[data-echarts]").forEach(function (el) {
-      if (el._chart) el._chart.resize();
+      // A graph cannot lay itself out in no room (ECharts throws): a chart
+      // that has none for the moment keeps its last size.
+      if (el._chart && el.clientWidth > 0 && el.clientHeight > 0) el._chart.resize();
     });
   });
   document.addEventListener("htmx:afterSwap", function (ev) { mountCharts(ev.target); });

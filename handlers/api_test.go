@@ -381,7 +381,7 @@ func TestWatchlistOverridesAtScoring(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
 		key := a.apiKey("admin@sentinel.demo")
 		tn := store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID)
-		if _, err := store.AddWatch(context.Background(), tn, store.Actor{Email: "test"}, "M-BLOCKED", store.WatchBlocked, "mule network"); err != nil {
+		if _, err := store.AddWatch(context.Background(), tn, store.Actor{Email: "test"}, store.WatchInput{Account: "M-BLOCKED", Kind: store.WatchBlocked, Reason: "mule network"}); err != nil {
 			t.Fatal(err)
 		}
 		legit := `{"external_id":"w-1","step":10,"type":"PAYMENT","amount":50,"nameOrig":"C1","oldbalanceOrg":5000,"newbalanceOrig":4950,"nameDest":"M-BLOCKED","oldbalanceDest":0,"newbalanceDest":0}`

@@ -189,3 +189,13 @@ func (s *Server) finishExport(c echo.Context, out *csvStream, action string, fil
 	}
 	return out.end("")
 }
+
+// unsafeCell undoes safeCell on a cell read back from a file Sentinel
+// exported (a watchlist imported again): a single quote that safeCell would
+// have added is dropped.
+func unsafeCell(s string) string {
+	if rest, ok := strings.CutPrefix(s, "'"); ok && safeCell(rest) != rest {
+		return rest
+	}
+	return s
+}

@@ -98,7 +98,8 @@ const maxMultipartBody = 1 << 20
 // uploadLimits are the largest bodies of the routes that take files, by
 // route name: the largest file and room for the form's other fields.
 var uploadLimits = map[string]int64{
-	"ModelImport": live.MaxModelFile + 64<<10,
+	"ModelImport":     live.MaxModelFile + 64<<10,
+	"WatchlistImport": maxWatchlistFile,
 }
 
 // parseMultipart reads a multipart form behind a body limit: the limit is

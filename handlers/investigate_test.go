@@ -121,7 +121,7 @@ func TestInvestigatePage(t *testing.T) {
 			if txLinkRe.FindAllString(back.Body, -1)[0] != txLinkRe.FindAllString(first.Body, -1)[0] {
 				t.Error("the page before the second is not the first")
 			}
-			for _, w := range []string{`href="/investigate?account=C999"`, `href="/investigate?account=M1"`, `href="/transactions/`} {
+			for _, w := range []string{`href="/entities/C999"`, `href="/entities/M1"`, `href="/transactions/`} {
 				if !strings.Contains(first.Body, w) {
 					t.Errorf("rows lack the link %s", w)
 				}

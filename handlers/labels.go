@@ -60,3 +60,34 @@ func decisionChoices() []views.Option { return options(store.Decisions, decision
 func decisionFilter() []views.Option {
 	return append([]views.Option{{Value: "any", Label: "Any"}, {Value: "undecided", Label: "Undecided"}}, decisionChoices()...)
 }
+
+// watchWords names each watchlist kind for people; the kinds are
+// store.WatchKindList.
+var watchWords = map[string]string{
+	store.WatchBlocked: "Blocked",
+	store.WatchTrusted: "Trusted",
+}
+
+// watchLabel is a watchlist kind in words.
+func watchLabel(k string) string {
+	if w, ok := watchWords[k]; ok {
+		return w
+	}
+	return k
+}
+
+// watchChoices are the lists an account can be put on, in store order.
+func watchChoices() []views.Option {
+	out := make([]views.Option, len(store.WatchKindList))
+	for i, k := range store.WatchKindList {
+		out[i] = views.Option{Value: k, Label: watchWords[k]}
+	}
+	return out
+}
+
+// watchFilterChoices are the queue's watchlist filter: none, either list,
+// or one list.
+func watchFilterChoices() []views.Option {
+	return []views.Option{{Value: "", Label: "Any account"}, {Value: store.WatchAny, Label: "On a watchlist"},
+		{Value: store.WatchBlocked, Label: "Blocked account"}, {Value: store.WatchTrusted, Label: "Trusted account"}}
+}

@@ -27,3 +27,14 @@ func TestEveryDecisionAndRoleHasWords(t *testing.T) {
 		t.Errorf("decisionLabel() = %q, %q", decisionLabel(""), decisionLabel(store.DecisionEscalated))
 	}
 }
+
+func TestEveryWatchlistKindHasWords(t *testing.T) {
+	for _, k := range store.WatchKindList {
+		if watchWords[k] == "" {
+			t.Errorf("watchlist kind %q has no words for people", k)
+		}
+	}
+	if len(watchWords) != len(store.WatchKindList) {
+		t.Errorf("words for %d watchlist kinds, store has %d", len(watchWords), len(store.WatchKindList))
+	}
+}

@@ -233,6 +233,7 @@ func navItems(c echo.Context, role string) []views.NavItem {
 		{views.NavItem{Label: "Home", Section: "Workspace"}, "Home", PermViewHome},
 		{views.NavItem{Label: "Queue", Section: "Workspace", Also: []string{"/transactions"}}, "QueueList", PermViewQueue},
 		{views.NavItem{Label: "Investigate", Section: "Workspace"}, "InvestigateList", PermInvestigate},
+		{views.NavItem{Label: "Watchlists", Section: "Workspace"}, "WatchlistList", PermViewWatchlist},
 		{views.NavItem{Label: "Models", Section: "Workspace"}, "ModelList", PermViewModels},
 		{views.NavItem{Label: "Users", Section: "Admin"}, "UserList", PermViewUsers},
 		{views.NavItem{Label: "Sign-in security", Section: "Admin"}, "SecurityShow", PermManageSettings},

@@ -43,59 +43,79 @@ const (
 	PermExport Permission = "transactions.export"
 	// PermExportAudit is downloading the audit trail as CSV.
 	PermExportAudit Permission = "audit.export"
+	// PermViewEntities covers account profiles and their counterparty graph.
+	PermViewEntities Permission = "entities.view"
+	// PermViewWatchlist covers reading the watchlist and exporting it.
+	PermViewWatchlist Permission = "watchlist.view"
+	// PermEditWatchlist covers adding accounts to the watchlist and removing
+	// them.
+	PermEditWatchlist Permission = "watchlist.edit"
+	// PermImportWatchlist covers importing a watchlist file.
+	PermImportWatchlist Permission = "watchlist.import"
 )
 
 // matrix maps each role to what it may do. A role not listed may do nothing.
 var matrix = map[string]map[Permission]bool{
 	store.RoleAnalyst: {
-		PermViewHome:    true,
-		PermViewQueue:   true,
-		PermInvestigate: true,
-		PermExport:      true,
-		PermDecide:      true,
-		PermOwnAccount:  true,
-		PermViewModels:  true,
+		PermViewHome:      true,
+		PermViewQueue:     true,
+		PermInvestigate:   true,
+		PermExport:        true,
+		PermDecide:        true,
+		PermOwnAccount:    true,
+		PermViewModels:    true,
+		PermViewEntities:  true,
+		PermViewWatchlist: true,
 	},
 	store.RoleSeniorAnalyst: {
-		PermViewHome:    true,
-		PermViewQueue:   true,
-		PermInvestigate: true,
-		PermDecide:      true,
-		PermBulkDecide:  true,
-		PermExport:      true,
-		PermSubmit:      true,
-		PermOwnAccount:  true,
-		PermViewModels:  true,
+		PermViewHome:      true,
+		PermViewQueue:     true,
+		PermInvestigate:   true,
+		PermDecide:        true,
+		PermBulkDecide:    true,
+		PermExport:        true,
+		PermSubmit:        true,
+		PermOwnAccount:    true,
+		PermViewModels:    true,
+		PermViewEntities:  true,
+		PermViewWatchlist: true,
+		PermEditWatchlist: true,
 	},
 	store.RoleAdmin: {
-		PermViewHome:       true,
-		PermViewQueue:      true,
-		PermInvestigate:    true,
-		PermDecide:         true,
-		PermBulkDecide:     true,
-		PermExport:         true,
-		PermSubmit:         true,
-		PermViewUsers:      true,
-		PermViewAudit:      true,
-		PermExportAudit:    true,
-		PermManageAPIKeys:  true,
-		PermManageUsers:    true,
-		PermManageSettings: true,
-		PermOwnAccount:     true,
-		PermViewModels:     true,
-		PermManageModels:   true,
+		PermViewHome:        true,
+		PermViewQueue:       true,
+		PermInvestigate:     true,
+		PermDecide:          true,
+		PermBulkDecide:      true,
+		PermExport:          true,
+		PermSubmit:          true,
+		PermViewUsers:       true,
+		PermViewAudit:       true,
+		PermExportAudit:     true,
+		PermManageAPIKeys:   true,
+		PermManageUsers:     true,
+		PermManageSettings:  true,
+		PermOwnAccount:      true,
+		PermViewModels:      true,
+		PermManageModels:    true,
+		PermViewEntities:    true,
+		PermViewWatchlist:   true,
+		PermEditWatchlist:   true,
+		PermImportWatchlist: true,
 	},
 	// The auditor reads what an analyst reads, the models and the audit
 	// trail, and exports; it changes nothing but its own sign-in.
 	store.RoleAuditor: {
-		PermViewHome:    true,
-		PermViewQueue:   true,
-		PermInvestigate: true,
-		PermExport:      true,
-		PermViewAudit:   true,
-		PermExportAudit: true,
-		PermOwnAccount:  true,
-		PermViewModels:  true,
+		PermViewHome:      true,
+		PermViewQueue:     true,
+		PermInvestigate:   true,
+		PermExport:        true,
+		PermViewAudit:     true,
+		PermExportAudit:   true,
+		PermOwnAccount:    true,
+		PermViewModels:    true,
+		PermViewEntities:  true,
+		PermViewWatchlist: true,
 	},
 }
 

@@ -40,7 +40,8 @@ type permRequest struct {
 	// forCaller, when set, makes the request for the caller's own objects
 	// (their sessions, their second factor); email is "" for anonymous.
 	forCaller func(email string) permRequest
-	file      []byte // with form: a multipart upload of this file as field "file"
+	file      []byte // a multipart upload of this file as field "file", with form
+	fileName  string
 }
 
 // permRow is a route and the status each caller must get. Allowed cells
@@ -118,7 +119,7 @@ func permissionTable() []permRow {
 		}},
 		{"GET", "/models", [callers]int{303, 200, 200, 200, 200}, false, path("/models")},
 		{"POST", "/models", [callers]int{303, 403, 403, 303, 403}, false, func(*testApp) permRequest {
-			return permRequest{path: "/models", form: url.Values{"name": {fmt.Sprintf("perm-%d", next())}}, file: models.Default}
+			return permRequest{path: "/models", form: url.Values{"name": {fmt.Sprintf("perm-%d", next())}}, file: models.Default, fileName: "model.json"}
 		}},
 		{"GET", "/models/compare", [callers]int{303, 200, 200, 200, 200}, false, path("/models/compare")},
 		{"GET", "/models/:id", [callers]int{303, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
@@ -153,6 +154,30 @@ func permissionTable() []permRow {
 		}},
 		{"GET", "/api/v1/transactions/:id", [callers]int{401, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/api/v1/transactions/" + tx(a)}
+		}},
+		// Entities and watchlists.
+		{"GET", "/entities/:account", [callers]int{303, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
+			tx(a)
+			return permRequest{path: "/entities/C999"}
+		}},
+		{"GET", "/entities/:account/graph", [callers]int{303, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
+			tx(a)
+			return permRequest{path: "/entities/C999/graph?via=C0"}
+		}},
+		{"GET", "/watchlists", [callers]int{303, 200, 200, 200, 200}, false, path("/watchlists")},
+		{"POST", "/watchlists", [callers]int{303, 403, 201, 201, 403}, false, func(*testApp) permRequest {
+			return permRequest{path: "/watchlists", form: url.Values{"account": {fmt.Sprintf("PERM%d", next())},
+				"list": {store.WatchBlocked}, "reason": {"permission test"}}}
+		}},
+		{"GET", "/watchlists/export", [callers]int{303, 200, 200, 200, 200}, false, path("/watchlists/export")},
+		{"POST", "/watchlists/import", [callers]int{303, 403, 403, 200, 403}, false, func(*testApp) permRequest {
+			return permRequest{path: "/watchlists/import", file: []byte(fmt.Sprintf("account,list,reason\nIMPORT%d,trusted,payroll\n", next())), fileName: "perm.csv"}
+		}},
+		{"GET", "/watchlists/:id/delete", [callers]int{303, 403, 200, 200, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/watchlists/" + watchEntry(a, next()) + "/delete"}
+		}},
+		{"POST", "/watchlists/:id/delete", [callers]int{303, 403, 200, 200, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/watchlists/" + watchEntry(a, next()) + "/delete", form: url.Values{}}
 		}},
 		// People. The second-factor steps of signing in send anyone without
 		// a pending sign-in to /login, and the signed-in home.
@@ -325,7 +350,7 @@ func (b *browser) send(method string, r permRequest) response {
 	case method == http.MethodGet:
 		return b.get(r.path)
 	case r.file != nil:
-		return b.upload(r.path, r.form, "model.json", r.file)
+		return b.upload(r.path, r.form, r.fileName, r.file)
 	case r.json != "":
 		req, _ := http.NewRequest(method, b.app.srv.URL+r.path, strings.NewReader(r.json))
 		req.Header.Set("Content-Type", "application/json")
@@ -334,4 +359,16 @@ func (b *browser) send(method string, r permRequest) response {
 	default:
 		return b.post(r.path, r.form, true)
 	}
+}
+
+// watchEntry puts a new account on the demo tenant's watchlist and returns
+// the entry's id.
+func watchEntry(a *testApp, n int64) string {
+	a.t.Helper()
+	ch, err := store.AddWatch(context.Background(), store.ForTenant(a.db, a.user("admin@sentinel.demo").TenantID),
+		store.Actor{Email: "test"}, store.WatchInput{Account: fmt.Sprintf("ENTRY%d", n), Kind: store.WatchBlocked, Reason: "permission test"})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return ch.Entry.ID
 }

@@ -50,6 +50,9 @@ func queueFilter(q url.Values) (store.QueueFilter, views.QueueFilters, string) {
 	vf.MinScore = raw
 	f.Account = accountParam(q)
 	vf.Account = f.Account
+	if w := q.Get("watch"); w == store.WatchAny || slices.Contains(store.WatchKindList, w) {
+		f.Watch, vf.Watch = w, w
+	}
 	// The review view reads by risk unless asked for time; the view of all
 	// transactions by time unless asked for score.
 	sort := q.Get("sort")
@@ -131,6 +134,9 @@ func canonical(f store.QueueFilter, vf views.QueueFilters) url.Values {
 	if f.Account != "" {
 		v.Set("account", f.Account)
 	}
+	if f.Watch != "" {
+		v.Set("watch", f.Watch)
+	}
 	v.Set("sort", f.Sort)
 	return v
 }
@@ -200,6 +206,10 @@ func (s *Server) QueueList(c echo.Context) error {
 	for i := range page.Rows {
 		props.Rows = append(props.Rows, queueRow(&page.Rows[i], false))
 	}
+	if err := markWatched(ctx, t, props.Rows); err != nil {
+		return err
+	}
+	props.WatchOptions = watchFilterChoices()
 	for _, b := range store.QueueBands {
 		props.Counts = append(props.Counts, views.BandCount{Band: b, Count: formatCapped(counts[b], limit),
 			Selected: vf.Bands[b], Href: queueHref(routePath(c, "QueueList"), params, "band", b)})
@@ -264,6 +274,9 @@ func (s *Server) QueueNew(c echo.Context) error {
 	out := make([]views.QueueRow, len(page.Rows))
 	for i := range page.Rows {
 		out[i] = queueRow(&page.Rows[i], true)
+	}
+	if err := markWatched(c.Request().Context(), currentPrincipal(c).Tenant, out); err != nil {
+		return err
 	}
 	if len(page.Rows) > 0 {
 		newest = page.Rows[0].ID

@@ -152,7 +152,7 @@ func TestDecisionFlow(t *testing.T) {
 		ids := a.scoreN("analyst@sentinel.demo", 1, "d")
 		b := a.signedIn("analyst@sentinel.demo")
 		page := b.get("/transactions/" + ids[0])
-		if page.Status != http.StatusOK || !strings.Contains(page.Body, `data-testid="waterfall"`) || !strings.Contains(page.Body, `href="/investigate?account=C0"`) {
+		if page.Status != http.StatusOK || !strings.Contains(page.Body, `data-testid="waterfall"`) || !strings.Contains(page.Body, `href="/entities/C0"`) {
 			t.Fatalf("detail page = %d", page.Status)
 		}
 		req, _ := http.NewRequest("POST", a.srv.URL+"/transactions/"+ids[0]+"/decisions",
@@ -213,7 +213,7 @@ func TestReviewQueueIsTheDefault(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
 		ctx := context.Background()
 		tn := store.ForTenant(a.db, a.user("analyst@sentinel.demo").TenantID)
-		if _, err := store.AddWatch(ctx, tn, store.Actor{Email: "test"}, "M-TRUSTED", store.WatchTrusted, "payroll"); err != nil {
+		if _, err := store.AddWatch(ctx, tn, store.Actor{Email: "test"}, store.WatchInput{Account: "M-TRUSTED", Kind: store.WatchTrusted, Reason: "payroll"}); err != nil {
 			t.Fatal(err)
 		}
 		ids := a.scoreN("analyst@sentinel.demo", 9, "r") // 0, 3, 6 critical; the rest low

@@ -60,6 +60,14 @@ var appRoutes = []route{
 	{http.MethodPost, "/models/:id/promote", "ModelPromote", PermManageModels, (*Server).ModelPromote},
 	{http.MethodPost, "/models/:id/stage", "ModelStage", PermManageModels, (*Server).ModelStage},
 	{http.MethodPost, "/models/:id/thresholds", "ModelThresholds", PermManageModels, (*Server).ModelThresholds},
+	{http.MethodGet, "/entities/:account", "EntityShow", PermViewEntities, (*Server).EntityShow},
+	{http.MethodGet, "/entities/:account/graph", "EntityGraph", PermViewEntities, (*Server).EntityGraph},
+	{http.MethodGet, "/watchlists", "WatchlistList", PermViewWatchlist, (*Server).WatchlistList},
+	{http.MethodPost, "/watchlists", "WatchlistCreate", PermEditWatchlist, (*Server).WatchlistCreate},
+	{http.MethodGet, "/watchlists/export", "WatchlistExport", PermViewWatchlist, (*Server).WatchlistExport},
+	{http.MethodPost, "/watchlists/import", "WatchlistImport", PermImportWatchlist, (*Server).WatchlistImport},
+	{http.MethodGet, "/watchlists/:id/delete", "WatchlistDeleteConfirm", PermEditWatchlist, (*Server).WatchlistDeleteConfirm},
+	{http.MethodPost, "/watchlists/:id/delete", "WatchlistDelete", PermEditWatchlist, (*Server).WatchlistDelete},
 }
 
 // apiRoute is one route of the JSON API: the scope an API key needs for it,

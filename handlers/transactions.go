@@ -48,6 +48,10 @@ func (s *Server) TransactionShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	watched, err := store.WatchKinds(ctx, p.Tenant, []string{tx.NameOrig, tx.NameDest})
+	if err != nil {
+		return err
+	}
 	money := scoring.FormatAmount
 	props := views.TransactionProps{
 		ID: tx.ID, ExternalID: tx.ExternalID,
@@ -76,11 +80,20 @@ func (s *Server) TransactionShow(c echo.Context) error {
 			{Label: "Scoring latency", Value: fmt.Sprintf("%d µs", pr.LatencyUS)},
 		},
 	}
+	for _, k := range watched[tx.NameOrig] {
+		props.SenderWatch, props.SenderWatchKind = strings.ToLower(watchLabel(k))+" now", k
+	}
+	for _, k := range watched[tx.NameDest] {
+		props.ReceiverWatch, props.ReceiverWatchKind = strings.ToLower(watchLabel(k))+" now", k
+	}
 	for i := range similar {
 		props.Similar = append(props.Similar, queueRow(&similar[i], false))
 	}
 	if Can(p.User.Role, PermInvestigate) {
 		props.SimilarHref = string(views.WithQuery(views.URL(ctx, "InvestigateList"), similarParams(&tx, pr.Band)))
+	}
+	if err := markWatched(ctx, p.Tenant, props.Similar); err != nil {
+		return err
 	}
 	return render(c, http.StatusOK, views.TransactionPage(props), nil)
 }

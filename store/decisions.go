@@ -57,7 +57,7 @@ type decisionTarget struct {
 // left, which its rollup moves the transaction from. (SQLite has one
 // writer at a time.)
 func (t Tenant) decisionTargets(ctx context.Context, q *gorm.DB) ([]decisionTarget, error) {
-	q = q.Model(&Transaction{}).Select("transactions.*, p.model_version_id, p.score").
+	q = q.Model(&Transaction{}).Select("transactions.*, p.model_version_id").
 		Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id").
 		Order("transactions.id")
 	if t.db.Dialector.Name() == "postgres" {

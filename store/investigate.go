@@ -160,7 +160,7 @@ func escapeGlob(s string) string {
 // investigateRows selects the rows f keeps, with their prediction.
 func (t Tenant) investigateRows(ctx context.Context, f InvestigateFilter) *gorm.DB {
 	q := t.scoped(ctx).Model(&Transaction{}).
-		Select("transactions.*, p.score, p.raw_margin, p.band").
+		Select("transactions.*, p.raw_margin, p.band").
 		Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id")
 	return t.investigateWhere(q, f)
 }
@@ -243,7 +243,7 @@ func ListInvestigate(ctx context.Context, t Tenant, f InvestigateFilter) (*Queue
 	var rows []QueueRow
 	var err error
 	if f.readAll() {
-		q, order := t.investigateCursor(t.investigateRows(ctx, f).Select("transactions.*, p.score, p.raw_margin, p.band, p.id AS pid"), f, cursor, back)
+		q, order := t.investigateCursor(t.investigateRows(ctx, f).Select("transactions.*, p.raw_margin, p.band, p.id AS pid"), f, cursor, back)
 		order = strings.NewReplacer("{t}", "m", "{s}", "m.score", "{p}", "m.pid").Replace(order)
 		err = t.db.WithContext(ctx).Raw("WITH m AS MATERIALIZED (?) SELECT * FROM m ORDER BY "+order+" LIMIT ?", q, f.Limit+1).Scan(&rows).Error
 	} else {

@@ -33,7 +33,7 @@ func TestStoreFunctionsStayInTheirTenant(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.AddWatch(ctx, a, actorA, txs[0].NameOrig, store.WatchBlocked, "a's reason"); err != nil {
+		if _, err := store.AddWatch(ctx, a, actorA, store.WatchInput{Account: txs[0].NameOrig, Kind: store.WatchBlocked, Reason: "a's reason"}); err != nil {
 			t.Fatal(err)
 		}
 		aScored, err := store.GetScored(ctx, a, txs[1].ID)
@@ -125,7 +125,7 @@ func TestStoreFunctionsStayInTheirTenant(t *testing.T) {
 		if _, err := store.BulkDecide(ctx, b, actorB, store.BulkSelection{Filter: &all, Expect: 2}, store.DecisionFalsePositive, "b's bulk", 10); err == nil {
 			t.Error("BulkDecide of all a's transactions as another tenant succeeded")
 		}
-		if _, err := store.AddWatch(ctx, b, actorB, txs[1].NameDest, store.WatchTrusted, "b's reason"); err != nil {
+		if _, err := store.AddWatch(ctx, b, actorB, store.WatchInput{Account: txs[1].NameDest, Kind: store.WatchTrusted, Reason: "b's reason"}); err != nil {
 			t.Fatal(err)
 		}
 

@@ -176,6 +176,9 @@ type Transaction struct {
 	// ReviewPriority is the transaction's place in the review queue (lower
 	// first, see ReviewPriority); nil when it needs no review.
 	ReviewPriority *float64
+	// Score repeats its prediction's score, set when the pair is stored, so
+	// that an account's profile is summed from an index (migration 0012).
+	Score float64
 }
 
 // Prediction is the frozen scoring result of one transaction.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sentinel-fraud/sentinel/scoring"
 	"gorm.io/gorm"
@@ -70,7 +71,13 @@ type QueueFilter struct {
 	Type     string
 	MinScore float64
 	Account  string // sender or receiver, exact
-	Sort     string // SortRisk, SortTime or SortScore
+	// Watch keeps transactions whose sender or receiver is on the
+	// watchlist now: WatchBlocked, WatchTrusted, or WatchAny for either
+	// list. In the review view it keeps every undecided such transaction,
+	// in the review set or not (the account may have been added since it
+	// was scored), highest score first.
+	Watch string
+	Sort  string // SortRisk, SortTime or SortScore
 	// After is the keyset cursor of the next page: the id of the last row
 	// of the current one. Before, for the previous page, is the id of its
 	// first row.
@@ -79,6 +86,22 @@ type QueueFilter struct {
 	// NewerThan keeps only rows received after this transaction id (polling).
 	NewerThan string
 	Limit     int
+}
+
+// WatchAny is QueueFilter.Watch for an account on either list.
+const WatchAny = "any"
+
+// effective is the filter as the store runs it: the review view with a
+// watchlist filter is the view of all transactions, undecided ones only,
+// by score instead of by the review priority that some of them lack.
+func (f QueueFilter) effective() QueueFilter {
+	if f.Review && f.Watch != "" {
+		f.Review, f.Decision = false, "undecided"
+		if f.Sort != SortTime {
+			f.Sort = SortScore
+		}
+	}
+	return f
 }
 
 // order is the filter's effective sort in its view.
@@ -117,10 +140,15 @@ func ListQueue(ctx context.Context, t Tenant, f QueueFilter) (*QueuePage, error)
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
+	f = f.effective()
 	back := f.After == "" && f.Before != ""
 	var rows []QueueRow
 	var err error
-	if ranges := reviewRanges(f); f.Review && f.order() == SortRisk && len(ranges) > 1 {
+	if strings.TrimSpace(f.Account) != "" {
+		// An account's rows are planned for the account: a hub's and a
+		// quiet one's need different plans (customPlans).
+		err = t.customPlans(ctx, func(tx Tenant) error { return tx.pageQuery(ctx, f, back, reviewRanges(f)).Scan(&rows).Error })
+	} else if ranges := reviewRanges(f); f.Review && f.order() == SortRisk && len(ranges) > 1 {
 		// Several ranges of the priority (bands that do not touch, or a
 		// minimum score): one index range each, merged, instead of every
 		// row of all of them sorted.
@@ -199,7 +227,8 @@ func (t Tenant) pageQuery(ctx context.Context, f QueueFilter, back bool, ranges 
 // stays cheap at any table size.
 func CountQueueBands(ctx context.Context, t Tenant, f QueueFilter, limit int) (map[string]int64, error) {
 	f.After, f.Before, f.NewerThan = "", "", ""
-	onTransactions := (f.Decision != "" && f.Decision != "any") || f.Type != "" || strings.TrimSpace(f.Account) != ""
+	f = f.effective()
+	onTransactions := (f.Decision != "" && f.Decision != "any") || f.Type != "" || strings.TrimSpace(f.Account) != "" || f.Watch != ""
 	parts := make([]string, len(QueueBands))
 	args := make([]any, 0, 2*len(QueueBands))
 	for i, b := range QueueBands {
@@ -209,7 +238,7 @@ func CountQueueBands(ctx context.Context, t Tenant, f QueueFilter, limit int) (m
 		switch {
 		case f.Review:
 			q = t.reviewQuery(t.scoped(ctx).Model(&Transaction{}), reviewRanges(fb))
-			q = transactionFilters(q, fb)
+			q = t.transactionFilters(q, fb)
 		case !onTransactions:
 			q = t.scoped(ctx).Model(&Prediction{}).Where("band = ?", b)
 			if b != bandLow {
@@ -236,7 +265,16 @@ func CountQueueBands(ctx context.Context, t Tenant, f QueueFilter, limit int) (m
 		Band string
 		N    int64
 	}
-	if err := t.db.WithContext(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&rows).Error; err != nil {
+	count := func(tx Tenant) error {
+		return tx.db.WithContext(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&rows).Error
+	}
+	var err error
+	if strings.TrimSpace(f.Account) != "" {
+		err = t.customPlans(ctx, count)
+	} else {
+		err = count(t)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("store: count queue bands: %w", err)
 	}
 	out := make(map[string]int64, len(rows))
@@ -263,7 +301,7 @@ func NewestTransactionID(ctx context.Context, t Tenant) (string, error) {
 // view ranges of the priority stand for f's bands and minimum score.
 func (t Tenant) queueQuery(ctx context.Context, f QueueFilter, ranges []priorityRange) *gorm.DB {
 	q := t.scoped(ctx).Model(&Transaction{}).
-		Select("transactions.*, p.score, p.raw_margin, p.band").
+		Select("transactions.*, p.raw_margin, p.band").
 		Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id")
 	if f.Review {
 		q = t.reviewQuery(q, ranges)
@@ -300,7 +338,7 @@ func (t Tenant) queueQuery(ctx context.Context, f QueueFilter, ranges []priority
 			q = q.Where("p.score >= ?", f.MinScore)
 		}
 	}
-	q = transactionFilters(q, f)
+	q = t.transactionFilters(q, f)
 	if f.NewerThan != "" {
 		q = q.Where("transactions.id > ? AND p.transaction_id > ?", f.NewerThan, f.NewerThan)
 	}
@@ -317,13 +355,24 @@ func (t Tenant) reviewQuery(q *gorm.DB, ranges []priorityRange) *gorm.DB {
 	return q
 }
 
-// transactionFilters applies the filters on the transaction's own columns.
-func transactionFilters(q *gorm.DB, f QueueFilter) *gorm.DB {
+// transactionFilters applies the filters on the transaction's own columns
+// and on the watchlist's entries for its accounts.
+func (t Tenant) transactionFilters(q *gorm.DB, f QueueFilter) *gorm.DB {
 	if f.Type != "" {
 		q = q.Where("transactions.type = ?", f.Type)
 	}
 	if a := strings.TrimSpace(f.Account); a != "" {
 		q = q.Where("(transactions.name_orig = ? OR transactions.name_dest = ?)", a, a)
+	}
+	if f.Watch != "" {
+		kinds := []string{f.Watch}
+		if f.Watch == WatchAny {
+			kinds = WatchKindList
+		}
+		// A subquery, run as part of q: q's context applies.
+		watched := t.db.Model(&WatchlistEntry{}).Select("account").
+			Where("tenant_id = ? AND kind IN ? AND (expires_at IS NULL OR expires_at > ?)", t.id, kinds, time.Now().UTC())
+		q = q.Where("(transactions.name_orig IN (?) OR transactions.name_dest IN (?))", watched, watched)
 	}
 	return q
 }

@@ -1,0 +1,353 @@
+package store_test
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/sentinel-fraud/sentinel/store"
+	"github.com/sentinel-fraud/sentinel/store/storetest"
+)
+
+// profileFixture stores n random transactions among a few accounts in
+// tenant tn (self-transfers, every band, decisions and review priorities
+// included), spread over the last ten days, and returns them with their
+// predictions.
+func profileFixture(t *testing.T, tn store.Tenant, prefix string, n int, seed uint64) ([]store.Transaction, []store.Prediction) {
+	t.Helper()
+	ctx := context.Background()
+	mv, err := store.RegisterModel(ctx, tn, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	accounts := []string{"C1", "C2", "C3", "C4", "M5", "M6", "B7"}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	labels := []string{"", "", "", store.DecisionConfirmedFraud, store.DecisionFalsePositive, store.DecisionEscalated}
+	var txs []store.Transaction
+	var ps []store.Prediction
+	for i := range n {
+		at := now.Add(-time.Duration(rng.IntN(10*24*60)) * time.Minute)
+		band := store.QueueBands[rng.IntN(len(store.QueueBands))]
+		score := rng.Float64()
+		old := float64(rng.IntN(3)) * 500 // 0, 500 or 1,000
+		tx := store.Transaction{ID: store.NewIDAt(at), ExternalID: fmt.Sprintf("%s-%d", prefix, i), Step: i, Type: "TRANSFER",
+			Amount: float64(1+rng.IntN(100000)) / 100, NameOrig: accounts[rng.IntN(len(accounts))],
+			NameDest: accounts[rng.IntN(len(accounts))], OldBalanceOrg: old, NewBalanceOrig: old * float64(rng.IntN(2)) / 2,
+			ReceivedAt: at, Label: labels[rng.IntN(len(labels))],
+			// Some low transactions need review too (a watchlist hit).
+			ReviewPriority: store.ReviewPriority(band, score, 0.9, rng.IntN(4) == 0)}
+		txs = append(txs, tx)
+		ps = append(ps, store.Prediction{ID: store.NewID(), ModelVersionID: mv.ID, Score: score, Band: band,
+			Threshold: 0.9, Explanation: []byte("{}"), CreatedAt: now})
+	}
+	if err := store.SaveScoredBatch(ctx, tn, txs, ps); err != nil {
+		t.Fatal(err)
+	}
+	return txs, ps
+}
+
+// bruteProfile sums account's transactions one by one, as the profile
+// should, at now with its top counterparties; blocked are the accounts
+// blocked now.
+func bruteProfile(account string, txs []store.Transaction, ps []store.Prediction, now time.Time, top int, blocked map[string]bool) store.Entity {
+	e := store.Entity{Account: account}
+	fraud := map[string]bool{}
+	for _, tx := range txs {
+		if tx.Label == store.DecisionConfirmedFraud {
+			fraud[tx.NameOrig], fraud[tx.NameDest] = true, true
+		}
+	}
+	cps := map[string]*store.Counterparty{}
+	add := func(f *store.Flow, tx *store.Transaction, p *store.Prediction, out bool) {
+		if f.Count == 0 || tx.ReceivedAt.Before(f.FirstSeen) {
+			f.FirstSeen = tx.ReceivedAt
+		}
+		if tx.ReceivedAt.After(f.LastSeen) {
+			f.LastSeen = tx.ReceivedAt
+		}
+		f.Count++
+		f.Amount += tx.Amount
+		switch p.Band {
+		case "critical":
+			f.Critical++
+		case "high":
+			f.High++
+		case "medium":
+			f.Medium++
+		default:
+			f.Low++
+		}
+		if tx.ReviewPriority != nil {
+			f.Flagged++
+		}
+		switch tx.Label {
+		case store.DecisionConfirmedFraud:
+			f.ConfirmedFraud++
+		case store.DecisionFalsePositive:
+			f.FalsePositives++
+		}
+		f.ScoreSum += p.Score
+		f.ScoreMax = math.Max(f.ScoreMax, p.Score)
+		if out && tx.OldBalanceOrg > 0 {
+			f.BalanceBefore += tx.OldBalanceOrg
+			f.BalanceMoved += math.Max(tx.OldBalanceOrg-tx.NewBalanceOrig, 0)
+			if tx.NewBalanceOrig == 0 {
+				f.Emptied++
+			}
+		}
+	}
+	for i := range txs {
+		tx, p := &txs[i], &ps[i]
+		out, in := tx.NameOrig == account, tx.NameDest == account
+		if !out && !in {
+			continue
+		}
+		add(&e.All, tx, p, out)
+		if out {
+			add(&e.Sent, tx, p, true)
+		}
+		if in {
+			add(&e.Received, tx, p, out)
+		}
+		if out && in {
+			continue
+		}
+		other := tx.NameDest
+		if in {
+			other = tx.NameOrig
+		}
+		c := cps[other]
+		if c == nil {
+			c = &store.Counterparty{Account: other}
+			cps[other] = c
+		}
+		if out {
+			add(&c.Out, tx, p, true)
+		} else {
+			add(&c.In, tx, p, false)
+		}
+	}
+	for _, c := range cps {
+		e.Counterparties = append(e.Counterparties, *c)
+	}
+	e.CounterpartyCount = len(e.Counterparties)
+	// The riskiest first: the highest band between them, then amount.
+	slices.SortFunc(e.Counterparties, func(a, b store.Counterparty) int {
+		ta, tb := a.Total(), b.Total()
+		if ta.Risk() != tb.Risk() {
+			return tb.Risk() - ta.Risk()
+		}
+		if ta.Amount != tb.Amount {
+			return cmp.Compare(tb.Amount, ta.Amount)
+		}
+		return strings.Compare(a.Account, b.Account)
+	})
+	for _, c := range e.Counterparties {
+		if c.In.Count > 0 && !c.In.LastSeen.Before(now.Add(-24*time.Hour)) {
+			e.FanIn24h++
+		}
+		if c.In.Count > 0 && !c.In.LastSeen.Before(now.Add(-7*24*time.Hour)) {
+			e.FanIn7d++
+		}
+		if c.Out.Count > 0 && !c.Out.LastSeen.Before(now.Add(-24*time.Hour)) {
+			e.FanOut24h++
+		}
+		if c.Out.Count > 0 && !c.Out.LastSeen.Before(now.Add(-7*24*time.Hour)) {
+			e.FanOut7d++
+		}
+		if fraud[c.Account] {
+			e.FraudCounterparties++
+		}
+		if blocked[c.Account] {
+			e.BlockedCounterparties++
+		}
+	}
+	e.Counterparties = e.Counterparties[:min(top, len(e.Counterparties))]
+	return e
+}
+
+// graphOnly is what EntityCounterparties keeps of a profile.
+func graphOnly(e store.Entity) store.Entity {
+	keep := func(f store.Flow) store.Flow {
+		return store.Flow{Count: f.Count, Amount: f.Amount, FirstSeen: f.FirstSeen, LastSeen: f.LastSeen,
+			Critical: f.Critical, High: f.High, Medium: f.Medium, Low: f.Low}
+	}
+	out := store.Entity{Account: e.Account, Sent: keep(e.Sent), Received: keep(e.Received), All: keep(e.All),
+		CounterpartyCount: e.CounterpartyCount}
+	for _, c := range e.Counterparties {
+		out.Counterparties = append(out.Counterparties, store.Counterparty{Account: c.Account, Out: keep(c.Out), In: keep(c.In)})
+	}
+	return out
+}
+
+// floats compares sums that the database adds in another order.
+var floats = cmpopts.EquateApprox(1e-9, 1e-9)
+
+func TestProfileEntityEqualsBruteForce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, b, _, _ := twoTenants(t, db)
+		txs, ps := profileFixture(t, a, "a", 400, 1)
+		profileFixture(t, b, "b", 200, 2) // the same accounts in another tenant
+		now := time.Now().UTC()
+		expired := now.Add(-time.Hour)
+		for _, in := range []store.WatchInput{{Account: "C3", Kind: store.WatchBlocked, Reason: "x"}, {Account: "M6", Kind: store.WatchTrusted, Reason: "y"},
+			{Account: "C4", Kind: store.WatchBlocked, Reason: "gone", ExpiresAt: &expired}} {
+			if _, err := store.AddWatch(ctx, a, store.Actor{Email: "test"}, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := store.AddWatch(ctx, b, store.Actor{Email: "test"}, store.WatchInput{Account: "C2", Kind: store.WatchBlocked, Reason: "b's"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			account string
+			top     int
+		}{{"C1", 25}, {"C2", 3}, {"M5", 1}, {"B7", 25}} {
+			t.Run("sums "+c.account+" as counting its transactions one by one does", func(t *testing.T) {
+				got, err := store.ProfileEntity(ctx, a, c.account, now, c.top)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := bruteProfile(c.account, txs, ps, now, c.top, map[string]bool{"C3": true})
+				if want.All.Count == 0 || want.FraudCounterparties == 0 {
+					t.Fatalf("the fixture gave %s no transaction or no counterparty in fraud", c.account)
+				}
+				if diff := gocmp.Diff(want, *got, floats); diff != "" {
+					t.Errorf("ProfileEntity(%s) differs from the brute-force count (-want +got):\n%s", c.account, diff)
+				}
+				graph, err := store.EntityCounterparties(ctx, a, c.account, c.top)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := gocmp.Diff(graphOnly(want), *graph, floats); diff != "" {
+					t.Errorf("EntityCounterparties(%s) differs from the brute-force count (-want +got):\n%s", c.account, diff)
+				}
+			})
+		}
+		t.Run("counts each day's transactions as counting them one by one does", func(t *testing.T) {
+			got, err := store.EntityActivity(ctx, a, "C1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[time.Time]*store.DayActivity{}
+			for i, tx := range txs {
+				if tx.NameOrig != "C1" && tx.NameDest != "C1" {
+					continue
+				}
+				day := tx.ReceivedAt.Truncate(24 * time.Hour)
+				d := want[day]
+				if d == nil {
+					d = &store.DayActivity{Day: day}
+					want[day] = d
+				}
+				d.Count++
+				d.ScoreSum += ps[i].Score
+				if tx.ReviewPriority != nil {
+					d.Flagged++
+				}
+			}
+			var wantList []store.DayActivity
+			for _, d := range want {
+				wantList = append(wantList, *d)
+			}
+			slices.SortFunc(wantList, func(x, y store.DayActivity) int { return x.Day.Compare(y.Day) })
+			if diff := gocmp.Diff(wantList, got, floats); diff != "" {
+				t.Errorf("EntityActivity(C1) (-want +got):\n%s", diff)
+			}
+		})
+		t.Run("does not know an account that only another tenant has", func(t *testing.T) {
+			tx, p := txs[0], ps[0]
+			tx.ID, tx.ExternalID, tx.NameOrig, tx.NameDest = store.NewID(), "only-a", "ONLY-IN-A", "ONLY-IN-A-TOO"
+			p.ID = store.NewID()
+			if err := store.SaveScoredBatch(ctx, a, []store.Transaction{tx}, []store.Prediction{p}); err != nil {
+				t.Fatal(err)
+			}
+			for _, account := range []string{"ONLY-IN-A", "ONLY-IN-A-TOO", "NOBODY"} {
+				if _, err := store.ProfileEntity(ctx, b, account, now, 25); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("ProfileEntity(%s) in another tenant = %v, want ErrNotFound", account, err)
+				}
+			}
+			if e, err := store.ProfileEntity(ctx, a, "ONLY-IN-A", now, 25); err != nil || e.Sent.Count != 1 {
+				t.Errorf("ProfileEntity(ONLY-IN-A) in its tenant = %+v, %v", e, err)
+			}
+		})
+	})
+}
+
+// A mule: many victims send it money within hours, and it sends all of it
+// on to a few accounts; its fan-in counts distinct senders, not transfers.
+func TestFanInAndFanOutOfAMule(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, _, _, _ := twoTenants(t, db)
+		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		var txs []store.Transaction
+		var ps []store.Prediction
+		add := func(from, to string, ago time.Duration, amount, balance float64) {
+			at := now.Add(-ago)
+			txs = append(txs, store.Transaction{ID: store.NewIDAt(at), ExternalID: fmt.Sprintf("mule-%d", len(txs)), Type: "TRANSFER",
+				Amount: amount, NameOrig: from, NameDest: to, OldBalanceOrg: balance, NewBalanceOrig: max(balance-amount, 0), ReceivedAt: at})
+			ps = append(ps, store.Prediction{ID: store.NewID(), ModelVersionID: mv.ID, Score: 0.95, Band: "critical",
+				Threshold: 0.5, Explanation: []byte("{}"), CreatedAt: now})
+		}
+		// Twelve victims in the last day (two of them twice), five more in
+		// the week before, one a month ago.
+		for i := range 12 {
+			add(fmt.Sprintf("V%02d", i), "MULE", time.Duration(i+1)*time.Hour, 1000, 1000)
+		}
+		add("V00", "MULE", 30*time.Minute, 500, 500)
+		add("V01", "MULE", 20*time.Minute, 500, 500)
+		for i := range 5 {
+			add(fmt.Sprintf("W%02d", i), "MULE", time.Duration(2+i)*24*time.Hour, 1000, 1000)
+		}
+		add("OLD", "MULE", 30*24*time.Hour, 1000, 1000)
+		// It empties itself into three accounts today, one last week.
+		add("MULE", "X1", 2*time.Hour, 6000, 6000)
+		add("MULE", "X2", 90*time.Minute, 4000, 4000)
+		add("MULE", "X3", time.Hour, 3000, 3000)
+		add("MULE", "X4", 3*24*time.Hour, 5000, 5000)
+		if err := store.SaveScoredBatch(ctx, a, txs, ps); err != nil {
+			t.Fatal(err)
+		}
+		e, err := store.ProfileEntity(ctx, a, "MULE", now, 25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name      string
+			got, want int
+		}{
+			{"fan-in over 24 hours", e.FanIn24h, 12},
+			{"fan-in over 7 days", e.FanIn7d, 17},
+			{"fan-out over 24 hours", e.FanOut24h, 3},
+			{"fan-out over 7 days", e.FanOut7d, 4},
+			{"senders ever", e.CounterpartyCount - 4, 18},
+			{"emptied balances", int(e.Sent.Emptied), 4},
+		} {
+			t.Run(c.name+" counts distinct accounts", func(t *testing.T) {
+				if c.got != c.want {
+					t.Errorf("%s = %d, want %d", c.name, c.got, c.want)
+				}
+			})
+		}
+		if e.Sent.BalanceMoved != e.Sent.BalanceBefore || e.Received.Count != 20 || e.Sent.Count != 4 {
+			t.Errorf("mule flows: sent %+v, received %d", e.Sent, e.Received.Count)
+		}
+	})
+}
