@@ -4,10 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -37,21 +35,8 @@ const (
 //	SENTINEL_BENCH_DATABASE_URL=$DATABASE_URL SENTINEL_BENCH_EMAIL=analyst@acme.demo \
 //	  go test -run '^$' -bench EntityViews -benchtime 100x ./handlers
 func BenchmarkEntityViews(b *testing.B) {
-	dsn, email := os.Getenv("SENTINEL_BENCH_DATABASE_URL"), os.Getenv("SENTINEL_BENCH_EMAIL")
-	if dsn == "" || email == "" {
-		b.Skip("SENTINEL_BENCH_DATABASE_URL and SENTINEL_BENCH_EMAIL are not set")
-	}
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ctx := context.Background()
-	db, err := store.Open(dsn, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	u, err := store.AdminFindLoginUser(ctx, db, email)
-	if err != nil {
-		b.Fatal(err)
-	}
+	db, dsn, u := benchDB(b)
+	ctx, email := context.Background(), u.Email
 	tn := store.ForTenant(db, u.TenantID)
 	makeHub(b, dsn, u.TenantID)
 	hub, err := store.ProfileEntity(ctx, tn, benchHub, time.Now(), graphTop)

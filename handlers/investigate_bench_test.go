@@ -32,21 +32,8 @@ import (
 //	SENTINEL_BENCH_DATABASE_URL=$DATABASE_URL SENTINEL_BENCH_EMAIL=senior@acme.demo \
 //	  go test -run '^$' -bench InvestigateViews -benchtime 100x ./handlers
 func BenchmarkInvestigateViews(b *testing.B) {
-	dsn, email := os.Getenv("SENTINEL_BENCH_DATABASE_URL"), os.Getenv("SENTINEL_BENCH_EMAIL")
-	if dsn == "" || email == "" {
-		b.Skip("SENTINEL_BENCH_DATABASE_URL and SENTINEL_BENCH_EMAIL are not set")
-	}
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ctx := context.Background()
-	db, err := store.Open(dsn, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	u, err := store.AdminFindLoginUser(ctx, db, email)
-	if err != nil {
-		b.Fatal(err)
-	}
+	db, _, u := benchDB(b)
+	ctx, email := context.Background(), u.Email
 	tn := store.ForTenant(db, u.TenantID)
 	srv := httptest.NewServer(New(db, live.NewScorer(db), Config{}))
 	defer srv.Close()

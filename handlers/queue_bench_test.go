@@ -28,21 +28,8 @@ import (
 //	SENTINEL_BENCH_DATABASE_URL=$DATABASE_URL SENTINEL_BENCH_EMAIL=analyst@acme.demo \
 //	  go test -run '^$' -bench QueueViews -benchtime 200x ./handlers
 func BenchmarkQueueViews(b *testing.B) {
-	dsn, email := os.Getenv("SENTINEL_BENCH_DATABASE_URL"), os.Getenv("SENTINEL_BENCH_EMAIL")
-	if dsn == "" || email == "" {
-		b.Skip("SENTINEL_BENCH_DATABASE_URL and SENTINEL_BENCH_EMAIL are not set")
-	}
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ctx := context.Background()
-	db, err := store.Open(dsn, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	u, err := store.AdminFindLoginUser(ctx, db, email)
-	if err != nil {
-		b.Fatal(err)
-	}
+	db, _, u := benchDB(b)
+	ctx, email := context.Background(), u.Email
 	tn := store.ForTenant(db, u.TenantID)
 	srv := httptest.NewServer(New(db, live.NewScorer(db), Config{}))
 	defer srv.Close()
@@ -167,4 +154,25 @@ func benchLogin(b *testing.B, base, email string) *http.Client {
 		b.Fatalf("login %s = %d", email, res.StatusCode)
 	}
 	return c
+}
+
+// benchDB opens the database of SENTINEL_BENCH_DATABASE_URL for a view
+// benchmark and finds the user SENTINEL_BENCH_EMAIL it signs in as; it
+// skips the benchmark when either is unset.
+func benchDB(b *testing.B) (*store.DB, string, *store.User) {
+	dsn, email := os.Getenv("SENTINEL_BENCH_DATABASE_URL"), os.Getenv("SENTINEL_BENCH_EMAIL")
+	if dsn == "" || email == "" {
+		b.Skip("SENTINEL_BENCH_DATABASE_URL and SENTINEL_BENCH_EMAIL are not set")
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := store.Open(dsn, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	u, err := store.AdminFindLoginUser(context.Background(), db, email)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, dsn, u
 }
