@@ -3,9 +3,12 @@ package store
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -178,7 +181,7 @@ const flowColumns = `COUNT(*) AS n, SUM(amount) AS amount,
 	SUM(score) AS score_sum, MAX(score) AS score_max`
 
 // graphColumns are flowColumns for a graph: counts, amounts, times and
-// bands; the other columns are zeros. Half the sums, for the same rows.
+// bands; the other columns are zeros.
 const graphColumns = `COUNT(*) AS n, SUM(amount) AS amount,
 	MIN(received_at) AS first_seen, MAX(received_at) AS last_seen,
 	SUM(CASE WHEN review_priority < 1 THEN 1 ELSE 0 END) AS critical,
@@ -187,151 +190,192 @@ const graphColumns = `COUNT(*) AS n, SUM(amount) AS amount,
 	SUM(CASE WHEN review_priority IS NULL OR review_priority >= 3 THEN 1 ELSE 0 END) AS low,
 	0 AS flagged, 0 AS confirmed_fraud, 0 AS false_positives, 0 AS score_sum, 0 AS score_max`
 
-// The columns of a group of groups: sums of flowColumns.
-const sumColumns = `SUM(n), SUM(amount), MIN(first_seen), MAX(last_seen), SUM(critical), SUM(high), SUM(medium),
-	SUM(low), SUM(flagged), SUM(confirmed_fraud), SUM(false_positives), SUM(score_sum), MAX(score_max),
-	SUM(balance_before), SUM(balance_moved), SUM(emptied)`
-
-// The columns of one group as it is answered.
-const groupColumns = `n, amount, first_seen, last_seen, critical, high, medium, low, flagged, confirmed_fraud,
-	false_positives, score_sum, score_max, balance_before, balance_moved, emptied`
-
-// The balance an account's sent transactions found and moved.
-const balanceColumns = `SUM(CASE WHEN old_balance_org > 0 THEN old_balance_org ELSE 0 END) AS balance_before,
+// balanceColumns sum the balance an account's sent transactions found and
+// moved; noBalance stands for them where they do not apply.
+const (
+	balanceColumns = `SUM(CASE WHEN old_balance_org > 0 THEN old_balance_org ELSE 0 END) AS balance_before,
 	SUM(CASE WHEN old_balance_org > 0 AND old_balance_org > new_balance_orig THEN old_balance_org - new_balance_orig ELSE 0 END) AS balance_moved,
 	SUM(CASE WHEN old_balance_org > 0 AND new_balance_orig = 0 THEN 1 ELSE 0 END) AS emptied`
-
-// entityQuery sums an account's transactions in one statement, each group
-// with columns (flowColumns or graphColumns). The CTE g holds one row per
-// direction and counterparty (a transaction to itself is read once, with
-// the sent ones, as counterparty itself), cps one per other account with
-// its risk and amount. The statement answers, in rows of one shape told
-// apart by part: the sums per direction ("total"), the group of
-// transactions to itself ("self"), the groups of the top counterparties
-// ("top"), and counts ("count", named by dir: counterparties and, for a
-// profile, fan-in and fan-out over two windows and counterparties in
-// confirmed fraud or blocked). Only these few rows leave the database: a
-// hub's 30,000 groups would cost more to read than to sum.
-func entityQuery(columns string, profile bool) string {
-	balance := "0 AS balance_before, 0 AS balance_moved, 0 AS emptied"
-	if profile {
-		balance = balanceColumns
-	}
-	count := func(name, from string) string {
-		return "UNION ALL SELECT 'count', '" + name + "', '', COUNT(*), 0, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM " + from + "\n"
-	}
-	q := `WITH g AS (
-	SELECT 'out' AS dir, name_dest AS cp, ` + columns + `, ` + balance + `
-	FROM transactions WHERE tenant_id = @tenant AND name_orig = @account GROUP BY name_dest
-	UNION ALL
-	SELECT 'in', name_orig, ` + columns + `, 0, 0, 0
-	FROM transactions WHERE tenant_id = @tenant AND name_dest = @account AND name_orig <> @account GROUP BY name_orig
-), cps AS (
-	SELECT cp, MAX(CASE WHEN critical > 0 THEN 4 WHEN high > 0 THEN 3 WHEN medium > 0 THEN 2 ELSE 1 END) AS risk, SUM(amount) AS amount
-	FROM g WHERE cp <> @account GROUP BY cp
-), top AS (
-	SELECT cp FROM cps ORDER BY risk DESC, amount DESC, cp LIMIT @top
+	noBalance = `0 AS balance_before, 0 AS balance_moved, 0 AS emptied`
 )
-SELECT 'total' AS part, dir, '' AS cp, ` + sumColumns + ` FROM g GROUP BY dir
-UNION ALL SELECT 'self', dir, cp, ` + groupColumns + ` FROM g WHERE cp = @account
-UNION ALL SELECT 'top', dir, cp, ` + groupColumns + ` FROM g WHERE cp IN (SELECT cp FROM top)
-` + count("counterparties", "cps")
-	if profile {
-		q += count("fan_in_24h", "g WHERE dir = 'in' AND last_seen >= @day") +
-			count("fan_in_7d", "g WHERE dir = 'in' AND last_seen >= @week") +
-			count("fan_out_24h", "g WHERE dir = 'out' AND cp <> @account AND last_seen >= @day") +
-			count("fan_out_7d", "g WHERE dir = 'out' AND cp <> @account AND last_seen >= @week") +
-			count("fraud", `cps WHERE cp IN (
-				SELECT name_orig FROM transactions WHERE tenant_id = @tenant AND label = 'confirmed_fraud' AND label <> ''
-				UNION SELECT name_dest FROM transactions WHERE tenant_id = @tenant AND label = 'confirmed_fraud' AND label <> '')`) +
-			count("blocked", `cps WHERE cp IN (SELECT account FROM watchlist_entries
-				WHERE tenant_id = @tenant AND kind = 'blocked' AND (expires_at IS NULL OR expires_at > @now))`)
+
+// counterpartyQuery is the first pass over an account's transactions: one
+// row per other account it dealt with, in cps (what went each way, by a
+// full join of the two directions' groups, each read in counterparty order
+// from its account index), answered as the top riskiest counterparties (by
+// the highest band between them, 0 critical … 3 low, then amount, then
+// account) and one row of counts, told apart by name; every count is taken
+// in one pass over cps. Only these few rows leave the database: a hub's
+// 30,000 counterparties would cost more to read than to count. A transaction to itself is left out here (profileGroups reads
+// it).
+const counterpartyQuery = `WITH cps AS (
+	SELECT COALESCE(o.cp, i.cp) AS cp,
+		CASE WHEN COALESCE(o.band, 9) < COALESCE(i.band, 9) THEN o.band ELSE i.band END AS band,
+		COALESCE(o.amount, 0) + COALESCE(i.amount, 0) AS amount,
+		COALESCE(o.n, 0) AS out_n, COALESCE(o.amount, 0) AS out_amount, o.last_seen AS out_seen,
+		COALESCE(i.n, 0) AS in_n, COALESCE(i.amount, 0) AS in_amount, i.last_seen AS in_seen
+	FROM (SELECT name_dest AS cp, COUNT(*) AS n, SUM(amount) AS amount, MAX(received_at) AS last_seen, ` + bandRank + ` AS band
+		FROM transactions WHERE tenant_id = @tenant AND name_orig = @account AND name_dest <> @account GROUP BY name_dest) o
+	FULL JOIN (SELECT name_orig AS cp, COUNT(*) AS n, SUM(amount) AS amount, MAX(received_at) AS last_seen, ` + bandRank + ` AS band
+		FROM transactions WHERE tenant_id = @tenant AND name_dest = @account AND name_orig <> @account GROUP BY name_orig) i
+	ON o.cp = i.cp
+)
+SELECT 'top' AS name, cp, 0 AS counterparties, 0 AS sent_n, 0 AS sent_amount, 0 AS received_n, 0 AS received_amount,
+	0 AS fan_in24h, 0 AS fan_in7d, 0 AS fan_out24h, 0 AS fan_out7d, 0 AS fraud, 0 AS blocked
+FROM (SELECT cp FROM cps ORDER BY band, amount DESC, cp LIMIT @top) t
+UNION ALL
+SELECT 'counts', '', COUNT(*), SUM(out_n), SUM(out_amount), SUM(in_n), SUM(in_amount),
+	SUM(CASE WHEN in_seen >= @day THEN 1 ELSE 0 END), SUM(CASE WHEN in_seen >= @week THEN 1 ELSE 0 END),
+	SUM(CASE WHEN out_seen >= @day THEN 1 ELSE 0 END), SUM(CASE WHEN out_seen >= @week THEN 1 ELSE 0 END),
+	SUM(CASE WHEN cp IN (
+		SELECT name_orig FROM transactions WHERE tenant_id = @tenant AND label = 'confirmed_fraud' AND label <> ''
+		UNION SELECT name_dest FROM transactions WHERE tenant_id = @tenant AND label = 'confirmed_fraud' AND label <> '')
+		THEN 1 ELSE 0 END),
+	SUM(CASE WHEN cp IN (SELECT account FROM watchlist_entries
+		WHERE tenant_id = @tenant AND kind = 'blocked' AND (expires_at IS NULL OR expires_at > @now)) THEN 1 ELSE 0 END)
+FROM cps`
+
+// bandRank is the highest band of a group as a rank: 0 critical … 3 low.
+const bandRank = `MIN(CASE WHEN review_priority IS NULL OR review_priority >= 3 THEN 3
+	WHEN review_priority >= 2 THEN 2 WHEN review_priority >= 1 THEN 1 ELSE 0 END)`
+
+// groupsQuery sums, with columns, what went each way between the account
+// and each of the listed accounts (the account itself included: its
+// transactions to itself are sent ones): a few index ranges.
+func groupsQuery(columns string, balance bool) string {
+	b := noBalance
+	if balance {
+		b = balanceColumns
 	}
-	return q
+	return `SELECT 'out' AS dir, name_dest AS cp, ` + columns + `, ` + b + `
+	FROM transactions WHERE tenant_id = @tenant AND name_orig = @account AND name_dest IN @accounts GROUP BY name_dest
+	UNION ALL
+	SELECT 'in', name_orig, ` + columns + `, ` + noBalance + `
+	FROM transactions WHERE tenant_id = @tenant AND name_dest = @account AND name_orig IN @accounts AND name_orig <> @account GROUP BY name_orig`
 }
 
-// The statements of ProfileEntity and EntityCounterparties.
+// totalsQuery sums all of an account's transactions per direction: a
+// plain sum over its index entries, without groups (and no row for a
+// direction without transactions).
+var totalsQuery = `SELECT 'out' AS dir, '' AS cp, ` + flowColumns + `, ` + balanceColumns + `
+	FROM transactions WHERE tenant_id = @tenant AND name_orig = @account HAVING COUNT(*) > 0
+	UNION ALL
+	SELECT 'in', '', ` + flowColumns + `, ` + noBalance + `
+	FROM transactions WHERE tenant_id = @tenant AND name_dest = @account AND name_orig <> @account HAVING COUNT(*) > 0`
+
+// The group statements of ProfileEntity and EntityCounterparties.
 var (
-	profileQuery = entityQuery(flowColumns, true)
-	graphQuery   = entityQuery(graphColumns, false)
+	profileGroups = groupsQuery(flowColumns, true)
+	graphGroups   = groupsQuery(graphColumns, false)
 )
 
 // ProfileEntity sums the account's transactions in the tenant at now, with
-// its top riskiest counterparties. On PostgreSQL the transactions are read
-// from the two account indexes alone (migration 0012), already in
-// counterparty order: about 100,000 index entries for a hub. An account
+// its top riskiest counterparties. On PostgreSQL every pass reads the two
+// account indexes alone (migration 0012): a count of its counterparties
+// over about 100,000 index entries for a hub and, beside it, a sum of all
+// of them; then a few index ranges for the top counterparties. An account
 // with no transaction in the tenant is ErrNotFound, also when another
 // tenant knows it.
 func ProfileEntity(ctx context.Context, t Tenant, account string, now time.Time, top int) (*Entity, error) {
-	return t.entity(ctx, profileQuery, account, now, top)
+	return t.entity(ctx, account, now, top, true)
 }
 
 // EntityCounterparties is what a graph of the account draws: its top
 // riskiest counterparties with the count, amount, times and bands of what
-// went each way, and the same of all its transactions. Decisions, scores,
-// balances and signals stay zero: it sums half as much as ProfileEntity
-// over the same index entries.
+// went each way, and the count and amount of what it sent and received
+// (All stays empty, as do decisions, scores, balances and signals but the
+// counts of counterparties). It skips ProfileEntity's sum of every
+// transaction.
 func EntityCounterparties(ctx context.Context, t Tenant, account string, top int) (*Entity, error) {
-	return t.entity(ctx, graphQuery, account, time.Now(), top)
+	return t.entity(ctx, account, time.Now(), top, false)
 }
 
-func (t Tenant) entity(ctx context.Context, query, account string, now time.Time, top int) (*Entity, error) {
+func (t Tenant) entity(ctx context.Context, account string, now time.Time, top int, profile bool) (*Entity, error) {
 	e := &Entity{Account: account}
 	args := map[string]any{"tenant": t.id, "account": account, "top": top, "now": now.UTC(),
 		"day": now.UTC().Add(-24 * time.Hour), "week": now.UTC().Add(-7 * 24 * time.Hour)}
+	// A profile sums every transaction beside the counterparties' pass: on
+	// PostgreSQL each has a connection of its own.
+	var wg sync.WaitGroup
+	var sent, received Flow
+	var errTotals error
+	if profile {
+		totalsArgs := maps.Clone(args)
+		wg.Go(func() {
+			errTotals = t.customPlans(ctx, func(tx Tenant) error {
+				return tx.scanFlows(ctx, totalsQuery, totalsArgs, func(dir, _ string, f *Flow) {
+					if dir == "out" {
+						sent = *f
+					} else {
+						received = *f
+					}
+				})
+			})
+		})
+	}
+	var self *Flow // transactions to itself
 	err := t.customPlans(ctx, func(tx Tenant) error {
-		rows, err := tx.db.WithContext(ctx).Raw(query, args).Rows()
-		if err != nil {
+		var rows []struct {
+			Name, Cp                               string
+			Counterparties, SentN, ReceivedN       int64
+			SentAmount, ReceivedAmount             float64
+			FanIn24h, FanIn7d, FanOut24h, FanOut7d int
+			Fraud, Blocked                         int
+		}
+		if err := tx.db.WithContext(ctx).Raw(counterpartyQuery, args).Scan(&rows).Error; err != nil {
 			return err
 		}
-		defer rows.Close()
-		byAccount := map[string]int{}
-		for rows.Next() {
-			var part, dir, other string
-			var f Flow
-			var first, last sqlTime
-			if err := rows.Scan(&part, &dir, &other, &f.Count, &f.Amount, &first, &last, &f.Critical, &f.High, &f.Medium,
-				&f.Low, &f.Flagged, &f.ConfirmedFraud, &f.FalsePositives, &f.ScoreSum, &f.ScoreMax,
-				&f.BalanceBefore, &f.BalanceMoved, &f.Emptied); err != nil {
-				return err
+		accounts := []string{account}
+		for _, r := range rows {
+			if r.Name == "top" {
+				accounts = append(accounts, r.Cp)
+				e.Counterparties = append(e.Counterparties, Counterparty{Account: r.Cp})
+				continue
 			}
-			f.FirstSeen, f.LastSeen = first.Time, last.Time
-			switch part {
-			case "total":
-				e.All.add(&f)
-				if dir == "out" {
-					e.Sent.add(&f)
-				} else {
-					e.Received.add(&f)
-				}
-			case "self":
-				e.Received.add(&f) // to itself: received too
-			case "top":
-				j, ok := byAccount[other]
-				if !ok {
-					j = len(e.Counterparties)
-					byAccount[other] = j
-					e.Counterparties = append(e.Counterparties, Counterparty{Account: other})
-				}
-				if dir == "out" {
-					e.Counterparties[j].Out = f
-				} else {
-					e.Counterparties[j].In = f
-				}
-			case "count":
-				*map[string]*int{"counterparties": &e.CounterpartyCount, "fan_in_24h": &e.FanIn24h, "fan_in_7d": &e.FanIn7d,
-					"fan_out_24h": &e.FanOut24h, "fan_out_7d": &e.FanOut7d, "fraud": &e.FraudCounterparties,
-					"blocked": &e.BlockedCounterparties}[dir] = int(f.Count)
-			}
+			e.CounterpartyCount = int(r.Counterparties)
+			e.Sent.Count, e.Sent.Amount, e.Received.Count, e.Received.Amount = r.SentN, r.SentAmount, r.ReceivedN, r.ReceivedAmount
+			e.FanIn24h, e.FanIn7d, e.FanOut24h, e.FanOut7d = r.FanIn24h, r.FanIn7d, r.FanOut24h, r.FanOut7d
+			e.FraudCounterparties, e.BlockedCounterparties = r.Fraud, r.Blocked
 		}
-		return rows.Err()
+		query := graphGroups
+		if profile {
+			query = profileGroups
+		}
+		args["accounts"] = accounts
+		return tx.scanFlows(ctx, query, args, func(dir, cp string, f *Flow) {
+			switch i := slices.IndexFunc(e.Counterparties, func(c Counterparty) bool { return c.Account == cp }); {
+			case cp == account:
+				self = f
+			case dir == "out":
+				e.Counterparties[i].Out = *f
+			default:
+				e.Counterparties[i].In = *f
+			}
+		})
 	})
-	if err != nil {
+	wg.Wait()
+	if err := errors.Join(err, errTotals); err != nil {
 		return nil, fmt.Errorf("store: profile %s: %w", account, err)
 	}
-	if e.All.Count == 0 {
+	switch {
+	case profile:
+		// The sums of everything replace the counterparties' ones, which
+		// leave out transactions to itself: sent ones, received too.
+		e.Sent, e.Received = sent, received
+		e.All.add(&sent)
+		e.All.add(&received)
+		if self != nil {
+			e.Received.add(self)
+		}
+	case self != nil:
+		for _, s := range []*Flow{&e.Sent, &e.Received} {
+			s.Count, s.Amount = s.Count+self.Count, s.Amount+self.Amount
+		}
+	}
+	if e.Sent.Count+e.Received.Count == 0 {
 		return nil, fmt.Errorf("store: profile %s: %w", account, ErrNotFound)
 	}
+	// In the order the database ranked them, which a union does not keep.
 	slices.SortFunc(e.Counterparties, func(a, b Counterparty) int {
 		ta, tb := a.Total(), b.Total()
 		if r := tb.Risk() - ta.Risk(); r != 0 {
@@ -343,6 +387,29 @@ func (t Tenant) entity(ctx context.Context, query, account string, now time.Time
 		return strings.Compare(a.Account, b.Account)
 	})
 	return e, nil
+}
+
+// scanFlows runs a statement whose rows are a direction, an account and
+// the columns of flowColumns and balanceColumns, and hands each row to fn.
+func (t Tenant) scanFlows(ctx context.Context, query string, args map[string]any, fn func(dir, cp string, f *Flow)) error {
+	rows, err := t.db.WithContext(ctx).Raw(query, args).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var dir, cp string
+		var f Flow
+		var first, last sqlTime
+		if err := rows.Scan(&dir, &cp, &f.Count, &f.Amount, &first, &last, &f.Critical, &f.High, &f.Medium, &f.Low,
+			&f.Flagged, &f.ConfirmedFraud, &f.FalsePositives, &f.ScoreSum, &f.ScoreMax,
+			&f.BalanceBefore, &f.BalanceMoved, &f.Emptied); err != nil {
+			return err
+		}
+		f.FirstSeen, f.LastSeen = first.Time, last.Time
+		fn(dir, cp, &f)
+	}
+	return rows.Err()
 }
 
 // DayActivity is an account's traffic on one day (UTC).
