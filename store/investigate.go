@@ -252,16 +252,7 @@ func ListInvestigate(ctx context.Context, t Tenant, f InvestigateFilter) (*Queue
 	if err != nil {
 		return nil, fmt.Errorf("store: investigate: %w", err)
 	}
-	more := len(rows) > f.Limit
-	if more {
-		rows = rows[:f.Limit]
-	}
-	page := &QueuePage{Rows: rows, HasPrev: f.After != "", HasNext: more}
-	if back {
-		slices.Reverse(rows)
-		page.HasPrev, page.HasNext = more, true
-	}
-	return page, nil
+	return keysetPage(rows, f.Limit, f.After != "", back), nil
 }
 
 // InvestigateStats describes the whole set a filter keeps.

@@ -170,16 +170,7 @@ func ListQueue(ctx context.Context, t Tenant, f QueueFilter) (*QueuePage, error)
 	if err != nil {
 		return nil, fmt.Errorf("store: queue: %w", err)
 	}
-	more := len(rows) > f.Limit
-	if more {
-		rows = rows[:f.Limit]
-	}
-	page := &QueuePage{Rows: rows, HasPrev: f.After != "", HasNext: more}
-	if back {
-		slices.Reverse(rows)
-		page.HasPrev, page.HasNext = more, true
-	}
-	return page, nil
+	return keysetPage(rows, f.Limit, f.After != "", back), nil
 }
 
 // pageQuery is the query of one page (f.Limit+1 rows) in f's order, or in
@@ -506,4 +497,20 @@ func CountBacklog(ctx context.Context, t Tenant) (int64, error) {
 		return 0, fmt.Errorf("store: count backlog: %w", err)
 	}
 	return n, nil
+}
+
+// keysetPage turns the limit+1 rows read for one page into the page:
+// whether more lie beyond it, and, for a page read backwards (back), the
+// rows put in reading order. after says a cursor led to the page.
+func keysetPage(rows []QueueRow, limit int, after, back bool) *QueuePage {
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	page := &QueuePage{Rows: rows, HasPrev: after, HasNext: more}
+	if back {
+		slices.Reverse(rows)
+		page.HasPrev, page.HasNext = more, true
+	}
+	return page
 }
