@@ -110,13 +110,15 @@ func (s *Server) UserRole(c echo.Context) error {
 	case errors.Is(err, store.ErrBadRole):
 		return s.renderUser(c, http.StatusUnprocessableEntity, views.UserProps{Error: "Choose a role."})
 	case errors.Is(err, store.ErrLastAdmin):
-		return s.renderUser(c, http.StatusUnprocessableEntity, views.UserProps{
-			Error: "This is the tenant's last active admin. Make someone else an admin first."})
+		return s.renderUser(c, http.StatusUnprocessableEntity, views.UserProps{Error: lastAdminMessage})
 	case err != nil:
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, routePath(c, "UserShow", c.Param("id")))
 }
+
+// lastAdminMessage refuses a change that would leave no active admin.
+const lastAdminMessage = "This is the tenant's last active admin. Make someone else an admin first."
 
 // UserDisable disables a user and ends their sessions at once.
 func (s *Server) UserDisable(c echo.Context) error {
@@ -127,8 +129,7 @@ func (s *Server) UserDisable(c echo.Context) error {
 		return s.renderUser(c, http.StatusUnprocessableEntity, views.UserProps{
 			Error: "You cannot disable your own account. Ask another admin."})
 	case errors.Is(err, store.ErrLastAdmin):
-		return s.renderUser(c, http.StatusUnprocessableEntity, views.UserProps{
-			Error: "This is the tenant's last active admin. Make someone else an admin first."})
+		return s.renderUser(c, http.StatusUnprocessableEntity, views.UserProps{Error: lastAdminMessage})
 	case err != nil:
 		return err
 	}
