@@ -38,6 +38,11 @@ type InvestigateFilter struct {
 	// amountBelow and scoreBelow are exclusive upper bounds, for the parts
 	// of a range the statistics read row by row.
 	amountBelow, scoreBelow *float64
+	// ownScore reads the score the transaction carries (migration 0012)
+	// instead of its prediction's, for statements that join no prediction.
+	ownScore bool
+	// side keeps one side of an account filter (sideOrig, sideDest).
+	side int
 	// From and To bound the received time: From <= received_at < To; zero
 	// leaves a side open.
 	From, To       time.Time
@@ -74,19 +79,23 @@ func idAt(t time.Time) string {
 // transactions joined to their predictions as p.
 func (t Tenant) investigateWhere(q *gorm.DB, f InvestigateFilter) *gorm.DB {
 	if a := strings.TrimSpace(f.Account); a != "" {
-		if f.AccountPrefix {
-			// A prefix is an index range on either account: LIKE on
-			// PostgreSQL's C-collated columns, GLOB (which, unlike LIKE,
-			// respects case) on SQLite's.
-			if t.db.Dialector.Name() == "postgres" {
-				p := escapeLike(a) + "%"
-				q = q.Where(`(transactions.name_orig LIKE ? ESCAPE '\' OR transactions.name_dest LIKE ? ESCAPE '\')`, p, p)
-			} else {
-				p := escapeGlob(a) + "*"
-				q = q.Where("(transactions.name_orig GLOB ? OR transactions.name_dest GLOB ?)", p, p)
-			}
-		} else {
-			q = q.Where("(transactions.name_orig = ? OR transactions.name_dest = ?)", a, a)
+		// A prefix is an index range on either account: LIKE on
+		// PostgreSQL's C-collated columns, GLOB (which, unlike LIKE,
+		// respects case) on SQLite's.
+		cond, arg := "%s = ?", any(a)
+		if f.AccountPrefix && t.db.Dialector.Name() == "postgres" {
+			cond, arg = `%s LIKE ? ESCAPE '\'`, escapeLike(a)+"%"
+		} else if f.AccountPrefix {
+			cond, arg = "%s GLOB ?", escapeGlob(a)+"*"
+		}
+		orig, dest := fmt.Sprintf(cond, "transactions.name_orig"), fmt.Sprintf(cond, "transactions.name_dest")
+		switch f.side {
+		case sideOrig:
+			q = q.Where(orig, arg)
+		case sideDest:
+			q = q.Where(dest+" AND NOT ("+orig+")", arg, arg)
+		default:
+			q = q.Where("("+orig+" OR "+dest+")", arg, arg)
 		}
 	}
 	if f.ExternalID != "" {
@@ -96,7 +105,7 @@ func (t Tenant) investigateWhere(q *gorm.DB, f InvestigateFilter) *gorm.DB {
 		q = q.Where("transactions.type IN ?", f.Types)
 	}
 	if len(f.Bands) > 0 {
-		if f.Sort == SortScore {
+		if f.Sort == SortScore && !f.ownScore {
 			// Score order walks the predictions' score index, which holds
 			// the band: the band is checked in the index. (Unlike the
 			// queue, no "band <> 'low'" for the partial band index: the
@@ -123,25 +132,35 @@ func (t Tenant) investigateWhere(q *gorm.DB, f InvestigateFilter) *gorm.DB {
 	if f.MaxAmount != nil {
 		q = q.Where("transactions.amount <= ?", *f.MaxAmount)
 	}
+	score := "p.score"
+	if f.ownScore {
+		score = "transactions.score"
+	}
 	if f.MinScore != nil {
-		q = q.Where("p.score >= ?", *f.MinScore)
+		q = q.Where(score+" >= ?", *f.MinScore)
 	}
 	if f.MaxScore != nil {
-		q = q.Where("p.score <= ?", *f.MaxScore)
+		q = q.Where(score+" <= ?", *f.MaxScore)
 	}
 	if f.amountBelow != nil {
 		q = q.Where("transactions.amount < ?", *f.amountBelow)
 	}
 	if f.scoreBelow != nil {
-		q = q.Where("p.score < ?", *f.scoreBelow)
+		q = q.Where(score+" < ?", *f.scoreBelow)
 	}
 	if !f.From.IsZero() {
 		lo := idAt(f.From.Add(-idSlack))
-		q = q.Where("transactions.received_at >= ? AND transactions.id >= ? AND p.transaction_id >= ?", f.From.UTC(), lo, lo)
+		q = q.Where("transactions.received_at >= ? AND transactions.id >= ?", f.From.UTC(), lo)
+		if !f.ownScore {
+			q = q.Where("p.transaction_id >= ?", lo)
+		}
 	}
 	if !f.To.IsZero() {
 		hi := idAt(f.To.Add(idSlack))
-		q = q.Where("transactions.received_at < ? AND transactions.id < ? AND p.transaction_id < ?", f.To.UTC(), hi, hi)
+		q = q.Where("transactions.received_at < ? AND transactions.id < ?", f.To.UTC(), hi)
+		if !f.ownScore {
+			q = q.Where("p.transaction_id < ?", hi)
+		}
 	}
 	if f.ModelVersionID != "" {
 		q = q.Where("p.model_version_id = ?", f.ModelVersionID)
@@ -151,6 +170,13 @@ func (t Tenant) investigateWhere(q *gorm.DB, f InvestigateFilter) *gorm.DB {
 	}
 	return q
 }
+
+// Sides of an account filter: its senders, and its receivers that are not
+// also its sender (so that the two sides add up to the filter's rows).
+const (
+	sideOrig = 1 + iota
+	sideDest
+)
 
 // escapeGlob makes GLOB's wildcards in s match themselves.
 func escapeGlob(s string) string {
@@ -241,14 +267,23 @@ func ListInvestigate(ctx context.Context, t Tenant, f InvestigateFilter) (*Queue
 		cursor = f.Before
 	}
 	var rows []QueueRow
-	var err error
-	if f.readAll() {
-		q, order := t.investigateCursor(t.investigateRows(ctx, f).Select("transactions.*, p.raw_margin, p.band, p.id AS pid"), f, cursor, back)
-		order = strings.NewReplacer("{t}", "m", "{s}", "m.score", "{p}", "m.pid").Replace(order)
-		err = t.db.WithContext(ctx).Raw("WITH m AS MATERIALIZED (?) SELECT * FROM m ORDER BY "+order+" LIMIT ?", q, f.Limit+1).Scan(&rows).Error
-	} else {
-		err = t.investigateOrder(t.investigateRows(ctx, f), f, cursor, back).Limit(f.Limit + 1).Scan(&rows).Error
-	}
+	// Every page is planned for its own values (customPlans): a generic
+	// plan knows no account prefix, so it cannot bound an index by it,
+	// and the best order to walk depends on how many rows match.
+	err := t.customPlans(ctx, func(t Tenant) error {
+		if f.readAll() {
+			// The matches' order columns only (an index-only read for a type
+			// and an amount range, 0017), sorted; then the page's rows.
+			q, order := t.investigateCursor(t.investigateRows(ctx, f).Select("transactions.id, transactions.amount, p.score, p.id AS pid"), f, cursor, back)
+			top := strings.NewReplacer("{t}", "m", "{s}", "m.score", "{p}", "m.pid").Replace(order)
+			page := strings.NewReplacer("{t}", "transactions", "{s}", "p.score", "{p}", "p.id").Replace(order)
+			return t.db.WithContext(ctx).Raw("WITH m AS MATERIALIZED (?), top AS (SELECT m.id FROM m ORDER BY "+top+" LIMIT ?) "+
+				"SELECT transactions.*, p.raw_margin, p.band FROM top JOIN transactions ON transactions.tenant_id = ? AND transactions.id = top.id "+
+				"JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id ORDER BY "+page,
+				q, f.Limit+1, t.id).Scan(&rows).Error
+		}
+		return t.investigateOrder(t.investigateRows(ctx, f), f, cursor, back).Limit(f.Limit + 1).Scan(&rows).Error
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: investigate: %w", err)
 	}
@@ -313,6 +348,24 @@ func CountInvestigate(ctx context.Context, t Tenant, f InvestigateFilter) (*Inve
 		}
 	}
 	midnight := func(t time.Time) bool { return t.IsZero() || t.UTC().Truncate(24*time.Hour).Equal(t) }
+	if strings.TrimSpace(f.Account) != "" && f.ModelVersionID == "" {
+		// Each side of an account is a range of its covering index
+		// (0012), which holds every column the statistics read: two
+		// index-only scans (the receivers' without those also the sender)
+		// instead of a bitmap of both and a heap read and a prediction
+		// probe per row.
+		s.ReadRows = true
+		for _, side := range []int{sideOrig, sideDest} {
+			g := f
+			g.ownScore, g.side = true, side
+			parts, err := t.countRows(ctx, g)
+			if err != nil {
+				return nil, err
+			}
+			add(parts)
+		}
+		return s, nil
+	}
 	if strings.TrimSpace(f.Account) != "" || f.ExternalID != "" || !midnight(f.From) || !midnight(f.To) {
 		parts, err := t.countRows(ctx, f)
 		if err != nil {
@@ -368,27 +421,27 @@ func CountInvestigateRowsForTest(ctx context.Context, t Tenant, f InvestigateFil
 
 // countRows reads the statistics of f's set from its rows. On PostgreSQL
 // it turns JIT compilation off: the planner asks for it from a few
-// thousand rows, where compiling (about 70 ms) costs more than it saves.
+// thousand rows, where compiling (about 70 ms) costs more than it saves,
+// and plans each statement for its values (customPlans).
 func (t Tenant) countRows(ctx context.Context, f InvestigateFilter) ([]statsPart, error) {
 	var parts []statsPart
 	read := func(tx Tenant) error {
-		q := tx.investigateWhere(tx.scoped(ctx).Model(&Transaction{}).
-			Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id"), f).
-			Select("transactions.label AS label, " + bucketSQL("p.score") + " AS bucket, COUNT(*) AS n, " +
-				"SUM(transactions.amount) AS amount, SUM(p.score) AS score").Group("1, 2")
-		return q.Scan(&parts).Error
+		q, score := tx.scoped(ctx).Model(&Transaction{}), "transactions.score"
+		if !f.ownScore {
+			q, score = q.Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id"), "p.score"
+		}
+		return tx.investigateWhere(q, f).
+			Select("transactions.label AS label, " + bucketSQL(score) + " AS bucket, COUNT(*) AS n, " +
+				"SUM(transactions.amount) AS amount, SUM(" + score + ") AS score").Group("1, 2").Scan(&parts).Error
 	}
-	var err error
-	if t.db.Dialector.Name() == "postgres" {
-		err = t.Tx(ctx, func(tx Tenant) error {
+	err := t.customPlans(ctx, func(tx Tenant) error {
+		if tx.db.Dialector.Name() == "postgres" {
 			if err := tx.db.WithContext(ctx).Exec("SET LOCAL jit = off").Error; err != nil {
 				return err
 			}
-			return read(tx)
-		})
-	} else {
-		err = read(t)
-	}
+		}
+		return read(tx)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: investigate statistics: %w", err)
 	}

@@ -208,6 +208,11 @@ func investigateFilters(models [2]string) []struct {
 		{"type, bands, undecided and source", store.InvestigateFilter{Types: []string{"TRANSFER", "CASH_OUT"},
 			Bands: []string{"high", "critical"}, Decision: "undecided", Source: store.SourceSeed}},
 		{"account prefix and minimum score", store.InvestigateFilter{Account: "C00", AccountPrefix: true, MinScore: ptr(0.02)}},
+		{"an account with types, bands and decision", store.InvestigateFilter{Account: "C003", Types: []string{"TRANSFER", "DEBIT", "CASH_IN"},
+			Bands: []string{"low", "critical"}, Decision: "undecided"}},
+		{"account prefix, a score range and received times", store.InvestigateFilter{Account: "C", AccountPrefix: true,
+			MinScore: ptr(0.004), MaxScore: ptr(0.6), From: day.Add(-9 * 24 * time.Hour).Add(5 * time.Hour), To: day.Add(7 * time.Hour)}},
+		{"an account and a model version", store.InvestigateFilter{Account: "C003", ModelVersionID: models[1]}},
 		{"days, model and review", store.InvestigateFilter{From: day, To: day.AddDate(0, 0, 9), ModelVersionID: models[1], Review: true}},
 	}
 }
