@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"compress/gzip"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -61,17 +62,22 @@ func (s *Server) Asset(c echo.Context) error {
 // Level 5 compresses HTML and JSON nearly as well as the default level, for
 // less CPU; a response under gzipMinLength (an htmx poll with nothing new,
 // a probe) goes out as it is, since gzip would save no packet on it.
+// CSV downloads (up to a million rows, half a gigabyte) use the fastest
+// level instead: at level 5 compressing was a third of an export's CPU; at
+// level 1 files come out about 15% larger and it costs about half.
 const (
 	gzipLevel     = 5
+	gzipCSVLevel  = gzip.BestSpeed
 	gzipMinLength = 1400
 )
 
 // compress gzips pages, fragments and API answers for clients that accept
 // gzip, with Echo's middleware; Vary: Accept-Encoding goes on every one.
 func compress() echo.MiddlewareFunc {
-	gzip := middleware.GzipWithConfig(middleware.GzipConfig{Level: gzipLevel, MinLength: gzipMinLength})
+	pages := middleware.GzipWithConfig(middleware.GzipConfig{Level: gzipLevel, MinLength: gzipMinLength})
+	files := middleware.GzipWithConfig(middleware.GzipConfig{Level: gzipCSVLevel, MinLength: gzipMinLength})
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		compressed := gzip(next)
+		compressed, download := pages(next), files(next)
 		return func(c echo.Context) error {
 			r := c.Request()
 			switch {
@@ -82,6 +88,8 @@ func compress() echo.MiddlewareFunc {
 				// header, so it would compress for "gzip;q=0".
 				c.Response().Header().Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
 				return next(c)
+			case strings.HasSuffix(r.URL.Path, ".csv"):
+				return download(c)
 			}
 			return compressed(c)
 		}

@@ -190,6 +190,79 @@ func (s *Server) finishExport(c echo.Context, out *csvStream, action string, fil
 	return out.end("")
 }
 
+// exportBatchRows is how many rows the export's reader hands its writer at
+// a time, and exportBatches how many batches exist: one being read, one
+// being written, one waiting. Memory stays flat whatever the export's size.
+const (
+	exportBatchRows = 256
+	exportBatches   = 3
+)
+
+// pipeExport runs read on this goroutine and write on another, so that
+// decoding rows from the database and formatting them overlap on two
+// cores: read calls emit with each row as the store reads it, emit copies
+// it (the store reuses the row and its explanation) into a batch, and
+// write receives the rows in order. An error of write stops read; write's
+// error wins over read's.
+func pipeExport(ctx context.Context, read func(emit func(*store.ExportRow) error) error, write func(*store.ExportRow) error) error {
+	type batch struct {
+		rows []store.ExportRow
+		buf  []byte // the rows' explanations, one after the other
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	free, full := make(chan *batch, exportBatches), make(chan *batch, exportBatches)
+	for range exportBatches {
+		free <- &batch{rows: make([]store.ExportRow, 0, exportBatchRows)}
+	}
+	written := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range full {
+			for i := 0; i < len(b.rows) && err == nil; i++ {
+				if err = write(&b.rows[i]); err != nil {
+					cancel()
+				}
+			}
+			b.rows, b.buf = b.rows[:0], b.buf[:0]
+			free <- b
+		}
+		written <- err
+	}()
+	var cur *batch
+	send := func() {
+		if cur != nil && len(cur.rows) > 0 {
+			full <- cur
+			cur = nil
+		}
+	}
+	err := read(func(r *store.ExportRow) error {
+		if cur == nil {
+			select {
+			case cur = <-free:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		start := len(cur.buf)
+		cur.buf = append(cur.buf, r.Explanation...)
+		cur.rows = append(cur.rows, *r)
+		cur.rows[len(cur.rows)-1].Explanation = cur.buf[start:len(cur.buf):len(cur.buf)]
+		if len(cur.rows) == exportBatchRows {
+			send()
+		}
+		return nil
+	})
+	if err == nil {
+		send()
+	}
+	close(full)
+	if werr := <-written; werr != nil {
+		return werr
+	}
+	return err
+}
+
 // unsafeCell undoes safeCell on a cell read back from a file Sentinel
 // exported (a watchlist imported again): a single quote that safeCell would
 // have added is dropped.

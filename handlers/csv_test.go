@@ -1,6 +1,14 @@
 package handlers
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+
+	"github.com/sentinel-fraud/sentinel/store"
+)
 
 func TestSafeCell(t *testing.T) {
 	for _, tc := range []struct {
@@ -32,5 +40,78 @@ func TestSafeCell(t *testing.T) {
 				t.Errorf("unsafeCell(safeCell(%q)) = %q, want it back", tc.in, got)
 			}
 		})
+	}
+}
+
+// storeLike reads n rows as the store does: one row and one explanation
+// buffer, overwritten for each row.
+func storeLike(n int, read *int) func(emit func(*store.ExportRow) error) error {
+	return func(emit func(*store.ExportRow) error) error {
+		var r store.ExportRow
+		buf := make([]byte, 0, 64)
+		for i := range n {
+			r.ID = strconv.Itoa(i)
+			buf = append(buf[:0], fmt.Sprintf(`{"row":%d}`, i)...)
+			r.Explanation = buf
+			*read = i + 1
+			if err := emit(&r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func TestPipeExportKeepsEveryRowInOrder(t *testing.T) {
+	const n = exportBatchRows*exportBatches*3 + 17
+	var read int
+	var got []string
+	err := pipeExport(context.Background(), storeLike(n, &read), func(r *store.ExportRow) error {
+		got = append(got, r.ID+" "+string(r.Explanation))
+		return nil
+	})
+	if err != nil || len(got) != n {
+		t.Fatalf("pipeExport() = %v with %d rows, want nil with %d", err, len(got), n)
+	}
+	for i, g := range got {
+		if want := fmt.Sprintf(`%d {"row":%d}`, i, i); g != want {
+			t.Fatalf("row %d = %q, want %q (rows or explanations mixed up)", i, g, want)
+		}
+	}
+}
+
+func TestPipeExportStopsReadingWhenWritingFails(t *testing.T) {
+	const n = 100_000
+	broken := errors.New("client went away")
+	var read, written int
+	err := pipeExport(context.Background(), storeLike(n, &read), func(r *store.ExportRow) error {
+		if written == 300 {
+			return broken
+		}
+		written++
+		return nil
+	})
+	if !errors.Is(err, broken) {
+		t.Fatalf("pipeExport() = %v, want the writer's error", err)
+	}
+	// The reader stops once every batch is taken: at most the batches in
+	// flight past the failing row.
+	if limit := 300 + (exportBatches+1)*exportBatchRows; read > limit {
+		t.Fatalf("the reader read %d rows after the writer failed at 300, want at most %d", read, limit)
+	}
+}
+
+func TestPipeExportReturnsTheReadersError(t *testing.T) {
+	failed := errors.New("database gone")
+	err := pipeExport(context.Background(), func(emit func(*store.ExportRow) error) error {
+		for range 10 {
+			if err := emit(&store.ExportRow{}); err != nil {
+				return err
+			}
+		}
+		return failed
+	}, func(*store.ExportRow) error { return nil })
+	if !errors.Is(err, failed) {
+		t.Fatalf("pipeExport() = %v, want the reader's error", err)
 	}
 }

@@ -694,7 +694,13 @@ func (s *Server) InvestigateExport(c echo.Context) error {
 		return err
 	}
 	var ex exportedExplanation
-	n, more, err := store.ExportTransactions(ctx, p.Tenant, f, limit, func(r *store.ExportRow) error {
+	var n int
+	var more bool
+	read := func(emit func(*store.ExportRow) error) (err error) {
+		n, more, err = store.ExportTransactions(ctx, p.Tenant, f, limit, emit)
+		return err
+	}
+	err = pipeExport(ctx, read, func(r *store.ExportRow) error {
 		if err := ex.parse(r.Explanation); err != nil {
 			return fmt.Errorf("explanation of %s: %w", r.ID, err)
 		}
@@ -738,5 +744,8 @@ func (s *Server) InvestigateExport(c echo.Context) error {
 		out.rec = rec
 		return out.write(rec)
 	})
+	if err != nil {
+		n = out.rows // what reached the file, when the writer stopped first
+	}
 	return s.finishExport(c, out, store.ActionExportTransactions, investigateParams(vf), limit, n, more, err)
 }
