@@ -60,7 +60,19 @@ func (s *Server) AccountPassword(c echo.Context) error {
 	if next != c.FormValue("confirm") {
 		return s.renderAccount(c, http.StatusUnprocessableEntity, views.AccountProps{PasswordError: "The two new passwords differ. Type the same one twice."})
 	}
-	err := store.ChangePassword(ctx, p.Tenant, actorOf(c, p), p.User.ID, c.FormValue("current"), next, s.sessions.Token(ctx))
+	// The current password is a secret worth guessing: each check counts
+	// against the sign-in limits of this email and address.
+	attempt, err := store.AdminBeginLogin(ctx, s.db, actorOf(c, p), p.User)
+	if errors.Is(err, store.ErrLoginThrottled) {
+		return s.renderAccount(c, http.StatusTooManyRequests, views.AccountProps{PasswordError: throttled(c)})
+	}
+	if err != nil {
+		return err
+	}
+	err = store.ChangePassword(ctx, p.Tenant, actorOf(c, p), p.User.ID, c.FormValue("current"), next, s.sessions.Token(ctx))
+	if cerr := store.AdminPasswordChecked(ctx, s.db, attempt, !errors.Is(err, store.ErrWrongPassword)); cerr != nil {
+		return cerr
+	}
 	if msg := passwordMessage(err); msg != "" {
 		return s.renderAccount(c, http.StatusUnprocessableEntity, views.AccountProps{PasswordError: msg})
 	}

@@ -66,8 +66,7 @@ func (s *Server) Login(c echo.Context) error {
 	}
 	attempt, err := store.AdminBeginLogin(ctx, s.db, actor, u)
 	if errors.Is(err, store.ErrLoginThrottled) {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(store.LoginWindow.Seconds())))
-		form.Error = "Too many failed sign-in attempts. Wait 15 minutes, then try again."
+		form.Error = throttled(c)
 		return s.renderLogin(c, http.StatusTooManyRequests, form)
 	}
 	if err != nil {
@@ -237,9 +236,7 @@ func (s *Server) LoginCode(c echo.Context) error {
 	ctx := c.Request().Context()
 	attempt, err := store.AdminBeginLogin(ctx, s.db, store.Actor{Email: p.User.Email, IP: c.RealIP(), UserAgent: c.Request().UserAgent()}, p.User)
 	if errors.Is(err, store.ErrLoginThrottled) {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(store.LoginWindow.Seconds())))
-		return render(c, http.StatusTooManyRequests, views.LoginCodePage(views.LoginCodeProps{
-			Error: "Too many failed sign-in attempts. Wait 15 minutes, then try again."}), nil)
+		return render(c, http.StatusTooManyRequests, views.LoginCodePage(views.LoginCodeProps{Error: throttled(c)}), nil)
 	}
 	if err != nil {
 		return err
@@ -295,8 +292,7 @@ func (s *Server) LoginEnroll(c echo.Context) error {
 	props.AtLogin = true
 	attempt, err := store.AdminBeginLogin(ctx, s.db, store.Actor{Email: p.User.Email, IP: c.RealIP(), UserAgent: c.Request().UserAgent()}, p.User)
 	if errors.Is(err, store.ErrLoginThrottled) {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(store.LoginWindow.Seconds())))
-		props.Error = "Too many failed sign-in attempts. Wait 15 minutes, then try again."
+		props.Error = throttled(c)
 		return render(c, http.StatusTooManyRequests, views.TOTPSetupPage(props), nil)
 	}
 	if err != nil {
@@ -368,3 +364,10 @@ func safeNext(next string) string {
 }
 
 func unsafeInURL(r rune) bool { return r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r) }
+
+// throttled sets Retry-After on the answer to a throttled attempt and
+// returns what it tells the user.
+func throttled(c echo.Context) string {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(int(store.LoginWindow.Seconds())))
+	return "Too many failed sign-in attempts. Wait 15 minutes, then try again."
+}

@@ -549,3 +549,30 @@ func TestDeviceOf(t *testing.T) {
 		}
 	}
 }
+
+func TestOwnPasswordGuessesAreThrottled(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		m := a.member(store.RoleAnalyst)
+		b := a.signedInAs(m.Email, newPassword)
+		guess := func(current string) response {
+			return b.post("/account/password", url.Values{"current": {current}, "password": {"another-long-pass"}, "confirm": {"another-long-pass"}}, true)
+		}
+		for i := range store.LoginMaxPerEmailIP {
+			if res := guess(fmt.Sprintf("guess-%d", i)); res.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("guess %d = %d, want 422", i, res.Status)
+			}
+		}
+		// Over the limit even the right password waits, like a sign-in.
+		res := guess(newPassword)
+		if res.Status != http.StatusTooManyRequests || !strings.Contains(res.Body, "Too many failed sign-in attempts") ||
+			res.Header.Get("Retry-After") == "" {
+			t.Fatalf("guess over the limit = %d (Retry-After %q), want 429 with the throttle message", res.Status, res.Header.Get("Retry-After"))
+		}
+		if u := a.user(m.Email); !store.CheckPassword(u, newPassword) {
+			t.Fatal("the password changed while throttled")
+		}
+		if n := count(a.auditActions(m.Email), store.ActionPasswordChangeRefused); n != store.LoginMaxPerEmailIP {
+			t.Errorf("%s events = %d, want %d", store.ActionPasswordChangeRefused, n, store.LoginMaxPerEmailIP)
+		}
+	})
+}

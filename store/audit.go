@@ -37,6 +37,9 @@ const (
 	ActionPasswordReset   = "user.password_reset"
 	ActionPasswordSet     = "user.password_set"
 	ActionPasswordChange  = "user.password_change"
+	// ActionPasswordChangeRefused is a change of one's own password refused
+	// for a wrong current password: a guess, counted as a failed sign-in.
+	ActionPasswordChangeRefused = "user.password_change_refused"
 	ActionTOTPBegin       = "user.totp_begin"
 	ActionTOTPEnable      = "user.totp_enable"
 	ActionTOTPRemove      = "user.totp_remove"

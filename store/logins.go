@@ -32,6 +32,7 @@ const (
 	loginFailed       = "failed"
 	loginSucceeded    = "succeeded"
 	loginSecondFactor = "second_factor"
+	loginChecked      = "password_checked"
 )
 
 // ErrLoginThrottled is returned when an attempt is over a throttle limit.
@@ -130,6 +131,20 @@ func LoginSucceeded(ctx context.Context, db *DB, at *LoginAttempt) error {
 // failure, and no sign-in yet.
 func AdminLoginPasswordAccepted(ctx context.Context, db *DB, at *LoginAttempt) error {
 	return endLogin(ctx, db, at, loginSecondFactor, ActionLoginPassword)
+}
+
+// AdminPasswordChecked ends an attempt that checked a signed-in user's
+// current password (to change it): a wrong one is a failed attempt, counted
+// against the sign-in limits (it guesses the same secret) and recorded; a
+// right one is no failure, and the change writes its own event.
+func AdminPasswordChecked(ctx context.Context, db *DB, at *LoginAttempt, right bool) error {
+	if !right {
+		return endLogin(ctx, db, at, loginFailed, ActionPasswordChangeRefused)
+	}
+	if err := db.gorm.WithContext(ctx).Model(&loginAttempt{}).Where("id = ?", at.ID).Update("outcome", loginChecked).Error; err != nil {
+		return fmt.Errorf("store: password checked: %w", err)
+	}
+	return nil
 }
 
 func endLogin(ctx context.Context, db *DB, at *LoginAttempt, outcome, action string) error {
