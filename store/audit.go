@@ -28,23 +28,23 @@ const (
 
 	// ActionLoginPassword is a right password of a user who has a second
 	// factor to give (or to set up) before the sign-in is complete.
-	ActionLoginPassword   = "auth.login_password"
-	ActionSessionEnd      = "auth.session_end"
-	ActionUserInvite      = "user.invite"
-	ActionUserRole        = "user.role"
-	ActionUserDisable     = "user.disable"
-	ActionUserEnable      = "user.enable"
-	ActionPasswordReset   = "user.password_reset"
-	ActionPasswordSet     = "user.password_set"
-	ActionPasswordChange  = "user.password_change"
+	ActionLoginPassword  = "auth.login_password"
+	ActionSessionEnd     = "auth.session_end"
+	ActionUserInvite     = "user.invite"
+	ActionUserRole       = "user.role"
+	ActionUserDisable    = "user.disable"
+	ActionUserEnable     = "user.enable"
+	ActionPasswordReset  = "user.password_reset"
+	ActionPasswordSet    = "user.password_set"
+	ActionPasswordChange = "user.password_change"
 	// ActionPasswordChangeRefused is a change of one's own password refused
 	// for a wrong current password: a guess, counted as a failed sign-in.
 	ActionPasswordChangeRefused = "user.password_change_refused"
-	ActionTOTPBegin       = "user.totp_begin"
-	ActionTOTPEnable      = "user.totp_enable"
-	ActionTOTPRemove      = "user.totp_remove"
-	ActionTenantCreate    = "tenant.create"
-	ActionTwoFactorPolicy = "tenant.two_factor"
+	ActionTOTPBegin             = "user.totp_begin"
+	ActionTOTPEnable            = "user.totp_enable"
+	ActionTOTPRemove            = "user.totp_remove"
+	ActionTenantCreate          = "tenant.create"
+	ActionTwoFactorPolicy       = "tenant.two_factor"
 	// Exports change nothing; their events say who took which rows.
 	ActionExportTransactions = "transaction.export"
 	ActionExportAudit        = "audit.export"
