@@ -204,7 +204,10 @@ func TestCaseStatusTransitions(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, fn := range map[string]func() error{
-			"status":   func() error { _, err := store.SetCaseStatus(ctx, f.a, f.actorA, c.ID, store.CaseInvestigating, t0); return err },
+			"status": func() error {
+				_, err := store.SetCaseStatus(ctx, f.a, f.actorA, c.ID, store.CaseInvestigating, t0)
+				return err
+			},
 			"priority": func() error { _, err := store.SetCasePriority(ctx, f.a, f.actorA, c.ID, "low", t0); return err },
 			"close": func() error {
 				_, _, err := store.CloseCase(ctx, f.a, f.actorA, c.ID, store.CloseInput{Outcome: store.OutcomeNoAction}, t0)
@@ -346,7 +349,7 @@ func TestListCasesFiltersAndCounts(t *testing.T) {
 			return c
 		}
 		now := t0.Add(48 * time.Hour)
-		late := open("Late mule ring", "critical", t0, f.ua.ID)                      // due t0+4h: overdue
+		late := open("Late mule ring", "critical", t0, f.ua.ID)                       // due t0+4h: overdue
 		soon := open("Soon takeover", "high", t0.Add(30*time.Hour), "")               // due t0+54h: within 24h
 		later := open("Later card test", "low", t0.Add(47*time.Hour), f.ua.ID)        // due in a week
 		waiting := open("Waiting on bank", "medium", t0.Add(40*time.Hour), "")        // paused below
