@@ -67,6 +67,7 @@ func TestCaseFromOpeningToClosing(t *testing.T) {
 	start := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	clk := &fakeClock{t: start}
 	eachClockedApp(t, clk, func(t *testing.T, a *testApp) {
+		clk.Set(start) // each database's run starts at the same time
 		ids := a.scoreN("analyst@sentinel.demo", 3, "case")
 		b := a.signedIn("analyst@sentinel.demo")
 		analyst := a.user("analyst@sentinel.demo")
@@ -206,6 +207,7 @@ func TestCaseOverdueAndBreachRecordedOnce(t *testing.T) {
 	start := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	clk := &fakeClock{t: start}
 	eachClockedApp(t, clk, func(t *testing.T, a *testApp) {
+		clk.Set(start)
 		c := a.openCaseWith("senior@sentinel.demo", store.CaseInput{Title: "Takeover", Priority: store.PriorityCritical}, start)
 		b := a.signedIn("auditor@sentinel.demo")
 		clk.Set(start.Add(3 * time.Hour))
@@ -290,7 +292,13 @@ func TestCasesOfAnotherTenantAreNotFound(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
 		acmeTx := a.scoreN("admin@acme.demo", 1, "acme")[0]
 		ours := a.scoreN("admin@sentinel.demo", 1, "ours")[0]
-		acme := a.openCaseWith("admin@acme.demo", store.CaseInput{Title: "Acme secret case", TransactionIDs: []string{acmeTx}}, time.Now())
+		acmeAdmin := a.user("admin@acme.demo")
+		// An account only acme knows (on its watchlist).
+		if _, err := store.AddWatch(context.Background(), store.ForTenant(a.db, acmeAdmin.TenantID), store.Actor{Email: "test"},
+			store.WatchInput{Account: "ONLYACME", Kind: store.WatchBlocked, Reason: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		acme := a.openCaseWith("admin@acme.demo", store.CaseInput{Title: "Acme secret case", TransactionIDs: []string{acmeTx}, Accounts: []string{"ONLYACME"}}, time.Now())
 		mine := a.openCase(ours)
 		b := a.signedIn("admin@sentinel.demo")
 		b.get("/cases")
@@ -316,6 +324,7 @@ func TestCasesOfAnotherTenantAreNotFound(t *testing.T) {
 			{"POST", "/cases/" + mine + "/assign", url.Values{"assignee": {a.user("analyst@acme.demo").ID}}},
 			{"POST", "/cases", url.Values{"title": {"x"}, "priority": {"low"}, "transaction_id": {acmeTx}}},
 			{"POST", "/cases", url.Values{"title": {"x"}, "priority": {"low"}, "assignee": {a.user("analyst@acme.demo").ID}}},
+			{"POST", "/cases", url.Values{"title": {"x"}, "priority": {"low"}, "account": {"ONLYACME"}}},
 			{"POST", "/cases/new", url.Values{"id": {acmeTx}}},
 			{"GET", "/cases/new?transaction_id=" + acmeTx, nil},
 		} {
@@ -329,10 +338,8 @@ func TestCasesOfAnotherTenantAreNotFound(t *testing.T) {
 				t.Errorf("%s %s %v = %d, want 404\n%.300s", r.method, r.path, r.form, res.Status, res.Body)
 			}
 		}
-		// An account only the other tenant knows.
-		a.scoreN("admin@acme.demo", 1, "acme2") // C0 and C999 are in both tenants; take one only acme has
-		if res := b.post("/cases/"+mine+"/accounts", url.Values{"account": {"ONLYACME1"}}, true); res.Status != http.StatusNotFound {
-			t.Errorf("link an unknown account = %d, want 404", res.Status)
+		if res := b.post("/cases/"+mine+"/accounts", url.Values{"account": {"ONLYACME"}}, true); res.Status != http.StatusNotFound {
+			t.Errorf("link an account only acme knows = %d, want 404", res.Status)
 		}
 		if n := count(a.auditActions("admin@acme.demo"), "case.note"); n != 0 {
 			t.Errorf("acme's case got %d notes", n)

@@ -933,23 +933,23 @@ func GetCaseDetail(ctx context.Context, t Tenant, id string) (*CaseDetail, error
 			return err
 		}
 		d.Case = *c
-		names := map[string]*string{}
+		names := map[string][]*string{}
 		for _, p := range []struct {
 			id  *string
 			out *string
 		}{{c.AssigneeID, &d.AssigneeName}, {&c.CreatedBy, &d.CreatorName}, {c.ClosedBy, &d.CloserName}} {
 			if p.id != nil && *p.id != "" {
-				names[*p.id] = p.out
+				names[*p.id] = append(names[*p.id], p.out)
 			}
 		}
-		for uid, out := range names {
+		for uid, outs := range names {
 			var u User
-			if err := tx.scoped(ctx).Select("name").Where("id = ?", uid).Take(&u).Error; err == nil {
+			if err := tx.scoped(ctx).Select("name").Where("id = ?", uid).Take(&u).Error; err != nil {
+				return fmt.Errorf("user %s: %w", uid, err)
+			}
+			for _, out := range outs {
 				*out = u.Name
 			}
-		}
-		if d.AssigneeName == "" && c.AssigneeID != nil {
-			d.AssigneeName = "(unknown user)"
 		}
 		err = tx.scoped(ctx).Model(&Transaction{}).
 			Select("transactions.id, transactions.external_id, transactions.type, transactions.amount, transactions.name_orig, "+
