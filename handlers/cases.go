@@ -405,6 +405,10 @@ func caseEventRow(e *store.CaseEventRow) views.CaseEventRow {
 		}
 	case store.CaseEventClosed:
 		r.New = word(caseOutcomeWords, e.NewValue)
+	case store.CaseEventDecisions:
+		if d, rest, ok := strings.Cut(e.NewValue, " on "); ok {
+			r.New = word(caseOutcomeWords, d) + " on " + rest
+		}
 	case store.CaseEventAssignee:
 		if r.Old == "" {
 			r.Old = "unassigned"
@@ -412,6 +416,9 @@ func caseEventRow(e *store.CaseEventRow) views.CaseEventRow {
 		if r.New == "" {
 			r.New = "unassigned"
 		}
+	}
+	if r.Old != "" || r.New != "" {
+		r.What += ":"
 	}
 	return r
 }
