@@ -140,7 +140,7 @@ func (s *Server) CaseList(c echo.Context) error {
 		props.Rows = append(props.Rows, views.CaseListRow{ID: r.ID, Number: r.Number, Title: r.Title,
 			Status: r.Status, StatusLabel: word(caseStatusWords, r.Status), Priority: r.Priority, PriorityLabel: word(casePriorityWords, r.Priority),
 			Assignee: r.AssigneeName, Due: formatTime(&r.DueAt), Countdown: countdown(&r.Case, now), Overdue: r.Overdue(now),
-			Transactions: r.Transactions, Updated: formatTime(&r.UpdatedAt)})
+			Transactions: r.TransactionCount, Updated: formatTime(&r.UpdatedAt)})
 	}
 	list := views.URL(ctx, "CaseList")
 	if len(rows) > casePageSize {

@@ -6,15 +6,18 @@
 -- every table now has tenant_id in its keys (the link tables of 0001 were
 -- keyed by case and transaction only), statuses gain waiting and escalated,
 -- and the SLA columns (due, pause, breach) are new. case_entities becomes
--- case_accounts.
+-- case_accounts. Ids, tenant ids and accounts compare byte by byte
+-- (COLLATE "C"), as in transactions and predictions (0005): a join of a
+-- case's links with transactions then carries the tenant condition onto
+-- the links' keys, which an index of another collation could not serve.
 DROP TABLE case_notes;
 DROP TABLE case_entities;
 DROP TABLE case_transactions;
 DROP TABLE cases;
 
 CREATE TABLE cases (
-    tenant_id           TEXT NOT NULL REFERENCES tenants(id),
-    id                  TEXT NOT NULL,
+    tenant_id           TEXT COLLATE "C" NOT NULL REFERENCES tenants(id),
+    id                  TEXT COLLATE "C" NOT NULL,
     number              BIGINT NOT NULL,
     title               TEXT NOT NULL,
     description         TEXT NOT NULL DEFAULT '',
@@ -27,6 +30,7 @@ CREATE TABLE cases (
     paused_at           TIMESTAMPTZ,
     paused_seconds      BIGINT NOT NULL DEFAULT 0,
     sort_due            TIMESTAMPTZ NOT NULL,
+    transaction_count   BIGINT NOT NULL DEFAULT 0,
     breach_recorded_at  TIMESTAMPTZ,
     outcome             TEXT NOT NULL DEFAULT '' CHECK (outcome IN ('', 'confirmed_fraud', 'false_positive', 'no_action', 'sar_filed', 'referred_law_enforcement')),
     summary             TEXT NOT NULL DEFAULT '',
@@ -45,20 +49,22 @@ CREATE INDEX cases_assignee_idx ON cases (tenant_id, assignee_id, status);
 CREATE INDEX cases_breach_idx ON cases (tenant_id, due_at) WHERE breach_recorded_at IS NULL AND status <> 'closed';
 
 CREATE TABLE case_transactions (
-    tenant_id       TEXT NOT NULL REFERENCES tenants(id),
-    case_id         TEXT NOT NULL,
-    transaction_id  TEXT NOT NULL REFERENCES transactions(id),
+    tenant_id       TEXT COLLATE "C" NOT NULL REFERENCES tenants(id),
+    case_id         TEXT COLLATE "C" NOT NULL,
+    transaction_id  TEXT COLLATE "C" NOT NULL,
     added_by        TEXT REFERENCES users(id),
     added_at        TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (tenant_id, case_id, transaction_id),
-    FOREIGN KEY (tenant_id, case_id) REFERENCES cases(tenant_id, id)
+    FOREIGN KEY (tenant_id, case_id) REFERENCES cases(tenant_id, id),
+    -- The transaction is the case's tenant's (transactions_tenant_id_idx is unique, 0005).
+    FOREIGN KEY (tenant_id, transaction_id) REFERENCES transactions(tenant_id, id)
 );
 CREATE INDEX case_transactions_tx_idx ON case_transactions (tenant_id, transaction_id);
 
 CREATE TABLE case_accounts (
-    tenant_id  TEXT NOT NULL REFERENCES tenants(id),
-    case_id    TEXT NOT NULL,
-    account    TEXT NOT NULL,
+    tenant_id  TEXT COLLATE "C" NOT NULL REFERENCES tenants(id),
+    case_id    TEXT COLLATE "C" NOT NULL,
+    account    TEXT COLLATE "C" NOT NULL,
     added_by   TEXT REFERENCES users(id),
     added_at   TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (tenant_id, case_id, account),
@@ -67,9 +73,9 @@ CREATE TABLE case_accounts (
 CREATE INDEX case_accounts_account_idx ON case_accounts (tenant_id, account);
 
 CREATE TABLE case_notes (
-    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
-    id          TEXT NOT NULL,
-    case_id     TEXT NOT NULL,
+    tenant_id   TEXT COLLATE "C" NOT NULL REFERENCES tenants(id),
+    id          TEXT COLLATE "C" NOT NULL,
+    case_id     TEXT COLLATE "C" NOT NULL,
     user_id     TEXT NOT NULL REFERENCES users(id),
     body        TEXT NOT NULL,
     created_at  TIMESTAMPTZ NOT NULL,
@@ -81,9 +87,9 @@ CREATE INDEX case_notes_case_idx ON case_notes (tenant_id, case_id, id);
 -- The timeline: every change of a case, who made it (no user for the
 -- system's SLA breach), what changed, from what to what.
 CREATE TABLE case_events (
-    tenant_id    TEXT NOT NULL REFERENCES tenants(id),
-    id           TEXT NOT NULL,
-    case_id      TEXT NOT NULL,
+    tenant_id    TEXT COLLATE "C" NOT NULL REFERENCES tenants(id),
+    id           TEXT COLLATE "C" NOT NULL,
+    case_id      TEXT COLLATE "C" NOT NULL,
     actor_id     TEXT REFERENCES users(id),
     actor_email  TEXT NOT NULL DEFAULT '',
     kind         TEXT NOT NULL,
@@ -98,7 +104,7 @@ CREATE INDEX case_events_case_idx ON case_events (tenant_id, case_id, id);
 -- The SLA policy: time to resolve per priority, in minutes. A priority
 -- without a row takes the default (store.DefaultSLA).
 CREATE TABLE case_sla_policies (
-    tenant_id        TEXT NOT NULL REFERENCES tenants(id),
+    tenant_id        TEXT COLLATE "C" NOT NULL REFERENCES tenants(id),
     priority         TEXT NOT NULL CHECK (priority IN ('critical', 'high', 'medium', 'low')),
     resolve_minutes  INTEGER NOT NULL CHECK (resolve_minutes > 0),
     updated_by       TEXT REFERENCES users(id),

@@ -27,6 +27,7 @@ CREATE TABLE cases (
     paused_at           TIMESTAMP,
     paused_seconds      BIGINT NOT NULL DEFAULT 0,
     sort_due            TIMESTAMP NOT NULL,
+    transaction_count   BIGINT NOT NULL DEFAULT 0,
     breach_recorded_at  TIMESTAMP,
     outcome             TEXT NOT NULL DEFAULT '' CHECK (outcome IN ('', 'confirmed_fraud', 'false_positive', 'no_action', 'sar_filed', 'referred_law_enforcement')),
     summary             TEXT NOT NULL DEFAULT '',

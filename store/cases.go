@@ -124,8 +124,11 @@ func (c *Case) Remaining(now time.Time) time.Duration {
 	return c.DueAt.Sub(now)
 }
 
-// overdueSQL keeps the cases Overdue at its one parameter, now.
-const overdueSQL = "cases.status <> 'closed' AND ((cases.paused_at IS NULL AND cases.due_at < ?) OR (cases.paused_at IS NOT NULL AND cases.due_at < cases.paused_at))"
+// overdueSQL keeps the cases Overdue at its one parameter, now. A clock
+// stands still only from a time in the past (paused_at <= now), so a
+// waiting case overdue (due before it began to wait) is due before now
+// too: the condition on due_at alone is a range of an index.
+const overdueSQL = "cases.status <> 'closed' AND cases.due_at < ? AND (cases.paused_at IS NULL OR cases.due_at < cases.paused_at)"
 
 func utc(now time.Time) time.Time { return now.UTC().Truncate(time.Microsecond) }
 
@@ -285,6 +288,11 @@ func openCase(ctx context.Context, t Tenant, a Actor, in CaseInput, now time.Tim
 			}
 			changes = append(changes, ch)
 		}
+		if c.TransactionCount > 0 {
+			if err := tx.scoped(ctx).Model(c).Update("transaction_count", c.TransactionCount).Error; err != nil {
+				return nil, err
+			}
+		}
 		return tx.caseEvents(ctx, a, c, changes, now)
 	})
 	if err != nil {
@@ -339,6 +347,7 @@ func (t Tenant) linkTransaction(ctx context.Context, a Actor, c *Case, id string
 	if err := t.create(ctx, link); err != nil {
 		return caseChange{}, err
 	}
+	c.TransactionCount++
 	return caseChange{Kind: CaseEventTransactionAdded, New: tx.ExternalID}, nil
 }
 
@@ -674,6 +683,7 @@ func UnlinkCaseTransaction(ctx context.Context, t Tenant, a Actor, id, transacti
 		if res.RowsAffected == 0 {
 			return nil, nil, ErrNotLinked
 		}
+		c.TransactionCount--
 		return []caseChange{{Kind: CaseEventTransactionRemove, Old: txn.ExternalID}}, nil, nil
 	})
 }
@@ -792,7 +802,6 @@ type CaseFilter struct {
 type CaseRow struct {
 	Case
 	AssigneeName string
-	Transactions int64
 }
 
 // casesQuery selects the cases f keeps, in no order.
@@ -847,8 +856,7 @@ func ListCases(ctx context.Context, t Tenant, f CaseFilter) ([]CaseRow, error) {
 			c.SortDue, c.SortDue, c.UpdatedAt, c.UpdatedAt, c.ID)
 	}
 	var rows []CaseRow
-	err := q.Select("cases.*, u.name AS assignee_name, " +
-		"(SELECT COUNT(*) FROM case_transactions ct WHERE ct.tenant_id = cases.tenant_id AND ct.case_id = cases.id) AS transactions").
+	err := q.Select("cases.*, u.name AS assignee_name").
 		Joins("LEFT JOIN users u ON u.id = cases.assignee_id AND u.tenant_id = cases.tenant_id").
 		Order("cases.sort_due ASC, cases.updated_at DESC, cases.id DESC").Limit(f.Limit + 1).Scan(&rows).Error
 	if err != nil {

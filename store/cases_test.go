@@ -272,9 +272,22 @@ func TestCaseLinksStayInTheTenant(t *testing.T) {
 		if err != nil || len(rows) != 0 {
 			t.Errorf("ListCases as b = %d rows, %v", len(rows), err)
 		}
+		if c.TransactionCount != 1 {
+			t.Errorf("TransactionCount = %d, want 1", c.TransactionCount)
+		}
+		c1, err := store.LinkCaseTransaction(ctx, f.a, f.actorA, c.ID, f.txs[1].ID, t0)
+		if err != nil || c1.TransactionCount != 2 {
+			t.Fatalf("LinkCaseTransaction() = %v; count %d, want 2", err, c1.TransactionCount)
+		}
 		// Unlink, and the timeline has every change.
+		if _, err := store.UnlinkCaseTransaction(ctx, f.a, f.actorA, c.ID, f.txs[1].ID, t0); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := store.UnlinkCaseTransaction(ctx, f.a, f.actorA, c.ID, f.txs[0].ID, t0); err != nil {
 			t.Fatal(err)
+		}
+		if got, _ := store.GetCase(ctx, f.a, c.ID); got.TransactionCount != 0 {
+			t.Errorf("TransactionCount after unlinking both = %d, want 0", got.TransactionCount)
 		}
 		if _, err := store.UnlinkCaseAccount(ctx, f.a, f.actorA, c.ID, f.txs[0].NameOrig, t0); err != nil {
 			t.Fatal(err)
@@ -285,7 +298,7 @@ func TestCaseLinksStayInTheTenant(t *testing.T) {
 		if _, err := store.AssignCase(ctx, f.a, f.actorA, c.ID, f.ua.ID, t0); err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"opened", "transaction_added", "account_added", "transaction_removed", "account_removed", "note", "assignee"}
+		want := []string{"opened", "transaction_added", "account_added", "transaction_added", "transaction_removed", "transaction_removed", "account_removed", "note", "assignee"}
 		if got := timelineKinds(t, f.a, c.ID); !slices.Equal(got, want) {
 			t.Errorf("timeline = %v, want %v", got, want)
 		}

@@ -238,6 +238,9 @@ type Case struct {
 	// far future (NoDue) while it stands still.
 	SortDue          time.Time
 	BreachRecordedAt *time.Time
+	// TransactionCount is how many transactions are linked (kept with the
+	// links, so that the list does not count them).
+	TransactionCount int64
 	Outcome          string
 	Summary          string
 	ClosedAt         *time.Time
