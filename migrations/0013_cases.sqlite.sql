@@ -42,8 +42,13 @@ CREATE TABLE cases (
 -- clock is not running: waiting or closed), then the latest change.
 CREATE INDEX cases_list_idx ON cases (tenant_id, sort_due, updated_at DESC, id DESC);
 CREATE INDEX cases_assignee_idx ON cases (tenant_id, assignee_id, status);
--- Breach detection reads only the open cases whose breach is not written yet.
-CREATE INDEX cases_breach_idx ON cases (tenant_id, due_at) WHERE breach_recorded_at IS NULL AND status <> 'closed';
+-- The case load (store.CountCases, the list's counts and the dashboard's)
+-- reads the cases not closed from this index alone.
+CREATE INDEX cases_open_idx ON cases (tenant_id, priority, assignee_id, due_at, paused_at) WHERE status <> 'closed';
+-- Breach detection reads only the open cases whose breach is not written
+-- yet, from the index alone (a waiting case past its due time by the wall
+-- clock is not overdue: paused_at tells).
+CREATE INDEX cases_breach_idx ON cases (tenant_id, due_at, paused_at, id) WHERE breach_recorded_at IS NULL AND status <> 'closed';
 
 CREATE TABLE case_transactions (
     tenant_id       TEXT NOT NULL REFERENCES tenants(id),
