@@ -292,7 +292,7 @@ func openCase(ctx context.Context, t Tenant, a Actor, in CaseInput, now time.Tim
 			changes = append(changes, ch)
 		}
 		if c.TransactionCount > 0 {
-			if err := tx.scoped(ctx).Model(c).Update("transaction_count", c.TransactionCount).Error; err != nil {
+			if err := tx.scoped(ctx).Model(c).UpdateColumn("transaction_count", c.TransactionCount).Error; err != nil {
 				return nil, err
 			}
 		}
@@ -460,9 +460,9 @@ func changeCase(ctx context.Context, t Tenant, a Actor, id string, now time.Time
 		if err != nil {
 			return nil, err
 		}
-		c.UpdatedAt = now
+		c.UpdatedAt = now // UpdateColumns: GORM would set its own clock's time
 		err = tx.scoped(ctx).Model(c).
-			Select("*").Omit("id", "tenant_id", "number", "created_at", "created_by", "opened_at").Updates(c).Error
+			Select("*").Omit("id", "tenant_id", "number", "created_at", "created_by", "opened_at").UpdateColumns(c).Error
 		if err != nil {
 			return nil, err
 		}
@@ -742,7 +742,7 @@ func RecordBreaches(ctx context.Context, t Tenant, now time.Time) (int, error) {
 		var events []Event
 		for _, id := range ids {
 			res := tx.scoped(ctx).Model(&Case{}).Where("id = ? AND breach_recorded_at IS NULL", id).Where(overdueSQL, now).
-				Update("breach_recorded_at", now)
+				UpdateColumn("breach_recorded_at", now) // not a change of the case: updated_at stays
 			if res.Error != nil {
 				return nil, res.Error
 			}

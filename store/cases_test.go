@@ -112,6 +112,9 @@ func TestCaseSLA(t *testing.T) {
 			if c.PausedAt == nil || !c.SortDue.Equal(store.NoDue) {
 				t.Fatalf("waiting: PausedAt = %v, SortDue = %v", c.PausedAt, c.SortDue)
 			}
+			if got, _ := store.GetCase(ctx, f.a, c.ID); !got.UpdatedAt.Equal(t0.Add(time.Hour)) || got.TransactionCount != 0 {
+				t.Errorf("stored UpdatedAt = %v, want the change's time %v", got.UpdatedAt, t0.Add(time.Hour))
+			}
 			// Five hours later: past the original due time, but paused.
 			if late := t0.Add(6 * time.Hour); c.Overdue(late) || c.Remaining(late) != 3*time.Hour {
 				t.Errorf("paused: Overdue = %v, Remaining = %v; want false, 3h", c.Overdue(late), c.Remaining(late))
@@ -149,6 +152,9 @@ func TestCaseSLA(t *testing.T) {
 			}
 			if n := count(timelineKinds(t, f.a, c.ID), store.CaseEventBreach); n != 1 {
 				t.Errorf("breaches in the timeline = %d, want 1", n)
+			}
+			if got, _ := store.GetCase(ctx, f.a, c.ID); !got.UpdatedAt.Equal(c.UpdatedAt) || got.BreachRecordedAt == nil {
+				t.Errorf("after the breach: UpdatedAt = %v (want %v unchanged), BreachRecordedAt = %v", got.UpdatedAt, c.UpdatedAt, got.BreachRecordedAt)
 			}
 			// Tenant b's reading writes nothing of a's.
 			if n, err := store.RecordBreaches(ctx, f.b, late); err != nil || n != 0 {
