@@ -200,7 +200,10 @@ func seedCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 			return err
 		}
 		if bulk.Transactions == 0 {
-			return seed.Traffic(ctx, db, live.NewScorer(db))
+			if err := seed.Traffic(ctx, db, live.NewScorer(db)); err != nil {
+				return err
+			}
+			return seed.Cases(ctx, db, time.Now())
 		}
 		start := time.Now()
 		bulk.Progress = func(rows int) {
@@ -611,6 +614,9 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 				return err
 			}
 			if err := seed.Traffic(ctx, db, scorer); err != nil {
+				return err
+			}
+			if err := seed.Cases(ctx, db, time.Now()); err != nil {
 				return err
 			}
 		}

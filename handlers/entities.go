@@ -125,6 +125,9 @@ func (s *Server) entityPage(c echo.Context, account, via string) error {
 		Activity: activity, Graph: graph, Transactions: list,
 		QueueHref: string(views.WithQuery(views.URL(ctx, "QueueList"), queue)),
 	}
+	if Can(currentPrincipal(c).User.Role, PermWorkCases) {
+		props.OpenCaseHref = string(views.WithQuery(views.URL(ctx, "CaseNew"), url.Values{"account": {account}}))
+	}
 	for _, b := range store.QueueBands {
 		q := url.Values{"view": {views.ViewAll}, "decision": {"any"}, "account": {account}, "band": {b}}
 		props.Bands = append(props.Bands, views.BandCount{Band: b, Count: formatCount(bandCount(&e.All, b)),

@@ -236,7 +236,7 @@ func (s *Server) investigateProps(c echo.Context, f store.InvestigateFilter, vf 
 	params := investigateParams(vf)
 	props := views.InvestigateProps{Filters: vf, Error: problem, Sources: sources, Count: stats.Count,
 		DecisionFilter: decisionFilter(), Decisions: decisionChoices(),
-		CanBulk: Can(p.User.Role, PermBulkDecide), Hidden: bulkHidden(params)}
+		CanBulk: Can(p.User.Role, PermBulkDecide), CanOpenCase: Can(p.User.Role, PermWorkCases), Hidden: bulkHidden(params)}
 	for _, m := range models {
 		props.Models = append(props.Models, [2]string{m.ID, fmt.Sprintf("%s v%d", m.Name, m.Version)})
 	}

@@ -91,3 +91,55 @@ func watchFilterChoices() []views.Option {
 	return []views.Option{{Value: "", Label: "Any account"}, {Value: store.WatchAny, Label: "On a watchlist"},
 		{Value: store.WatchBlocked, Label: "Blocked account"}, {Value: store.WatchTrusted, Label: "Trusted account"}}
 }
+
+// caseStatusWords names each case status; the statuses are store.CaseStatuses.
+var caseStatusWords = map[string]string{
+	store.CaseOpen:          "Open",
+	store.CaseInvestigating: "Investigating",
+	store.CaseWaiting:       "Waiting (external)",
+	store.CaseEscalated:     "Escalated",
+	store.CaseClosed:        "Closed",
+}
+
+// casePriorityWords names each case priority; the priorities are
+// store.CasePriorities.
+var casePriorityWords = map[string]string{
+	store.PriorityCritical: "Critical",
+	store.PriorityHigh:     "High",
+	store.PriorityMedium:   "Medium",
+	store.PriorityLow:      "Low",
+}
+
+// caseOutcomeWords names each outcome; the outcomes are store.CaseOutcomes.
+var caseOutcomeWords = map[string]string{
+	store.OutcomeConfirmedFraud: "Confirmed fraud",
+	store.OutcomeFalsePositive:  "False positive",
+	store.OutcomeNoAction:       "No action",
+	store.OutcomeSARFiled:       "SAR filed",
+	store.OutcomeReferred:       "Referred to law enforcement",
+}
+
+// caseEventWords says what each timeline entry is.
+var caseEventWords = map[string]string{
+	store.CaseEventOpened:            "Opened",
+	store.CaseEventStatus:            "Status",
+	store.CaseEventPriority:          "Priority",
+	store.CaseEventAssignee:          "Assignee",
+	store.CaseEventNote:              "Note",
+	store.CaseEventTransactionAdded:  "Transaction added",
+	store.CaseEventTransactionRemove: "Transaction removed",
+	store.CaseEventAccountAdded:      "Account added",
+	store.CaseEventAccountRemoved:    "Account removed",
+	store.CaseEventClosed:            "Closed with outcome",
+	store.CaseEventReopened:          "Reopened",
+	store.CaseEventDecisions:         "Decision applied",
+	store.CaseEventBreach:            "SLA breached",
+}
+
+// word is words[id], or id itself when it has none.
+func word(words map[string]string, id string) string {
+	if w, ok := words[id]; ok {
+		return w
+	}
+	return id
+}

@@ -38,3 +38,23 @@ func TestEveryWatchlistKindHasWords(t *testing.T) {
 		t.Errorf("words for %d watchlist kinds, store has %d", len(watchWords), len(store.WatchKindList))
 	}
 }
+
+func TestEveryCaseWordExists(t *testing.T) {
+	for name, c := range map[string]struct {
+		ids   []string
+		words map[string]string
+	}{
+		"status":   {store.CaseStatuses, caseStatusWords},
+		"priority": {store.CasePriorities, casePriorityWords},
+		"outcome":  {store.CaseOutcomes, caseOutcomeWords},
+	} {
+		for _, id := range c.ids {
+			if c.words[id] == "" {
+				t.Errorf("case %s %q has no words for people", name, id)
+			}
+		}
+		if len(c.words) != len(c.ids) {
+			t.Errorf("words for %d case %ss, store has %d", len(c.words), name, len(c.ids))
+		}
+	}
+}

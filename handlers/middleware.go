@@ -233,10 +233,12 @@ func navItems(c echo.Context, role string) []views.NavItem {
 		{views.NavItem{Label: "Home", Section: "Workspace"}, "Home", PermViewHome},
 		{views.NavItem{Label: "Queue", Section: "Workspace", Also: []string{"/transactions"}}, "QueueList", PermViewQueue},
 		{views.NavItem{Label: "Investigate", Section: "Workspace"}, "InvestigateList", PermInvestigate},
+		{views.NavItem{Label: "Cases", Section: "Workspace"}, "CaseList", PermViewCases},
 		{views.NavItem{Label: "Watchlists", Section: "Workspace"}, "WatchlistList", PermViewWatchlist},
 		{views.NavItem{Label: "Models", Section: "Workspace"}, "ModelList", PermViewModels},
 		{views.NavItem{Label: "Users", Section: "Admin"}, "UserList", PermViewUsers},
 		{views.NavItem{Label: "Sign-in security", Section: "Admin"}, "SecurityShow", PermManageSettings},
+		{views.NavItem{Label: "SLA policy", Section: "Admin"}, "SLAShow", PermManageSLA},
 		{views.NavItem{Label: "API keys", Section: "Admin"}, "APIKeyList", PermManageAPIKeys},
 		{views.NavItem{Label: "Audit trail", Section: "Admin"}, "AuditList", PermViewAudit},
 	}

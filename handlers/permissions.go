@@ -52,6 +52,18 @@ const (
 	PermEditWatchlist Permission = "watchlist.edit"
 	// PermImportWatchlist covers importing a watchlist file.
 	PermImportWatchlist Permission = "watchlist.import"
+	// PermViewCases covers reading the case list and the case pages.
+	PermViewCases Permission = "cases.view"
+	// PermWorkCases covers opening cases and working them: notes, status,
+	// priority, links, closing, and taking a case (assigning it to oneself).
+	PermWorkCases Permission = "cases.work"
+	// PermAssignCases is giving a case to someone else (checked by the
+	// assign handler beside PermWorkCases).
+	PermAssignCases Permission = "cases.assign"
+	// PermReopenCases is reopening a closed case.
+	PermReopenCases Permission = "cases.reopen"
+	// PermManageSLA covers the tenant's SLA policy for cases.
+	PermManageSLA Permission = "cases.sla"
 )
 
 // matrix maps each role to what it may do. A role not listed may do nothing.
@@ -66,6 +78,8 @@ var matrix = map[string]map[Permission]bool{
 		PermViewModels:    true,
 		PermViewEntities:  true,
 		PermViewWatchlist: true,
+		PermViewCases:     true,
+		PermWorkCases:     true,
 	},
 	store.RoleSeniorAnalyst: {
 		PermViewHome:      true,
@@ -80,6 +94,10 @@ var matrix = map[string]map[Permission]bool{
 		PermViewEntities:  true,
 		PermViewWatchlist: true,
 		PermEditWatchlist: true,
+		PermViewCases:     true,
+		PermWorkCases:     true,
+		PermAssignCases:   true,
+		PermReopenCases:   true,
 	},
 	store.RoleAdmin: {
 		PermViewHome:        true,
@@ -102,6 +120,11 @@ var matrix = map[string]map[Permission]bool{
 		PermViewWatchlist:   true,
 		PermEditWatchlist:   true,
 		PermImportWatchlist: true,
+		PermViewCases:       true,
+		PermWorkCases:       true,
+		PermAssignCases:     true,
+		PermReopenCases:     true,
+		PermManageSLA:       true,
 	},
 	// The auditor reads what an analyst reads, the models and the audit
 	// trail, and exports; it changes nothing but its own sign-in.
@@ -116,6 +139,7 @@ var matrix = map[string]map[Permission]bool{
 		PermViewModels:    true,
 		PermViewEntities:  true,
 		PermViewWatchlist: true,
+		PermViewCases:     true,
 	},
 }
 

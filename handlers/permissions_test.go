@@ -179,6 +179,65 @@ func permissionTable() []permRow {
 		{"POST", "/watchlists/:id/delete", [callers]int{303, 403, 200, 200, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/watchlists/" + watchEntry(a, next()) + "/delete", form: url.Values{}}
 		}},
+		// Cases.
+		{"GET", "/cases", [callers]int{303, 200, 200, 200, 200}, false, path("/cases?status=any&overdue=1")},
+		{"GET", "/cases/new", [callers]int{303, 200, 200, 200, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/cases/new?transaction_id=" + tx(a) + "&account=C999"}
+		}},
+		{"POST", "/cases/new", [callers]int{303, 200, 200, 200, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/cases/new", form: url.Values{"id": {tx(a)}}}
+		}},
+		{"POST", "/cases", [callers]int{303, 303, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/cases", form: url.Values{"title": {"permission test"}, "priority": {store.PriorityHigh},
+				"transaction_id": {tx(a)}, "account": {"C999"}}}
+		}},
+		{"GET", "/cases/:id", [callers]int{303, 200, 200, 200, 200}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/cases/" + a.openCase(tx(a))}
+		}},
+		{"POST", "/cases/:id/notes", [callers]int{303, 303, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/cases/" + a.openCase() + "/notes", form: url.Values{"content": {"permission test"}}}
+		}},
+		{"POST", "/cases/:id/status", [callers]int{303, 303, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/cases/" + a.openCase() + "/status", form: url.Values{"status": {store.CaseInvestigating}}}
+		}},
+		{"POST", "/cases/:id/priority", [callers]int{303, 303, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/cases/" + a.openCase() + "/priority", form: url.Values{"priority": {store.PriorityCritical}}}
+		}},
+		// Everyone who works cases may take one; giving it to others is in
+		// TestCaseAssignment.
+		{"POST", "/cases/:id/assign", [callers]int{303, 303, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{forCaller: func(email string) permRequest {
+				id := ""
+				if email != "" {
+					id = a.user(email).ID
+				}
+				return permRequest{path: "/cases/" + a.openCase() + "/assign", form: url.Values{"assignee": {id}}}
+			}}
+		}},
+		{"POST", "/cases/:id/close", [callers]int{303, 303, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/cases/" + a.openCase() + "/close", form: url.Values{"outcome": {store.OutcomeNoAction}, "summary": {"permission test"}}}
+		}},
+		{"POST", "/cases/:id/reopen", [callers]int{303, 403, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/cases/" + a.closedCase() + "/reopen", form: url.Values{}}
+		}},
+		{"POST", "/cases/:id/transactions", [callers]int{303, 303, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/cases/" + a.openCase() + "/transactions", form: url.Values{"transaction_id": {tx(a)}}}
+		}},
+		{"POST", "/cases/:id/transactions/:tx/remove", [callers]int{303, 303, 303, 303, 403}, false, func(a *testApp) permRequest {
+			id := tx(a)
+			return permRequest{path: "/cases/" + a.openCase(id) + "/transactions/" + id + "/remove", form: url.Values{}}
+		}},
+		{"POST", "/cases/:id/accounts", [callers]int{303, 303, 303, 303, 403}, false, func(a *testApp) permRequest {
+			tx(a)
+			return permRequest{path: "/cases/" + a.openCase() + "/accounts", form: url.Values{"account": {"C999"}}}
+		}},
+		{"POST", "/cases/:id/accounts/:account/remove", [callers]int{303, 303, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/cases/" + a.openCaseWithAccount(tx(a), "C999") + "/accounts/C999/remove", form: url.Values{}}
+		}},
+		{"GET", "/settings/sla", [callers]int{303, 403, 403, 200, 403}, false, path("/settings/sla")},
+		{"POST", "/settings/sla", [callers]int{303, 403, 403, 200, 403}, false, func(*testApp) permRequest {
+			return permRequest{path: "/settings/sla", form: url.Values{"critical": {"4"}, "high": {"24"}, "medium": {"72"}, "low": {"168"}}}
+		}},
 		// People. The second-factor steps of signing in send anyone without
 		// a pending sign-in to /login, and the signed-in home.
 		{"GET", "/login/code", [callers]int{303, 303, 303, 303, 303}, false, path("/login/code")},

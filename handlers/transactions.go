@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -94,6 +95,18 @@ func (s *Server) TransactionShow(c echo.Context) error {
 	}
 	if err := markWatched(ctx, p.Tenant, props.Similar); err != nil {
 		return err
+	}
+	if Can(p.User.Role, PermWorkCases) {
+		props.OpenCaseHref = string(views.WithQuery(views.URL(ctx, "CaseNew"),
+			url.Values{"transaction_id": {tx.ID}, "account": {tx.NameOrig, tx.NameDest}}))
+	}
+	cases, err := store.CasesOfTransaction(ctx, p.Tenant, tx.ID)
+	if err != nil {
+		return err
+	}
+	for _, cs := range cases {
+		props.Cases = append(props.Cases, views.CaseLink{ID: cs.ID,
+			Label: fmt.Sprintf("#%d %s (%s)", cs.Number, cs.Title, strings.ToLower(word(caseStatusWords, cs.Status)))})
 	}
 	return render(c, http.StatusOK, views.TransactionPage(props), nil)
 }

@@ -101,6 +101,37 @@ func TestDemoTrafficIsAMonthOfWork(t *testing.T) {
 		if n, _ := store.CountTransactions(ctx, store.ForTenant(db, row.ID)); n != seed.DemoTrafficRows {
 			t.Fatalf("transactions after a second Traffic() = %d, want %d", n, seed.DemoTrafficRows)
 		}
+
+		t.Run("each tenant gets a few cases in different states, once", func(t *testing.T) {
+			now := time.Now()
+			for range 2 {
+				if err := seed.Cases(ctx, db, now); err != nil {
+					t.Fatalf("Cases() = %v", err)
+				}
+			}
+			for _, dt := range seed.Tenants() {
+				row, _ := store.AdminTenantBySlug(ctx, db, dt.Slug)
+				tn := store.ForTenant(db, row.ID)
+				rows, err := store.ListCases(ctx, tn, store.CaseFilter{Status: store.CaseStatusAny, Now: now})
+				if err != nil {
+					t.Fatal(err)
+				}
+				statuses := map[string]int{}
+				overdue, outcomes := 0, 0
+				for _, r := range rows {
+					statuses[r.Status]++
+					if r.Overdue(now) {
+						overdue++
+					}
+					if r.Outcome != "" {
+						outcomes++
+					}
+				}
+				if len(rows) != 5 || overdue != 1 || outcomes != 1 || statuses[store.CaseWaiting] != 1 || len(statuses) < 4 {
+					t.Errorf("%s: %d cases, %d overdue, %d with an outcome, statuses %v", dt.Slug, len(rows), overdue, outcomes, statuses)
+				}
+			}
+		})
 	})
 }
 

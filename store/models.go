@@ -213,21 +213,40 @@ type AnalystDecision struct {
 	CreatedAt     time.Time
 }
 
-// Case groups transactions and accounts under one investigation.
+// Case groups transactions and accounts under one investigation, with an
+// owner, a due time from the tenant's SLA policy, notes and a timeline
+// (migration 0013, docs/cases.md).
 type Case struct {
 	ID string `gorm:"primaryKey"`
 	Owned
+	// Number is the case's number in its tenant (1, 2, …), for people.
+	Number      int64
 	Title       string
 	Description string
 	Status      string
 	Priority    string
 	AssigneeID  *string
-	SLADueAt    *time.Time `gorm:"column:sla_due_at"`
-	Resolution  string
 	CreatedBy   string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	ClosedAt    *time.Time
+	OpenedAt    time.Time
+	// DueAt is OpenedAt + the policy's time for the priority + every pause
+	// that has ended (PausedSeconds). While PausedAt is set the clock
+	// stands still: the time left is DueAt - PausedAt.
+	DueAt         time.Time
+	PausedAt      *time.Time
+	PausedSeconds int64
+	// SortDue is what the list sorts by: DueAt while the clock runs, the
+	// far future (NoDue) while it stands still.
+	SortDue          time.Time
+	BreachRecordedAt *time.Time
+	// TransactionCount is how many transactions are linked (kept with the
+	// links, so that the list does not count them).
+	TransactionCount int64
+	Outcome          string
+	Summary          string
+	ClosedAt         *time.Time
+	ClosedBy         *string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // CaseTransaction links a transaction to a case.
@@ -235,16 +254,16 @@ type CaseTransaction struct {
 	Owned
 	CaseID        string `gorm:"primaryKey"`
 	TransactionID string `gorm:"primaryKey"`
-	AddedBy       string
+	AddedBy       *string
 	AddedAt       time.Time
 }
 
-// CaseEntity links an account to a case.
-type CaseEntity struct {
+// CaseAccount links an account to a case.
+type CaseAccount struct {
 	Owned
 	CaseID  string `gorm:"primaryKey"`
 	Account string `gorm:"primaryKey"`
-	Role    string
+	AddedBy *string
 	AddedAt time.Time
 }
 
@@ -256,6 +275,29 @@ type CaseNote struct {
 	UserID    string
 	Body      string
 	CreatedAt time.Time
+}
+
+// CaseEvent is one entry of a case's timeline: who changed what, from what
+// to what. ActorID is nil for the system (an SLA breach).
+type CaseEvent struct {
+	ID string `gorm:"primaryKey"`
+	Owned
+	CaseID     string
+	ActorID    *string
+	ActorEmail string
+	Kind       string
+	OldValue   string
+	NewValue   string
+	CreatedAt  time.Time
+}
+
+// CaseSLAPolicy is a tenant's time to resolve a case of one priority.
+type CaseSLAPolicy struct {
+	Owned
+	Priority       string `gorm:"primaryKey"`
+	ResolveMinutes int
+	UpdatedBy      *string
+	UpdatedAt      time.Time
 }
 
 // WatchlistEntry marks an account as blocked or trusted.
@@ -351,7 +393,7 @@ type TransactionRollup struct {
 func tenantModels() []any {
 	return []any{
 		&User{}, &APIKey{}, &ModelVersion{}, &Transaction{}, &Prediction{},
-		&AnalystDecision{}, &Case{}, &CaseTransaction{}, &CaseEntity{}, &CaseNote{},
+		&AnalystDecision{}, &Case{}, &CaseTransaction{}, &CaseAccount{}, &CaseNote{}, &CaseEvent{}, &CaseSLAPolicy{},
 		&WatchlistEntry{}, &AccountGeo{}, &DriftSnapshot{}, &UploadAudit{}, &AuditEvent{},
 		&PasswordLink{}, &RecoveryCode{}, &ModelLoad{}, &TransactionRollup{},
 	}
