@@ -91,3 +91,10 @@ func watchFilterChoices() []views.Option {
 	return []views.Option{{Value: "", Label: "Any account"}, {Value: store.WatchAny, Label: "On a watchlist"},
 		{Value: store.WatchBlocked, Label: "Blocked account"}, {Value: store.WatchTrusted, Label: "Trusted account"}}
 }
+
+// uploadStatusLabels are the statuses in words.
+var uploadStatusLabels = map[string]string{
+	store.UploadRefused: "Refused", store.UploadConfirm: "Waiting for confirmation", store.UploadQueued: "Queued",
+	store.UploadRunning: "Processing", store.UploadDone: "Done", store.UploadCancelled: "Cancelled",
+	store.UploadInterrupted: "Interrupted", store.UploadFailed: "Failed",
+}

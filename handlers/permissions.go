@@ -52,6 +52,9 @@ const (
 	PermEditWatchlist Permission = "watchlist.edit"
 	// PermImportWatchlist covers importing a watchlist file.
 	PermImportWatchlist Permission = "watchlist.import"
+	// PermUpload covers uploading transaction files, their history and
+	// jobs. A denial is audited (an attempt to upload leaves a trace).
+	PermUpload Permission = "transactions.upload"
 )
 
 // matrix maps each role to what it may do. A role not listed may do nothing.
@@ -80,6 +83,7 @@ var matrix = map[string]map[Permission]bool{
 		PermViewEntities:  true,
 		PermViewWatchlist: true,
 		PermEditWatchlist: true,
+		PermUpload:        true,
 	},
 	store.RoleAdmin: {
 		PermViewHome:        true,
@@ -102,6 +106,7 @@ var matrix = map[string]map[Permission]bool{
 		PermViewWatchlist:   true,
 		PermEditWatchlist:   true,
 		PermImportWatchlist: true,
+		PermUpload:          true,
 	},
 	// The auditor reads what an analyst reads, the models and the audit
 	// trail, and exports; it changes nothing but its own sign-in.
