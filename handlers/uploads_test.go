@@ -516,3 +516,31 @@ func TestUploadJobProgressAndCancel(t *testing.T) {
 		}
 	})
 }
+
+func TestUploadOtherTenant(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		own := a.doneUpload(1)
+		b := a.signedIn("senior@acme.demo")
+		b.get("/upload")
+		for _, r := range []struct{ method, path string }{
+			{"GET", "/upload/" + own}, {"GET", "/upload/" + own + "/errors.csv"},
+			{"POST", "/upload/" + own + "/cancel"}, {"POST", "/upload/" + own + "/confirm"},
+		} {
+			var res response
+			if r.method == "GET" {
+				res = b.get(r.path)
+			} else {
+				res = b.post(r.path, url.Values{}, true)
+			}
+			if res.Status != http.StatusNotFound || strings.Contains(res.Body, "done1.csv") {
+				t.Errorf("%s %s from another tenant = %d, want 404 without its data", r.method, r.path, res.Status)
+			}
+		}
+		if list := b.get("/upload"); strings.Contains(list.Body, "done1.csv") {
+			t.Errorf("another tenant's upload is listed")
+		}
+		if res := b.get("/investigate?upload=" + own); res.Status != http.StatusOK {
+			t.Errorf("investigate with another tenant's upload = %d", res.Status)
+		}
+	})
+}
