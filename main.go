@@ -28,8 +28,8 @@ import (
 	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
-	"github.com/sentinel-fraud/sentinel/upload"
 	"github.com/sentinel-fraud/sentinel/training"
+	"github.com/sentinel-fraud/sentinel/upload"
 )
 
 // command is one subcommand. flags registers its flags (with environment

@@ -354,4 +354,3 @@ func formatBytes(n int64) string {
 	}
 	return fmt.Sprintf("%d B", n)
 }
-
