@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sentinel-fraud/sentinel/store"
@@ -476,13 +477,16 @@ func TestUploadJobProgressAndCancel(t *testing.T) {
 		a := newTestAppWith(t, db, Config{UploadLimits: upload.Limits{SyncRows: 100}})
 		b := a.signedIn("senior@sentinel.demo")
 		block := make(chan struct{})
+		var unblock sync.Once
+		release := func() { unblock.Do(func() { close(block) }) }
+		t.Cleanup(release) // before the app waits for its jobs, even after a failure
 		reached := make(chan struct{}, 10)
 		a.uploadsSvc.SetAfterBatch(func(ctx context.Context, id string, rows int64) {
 			reached <- struct{}{}
 			<-block
 		})
 		u := b.uploadOK("big.csv", []byte(uploadCSV("BIG", 2500)))
-		if u.RowsTotal != 2500 {
+		if u.RowsTotal != 2500 || (u.Status != store.UploadQueued && u.Status != store.UploadRunning) {
 			t.Fatalf("job %+v", u)
 		}
 		<-reached // the first batch is stored
@@ -498,7 +502,7 @@ func TestUploadJobProgressAndCancel(t *testing.T) {
 		if res := b.post("/upload/"+u.ID+"/cancel", url.Values{}, true); res.Status != http.StatusSeeOther {
 			t.Fatalf("cancel = %d", res.Status)
 		}
-		close(block)
+		release()
 		a.waitUploads()
 		got, _ := store.GetUpload(context.Background(), a.tenantOf("admin@sentinel.demo"), u.ID)
 		if got.Status != store.UploadCancelled || got.RowsDone >= 2500 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -225,11 +226,25 @@ func (s *Service) RunNow(ctx context.Context, t store.Tenant, u *store.Upload, r
 // Owner is this process's name as a job runner.
 func (s *Service) Owner() string { return s.owner }
 
+// batch is a run of rows on its way through scoring: the inputs, their
+// row numbers, the rows refused while reading, and the outcome.
+type batch struct {
+	ins     []live.Input
+	rowOf   []int64
+	refused []store.UploadError
+	seen    int64 // rows read up to and including this batch
+	res     []live.BatchResult
+	err     error
+	done    chan struct{}
+}
+
 // process reads the file of u (checked before) and scores its rows in
-// batches after the first p.RowsDone, adding to p. A job (job true) saves
-// its progress and refused rows after every batch and stops with
-// errNotMine when it was cancelled or taken over; a small file saves its
-// refused rows at the end.
+// batches after the first p.RowsDone, adding to p. Several batches are in
+// flight at once (one per core, at least two), so that one is scored while
+// another is stored; they are counted in order, so that RowsDone is always
+// a prefix of the file that is stored. A job (job true) saves its progress
+// and refused rows after every batch and stops with errNotMine when it was
+// cancelled or taken over; a small file saves its refused rows at the end.
 func (s *Service) process(ctx context.Context, t store.Tenant, u *store.Upload, r io.Reader, p *store.UploadProgress, job bool) error {
 	g, closeFn, ref := open(r, IsGzipName(u.FileName), s.lim)
 	defer closeFn()
@@ -241,51 +256,60 @@ func (s *Service) process(ctx context.Context, t store.Tenant, u *store.Upload, 
 		return fmt.Errorf("upload %s: header: %w", u.ID, err)
 	}
 	defer rd.Close()
+	ctx, cancel := context.WithCancel(ctx)
 	skip := p.RowsDone
 	stored := p.RowsRefused // refused rows recorded so far (at most MaxStoredErrors)
 	var errs []store.UploadError
-	ins := make([]live.Input, 0, batchRows)
-	rowOf := make([]int64, 0, batchRows)
-	var seen int64
 	userID := ""
 	if u.UserID != nil {
 		userID = *u.UserID
 	}
-	refuseRow := func(n int64, col, reason, value string) {
+	refuseRow := func(e store.UploadError) {
 		p.RowsRefused++
 		if stored < MaxStoredErrors {
 			stored++
-			errs = append(errs, store.UploadError{RowNumber: n, ColumnName: col, Reason: reason, Value: value})
+			errs = append(errs, e)
 		}
 	}
-	flush := func() error {
-		if len(ins) > 0 {
-			res, err := s.scorer.ScoreBatch(ctx, t, ins, nil)
-			if err != nil {
-				return fmt.Errorf("upload %s: score rows %d-%d: %w", u.ID, rowOf[0], rowOf[len(rowOf)-1], err)
-			}
-			for i, r := range res {
-				switch {
-				case r.Invalid != nil:
-					col, reason := "", r.Invalid.Error()
-					var ve *scoring.ValidationError
-					if errors.As(r.Invalid, &ve) && len(ve.Fields) > 0 {
-						col, reason = ve.Fields[0].Field, ve.Fields[0].Message
-					}
-					value := ""
-					if col == "external_id" {
-						value = ins[i].ExternalID
-					}
-					refuseRow(rowOf[i], col, reason, value)
-				case r.Created:
-					p.RowsScored++
-					p.Bands[bandIndex(r.Scored.Prediction.Band)]++
-				default:
-					p.RowsPresent++
+	var inflight []*batch
+	var wg sync.WaitGroup
+	defer func() {
+		cancel() // batches still in flight after an error or a cancel stop
+		wg.Wait()
+	}()
+	// account counts the oldest batch in flight once it is done.
+	account := func() error {
+		b := inflight[0]
+		inflight = inflight[1:]
+		<-b.done
+		if b.err != nil {
+			return b.err
+		}
+		for _, e := range b.refused {
+			refuseRow(e)
+		}
+		for i, r := range b.res {
+			switch {
+			case r.Invalid != nil:
+				e := store.UploadError{RowNumber: b.rowOf[i], Reason: r.Invalid.Error()}
+				var ve *scoring.ValidationError
+				if errors.As(r.Invalid, &ve) && len(ve.Fields) > 0 {
+					e.ColumnName, e.Reason = ve.Fields[0].Field, ve.Fields[0].Message
 				}
+				if e.ColumnName == "external_id" {
+					e.Value = b.ins[i].ExternalID
+				}
+				refuseRow(e)
+			case r.Created || (r.Scored.Transaction.UploadID != nil && *r.Scored.Transaction.UploadID == u.ID):
+				// Stored by this upload: now, or by a batch in flight when
+				// the process before a takeover stopped.
+				p.RowsScored++
+				p.Bands[bandIndex(r.Scored.Prediction.Band)]++
+			default:
+				p.RowsPresent++
 			}
 		}
-		p.RowsDone = seen
+		p.RowsDone = b.seen
 		if job {
 			mine, err := store.SaveUploadProgress(ctx, t, u.ID, s.owner, *p, errs, s.now())
 			if err != nil {
@@ -299,9 +323,34 @@ func (s *Service) process(ctx context.Context, t store.Tenant, u *store.Upload, 
 				s.afterBatch(ctx, u.ID, p.RowsDone)
 			}
 		}
-		ins, rowOf = ins[:0], rowOf[:0]
 		return ctx.Err()
 	}
+	workers := max(2, runtime.GOMAXPROCS(0))
+	cur := &batch{}
+	send := func() error {
+		b := cur
+		cur = &batch{}
+		b.done = make(chan struct{})
+		inflight = append(inflight, b)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(b.done)
+			if len(b.ins) > 0 {
+				b.res, b.err = s.scorer.ScoreBatch(ctx, t, b.ins, nil)
+				if b.err != nil {
+					b.err = fmt.Errorf("upload %s: score rows %d-%d: %w", u.ID, b.rowOf[0], b.rowOf[len(b.rowOf)-1], b.err)
+				}
+			}
+		}()
+		for len(inflight) >= workers {
+			if err := account(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var seen int64
 	for {
 		row, err := rd.Next()
 		if err == io.EOF {
@@ -319,7 +368,7 @@ func (s *Service) process(ctx context.Context, t store.Tenant, u *store.Upload, 
 			continue // stored before a takeover
 		}
 		if re != nil {
-			refuseRow(re.Row, re.Field, re.Reason, re.Value)
+			cur.refused = append(cur.refused, store.UploadError{RowNumber: re.Row, ColumnName: re.Field, Reason: re.Reason, Value: re.Value})
 		} else {
 			in := live.Input{ExternalID: row.ExternalID, Tx: row.Tx, Source: store.SourceUpload, UserID: userID, UploadID: u.ID}
 			if in.ExternalID == "" {
@@ -332,11 +381,12 @@ func (s *Service) process(ctx context.Context, t store.Tenant, u *store.Upload, 
 				f := row.Label == 1
 				in.IsFraud = &f
 			}
-			ins = append(ins, in)
-			rowOf = append(rowOf, row.Number)
+			cur.ins = append(cur.ins, in)
+			cur.rowOf = append(cur.rowOf, row.Number)
 		}
-		if seen%batchRows == 0 && seen > skip {
-			if err := flush(); err != nil {
+		if seen%batchRows == 0 {
+			cur.seen = seen
+			if err := send(); err != nil {
 				return err
 			}
 		}
@@ -344,8 +394,15 @@ func (s *Service) process(ctx context.Context, t store.Tenant, u *store.Upload, 
 	if g.refusal() != nil {
 		return g.refusal()
 	}
-	if err := flush(); err != nil {
-		return err
+	if cur.seen = seen; len(cur.ins) > 0 || len(cur.refused) > 0 || seen > p.RowsDone {
+		if err := send(); err != nil {
+			return err
+		}
+	}
+	for len(inflight) > 0 {
+		if err := account(); err != nil {
+			return err
+		}
 	}
 	if !job {
 		return store.SaveUploadErrors(ctx, t, u.ID, errs)
