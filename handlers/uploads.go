@@ -156,7 +156,7 @@ func (s *Server) auditUploadDenial(c echo.Context, p *principal) {
 		}
 		return
 	}
-	if err := store.Record(ctx, p.Tenant, actorOf(c, p), store.Event{Action: "upload.denied", ObjectType: "upload",
+	if err := store.Record(ctx, p.Tenant, actorOf(c, p), store.Event{Action: store.ActionUploadDenied, ObjectType: "upload",
 		Details: map[string]any{"method": c.Request().Method, "path": c.Request().URL.Path, "role": p.User.Role}}); err != nil {
 		c.Logger().Error(err)
 	}

@@ -463,8 +463,8 @@ func TestUploadForbiddenIsAudited(t *testing.T) {
 			}
 		}
 		acts := a.auditActions("admin@sentinel.demo")
-		if count(acts, "upload.denied") != 2 || count(acts, store.ActionUpload) != 2 {
-			t.Errorf("audit: %d denied looks, %d attempts; want 2 and 2", count(acts, "upload.denied"), count(acts, store.ActionUpload))
+		if count(acts, store.ActionUploadDenied) != 2 || count(acts, store.ActionUpload) != 2 {
+			t.Errorf("audit: %d denied looks, %d attempts; want 2 and 2", count(acts, store.ActionUploadDenied), count(acts, store.ActionUpload))
 		}
 		if _, err := store.GetScoredByExternalID(context.Background(), a.tenantOf("admin@sentinel.demo"), "SNEAK-0"); err == nil {
 			t.Errorf("a forbidden upload stored its row")

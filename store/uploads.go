@@ -36,6 +36,9 @@ const (
 	ActionUploadCancel  = "upload.cancel"
 	ActionUploadFinish  = "upload.finish"
 	ActionUploadExport  = "upload.errors_export"
+	// ActionUploadDenied is a look at the upload pages by a role that may
+	// not upload (an attempt to upload is an ActionUpload, refused).
+	ActionUploadDenied = "upload.denied"
 )
 
 // uploadChunkSize is the largest piece of a file stored in upload_chunks.
@@ -193,9 +196,13 @@ func CreateUpload(ctx context.Context, t Tenant, a Actor, u *Upload, rl *UploadR
 				return Event{}, err
 			}
 		}
+		outcome := u.Status // refused, or confirm: waits for the uploader
+		if u.Status == UploadRunning || u.Status == UploadQueued {
+			outcome = "accepted"
+		}
 		return Event{Action: ActionUpload, ObjectType: "upload", ObjectID: u.ID, Details: map[string]any{
 			"file_name": u.FileName, "content_type": u.ContentType, "size_bytes": u.SizeBytes, "sha256": u.SHA256,
-			"outcome": u.Status, "reason_code": u.ReasonCode, "reason": u.Reason, "http_status": u.HTTPStatus,
+			"outcome": outcome, "status": u.Status, "reason_code": u.ReasonCode, "reason": u.Reason, "http_status": u.HTTPStatus,
 			"rows": u.RowsTotal,
 		}}, nil
 	})
