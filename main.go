@@ -29,6 +29,7 @@ import (
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/training"
+	"github.com/sentinel-fraud/sentinel/upload"
 )
 
 // command is one subcommand. flags registers its flags (with environment
@@ -557,6 +558,7 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	var noDemo, demo, secure, trustProxy bool
 	var apiRate float64
 	var apiBurst, exportLimit int
+	var uploadBytes, uploadRows, uploadPerMinute, uploadPerDay int
 	var drain time.Duration
 	c.register(fs, env)
 	fs.StringVar(&addr, "addr", env.str("SENTINEL_ADDR", "127.0.0.1:8080"), "listen address (env SENTINEL_ADDR)")
@@ -568,6 +570,10 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	fs.Float64Var(&apiRate, "api-rate-limit", env.float("SENTINEL_API_RATE_LIMIT", 2000), "requests a second each API key may send to this replica; 0 for no limit (env SENTINEL_API_RATE_LIMIT)")
 	fs.IntVar(&apiBurst, "api-burst", int(env.float("SENTINEL_API_BURST", 1000)), "requests an API key may send at once above its rate (env SENTINEL_API_BURST)")
 	fs.IntVar(&exportLimit, "export-limit", int(env.float("SENTINEL_EXPORT_LIMIT", 1_000_000)), "most rows one CSV export writes (env SENTINEL_EXPORT_LIMIT)")
+	fs.IntVar(&uploadBytes, "upload-max-bytes", int(env.float("SENTINEL_UPLOAD_MAX_BYTES", upload.DefaultMaxBytes)), "largest uploaded transaction file, gzip or not, in bytes; also bounds a gzip file inflated (env SENTINEL_UPLOAD_MAX_BYTES)")
+	fs.IntVar(&uploadRows, "upload-max-rows", int(env.float("SENTINEL_UPLOAD_MAX_ROWS", upload.DefaultMaxRows)), "most data rows of one uploaded file (env SENTINEL_UPLOAD_MAX_ROWS)")
+	fs.IntVar(&uploadPerMinute, "upload-rate-minute", int(env.float("SENTINEL_UPLOAD_RATE_MINUTE", upload.DefaultPerMinute)), "uploads one user may make a minute; 0 for no limit (env SENTINEL_UPLOAD_RATE_MINUTE)")
+	fs.IntVar(&uploadPerDay, "upload-rate-day", int(env.float("SENTINEL_UPLOAD_RATE_DAY", upload.DefaultPerDay)), "uploads one user may make in 24 hours; 0 for no limit (env SENTINEL_UPLOAD_RATE_DAY)")
 	fs.DurationVar(&drain, "shutdown-timeout", 15*time.Second, "how long to drain in-flight requests on shutdown")
 	return func(ctx context.Context) error {
 		// The server's live heap is small (tens of MB) and scoring allocates
@@ -631,6 +637,14 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 		go scorer.RunWriter(writerCtx)
 		go scorer.Watch(ctx, 15*time.Second)
 
+		// Upload jobs: take over those a stopped process left, then every
+		// 15 s those whose process stopped beating. On shutdown a job stops
+		// between batches and the next sweep (here or on a replica) resumes it.
+		uploads := upload.New(db, scorer, upload.Limits{MaxBytes: int64(uploadBytes), MaxRows: int64(uploadRows),
+			Rate: store.UploadRate{PerMinute: uploadPerMinute, PerDay: uploadPerDay}}, nil)
+		uploads.Start(ctx, 15*time.Second)
+		defer uploads.Wait() // before the database closes
+
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", addr, err)
@@ -643,7 +657,7 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 			}
 		}
 		srv := &http.Server{
-			Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy, APIRate: apiRate, APIBurst: apiBurst, Metrics: metrics, ExportLimit: exportLimit}),
+			Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy, APIRate: apiRate, APIBurst: apiBurst, Metrics: metrics, ExportLimit: exportLimit, Uploads: uploads}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       2 * time.Minute,
 			WriteTimeout:      2 * time.Minute,

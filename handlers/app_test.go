@@ -15,6 +15,7 @@ import (
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/store/storetest"
+	"github.com/sentinel-fraud/sentinel/upload"
 )
 
 // testApp is a real server (router, middleware, sessions, CSRF) on a freshly
@@ -24,6 +25,8 @@ type testApp struct {
 	db     *store.DB
 	scorer *live.Scorer
 	srv    *httptest.Server
+	// uploadsSvc runs the app's upload jobs.
+	uploadsSvc *upload.Service
 }
 
 func newTestApp(t *testing.T, db *store.DB, seeded bool) *testApp {
@@ -49,9 +52,13 @@ func startTestApp(t *testing.T, db *store.DB, cfg Config) *testApp {
 	ctx, cancel := context.WithCancel(context.Background())
 	go scorer.RunWriter(ctx)
 	t.Cleanup(cancel)
+	if cfg.Uploads == nil {
+		cfg.Uploads = upload.New(db, scorer, cfg.UploadLimits, cfg.Now)
+	}
+	t.Cleanup(cfg.Uploads.Wait) // before the database closes
 	srv := httptest.NewServer(New(db, scorer, cfg))
 	t.Cleanup(srv.Close)
-	return &testApp{t: t, db: db, scorer: scorer, srv: srv}
+	return &testApp{t: t, db: db, scorer: scorer, srv: srv, uploadsSvc: cfg.Uploads}
 }
 
 // eachApp runs fn on a seeded app over every configured database.

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sentinel-fraud/sentinel/scoring/live"
+	"github.com/sentinel-fraud/sentinel/upload"
 )
 
 // errBadText is the answer to text that no field may hold.
@@ -40,6 +41,7 @@ func validText(next echo.HandlerFunc) echo.HandlerFunc {
 				return errBadText
 			}
 		case echo.MIMEMultipartForm:
+			defer removeSpooled(c)
 			if err := parseMultipart(c); err != nil {
 				return err
 			}
@@ -97,9 +99,12 @@ const maxMultipartBody = 1 << 20
 
 // uploadLimits are the largest bodies of the routes that take files, by
 // route name: the largest file and room for the form's other fields.
+// UploadCreate's is the server's configured limit (--upload-max-bytes);
+// the default is here.
 var uploadLimits = map[string]int64{
 	"ModelImport":     live.MaxModelFile + 64<<10,
 	"WatchlistImport": maxWatchlistFile,
+	uploadRoute:       upload.DefaultMaxBytes + 64<<10,
 }
 
 // parseMultipart reads a multipart form behind a body limit: the limit is
@@ -108,8 +113,15 @@ var uploadLimits = map[string]int64{
 func parseMultipart(c echo.Context) error {
 	r := c.Request()
 	limit := int64(maxMultipartBody)
-	if n, ok := uploadLimits[routeName(c)]; ok {
+	name := routeName(c)
+	if n, ok := uploadLimits[name]; ok {
 		limit = n
+	}
+	if name == uploadRoute {
+		if n, ok := c.Get(ctxUploadLimit).(int64); ok {
+			limit = n
+		}
+		return spoolUpload(c, limit)
 	}
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
 	err := r.ParseMultipartForm(8 << 20) // parts past 8 MiB wait in temporary files

@@ -124,6 +124,13 @@ func investigateFilter(q url.Values) (store.InvestigateFilter, views.Investigate
 	if src := q.Get("source"); slices.Contains(sources, src) {
 		f.Source, vf.Source = src, src
 	}
+	if up := strings.TrimSpace(q.Get("upload")); up != "" {
+		if len(up) > 64 || scoring.IDProblem(up) != "" {
+			problems = append(problems, "Upload must be an upload's id.")
+		} else {
+			f.UploadID, vf.Upload = up, up
+		}
+	}
 	switch q.Get("sort") {
 	case store.SortScore, store.SortRisk:
 		f.Sort = store.SortScore
@@ -175,6 +182,7 @@ func investigateParams(vf views.InvestigateFilters) url.Values {
 	set("to", vf.To)
 	set("model", vf.Model)
 	set("source", vf.Source)
+	set("upload", vf.Upload)
 	if vf.Sort != store.SortTime {
 		v.Set("sort", vf.Sort)
 	}

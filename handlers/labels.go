@@ -143,3 +143,10 @@ func word(words map[string]string, id string) string {
 	}
 	return id
 }
+
+// uploadStatusLabels are the statuses in words.
+var uploadStatusLabels = map[string]string{
+	store.UploadRefused: "Refused", store.UploadConfirm: "Waiting for confirmation", store.UploadQueued: "Queued",
+	store.UploadRunning: "Processing", store.UploadDone: "Done", store.UploadCancelled: "Cancelled",
+	store.UploadInterrupted: "Interrupted", store.UploadFailed: "Failed",
+}

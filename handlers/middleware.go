@@ -215,6 +215,9 @@ func (s *Server) require(p Permission) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if pr := currentPrincipal(c); pr == nil || pr.User == nil || !Can(pr.User.Role, p) {
+				if p == PermUpload && pr != nil && pr.User != nil {
+					s.auditUploadDenial(c, pr)
+				}
 				return echo.NewHTTPError(http.StatusForbidden, "Your role does not allow this. Ask an admin if you need access.")
 			}
 			return next(c)
@@ -236,6 +239,7 @@ func navItems(c echo.Context, role string) []views.NavItem {
 		{views.NavItem{Label: "Cases", Section: "Workspace"}, "CaseList", PermViewCases},
 		{views.NavItem{Label: "Watchlists", Section: "Workspace"}, "WatchlistList", PermViewWatchlist},
 		{views.NavItem{Label: "Models", Section: "Workspace"}, "ModelList", PermViewModels},
+		{views.NavItem{Label: "Upload", Section: "Workspace"}, "UploadList", PermUpload},
 		{views.NavItem{Label: "Users", Section: "Admin"}, "UserList", PermViewUsers},
 		{views.NavItem{Label: "Sign-in security", Section: "Admin"}, "SecurityShow", PermManageSettings},
 		{views.NavItem{Label: "SLA policy", Section: "Admin"}, "SLAShow", PermManageSLA},

@@ -64,6 +64,9 @@ const (
 	PermReopenCases Permission = "cases.reopen"
 	// PermManageSLA covers the tenant's SLA policy for cases.
 	PermManageSLA Permission = "cases.sla"
+	// PermUpload covers uploading transaction files, their history and
+	// jobs. A denial is audited (an attempt to upload leaves a trace).
+	PermUpload Permission = "transactions.upload"
 )
 
 // matrix maps each role to what it may do. A role not listed may do nothing.
@@ -98,6 +101,7 @@ var matrix = map[string]map[Permission]bool{
 		PermWorkCases:     true,
 		PermAssignCases:   true,
 		PermReopenCases:   true,
+		PermUpload:        true,
 	},
 	store.RoleAdmin: {
 		PermViewHome:        true,
@@ -125,6 +129,7 @@ var matrix = map[string]map[Permission]bool{
 		PermAssignCases:     true,
 		PermReopenCases:     true,
 		PermManageSLA:       true,
+		PermUpload:          true,
 	},
 	// The auditor reads what an analyst reads, the models and the audit
 	// trail, and exports; it changes nothing but its own sign-in.

@@ -238,6 +238,23 @@ func permissionTable() []permRow {
 		{"POST", "/settings/sla", [callers]int{303, 403, 403, 200, 403}, false, func(*testApp) permRequest {
 			return permRequest{path: "/settings/sla", form: url.Values{"critical": {"4"}, "high": {"24"}, "medium": {"72"}, "low": {"168"}}}
 		}},
+		// Uploads: senior analysts and admins; others 403 (audited).
+		{"GET", "/upload", [callers]int{303, 403, 200, 200, 403}, false, path("/upload")},
+		{"POST", "/upload", [callers]int{303, 403, 303, 303, 403}, false, func(*testApp) permRequest {
+			return permRequest{path: "/upload", file: []byte(uploadCSV(fmt.Sprintf("PERMUP%d", next()), 2)), fileName: "perm.csv"}
+		}},
+		{"GET", "/upload/:id", [callers]int{303, 403, 200, 200, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/upload/" + a.doneUpload(next())}
+		}},
+		{"GET", "/upload/:id/errors.csv", [callers]int{303, 403, 200, 200, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/upload/" + a.doneUpload(next()) + "/errors.csv"}
+		}},
+		{"POST", "/upload/:id/cancel", [callers]int{303, 403, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/upload/" + a.doneUpload(next()) + "/cancel", form: url.Values{}}
+		}},
+		{"POST", "/upload/:id/confirm", [callers]int{303, 403, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/upload/" + a.doneUpload(next()) + "/confirm", form: url.Values{}}
+		}},
 		// People. The second-factor steps of signing in send anyone without
 		// a pending sign-in to /login, and the signed-in home.
 		{"GET", "/login/code", [callers]int{303, 303, 303, 303, 303}, false, path("/login/code")},

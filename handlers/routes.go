@@ -85,6 +85,12 @@ var appRoutes = []route{
 	{http.MethodPost, "/cases/:id/accounts/:account/remove", "CaseUnlinkAccount", PermWorkCases, (*Server).CaseUnlinkAccount},
 	{http.MethodGet, "/settings/sla", "SLAShow", PermManageSLA, (*Server).SLAShow},
 	{http.MethodPost, "/settings/sla", "SLAUpdate", PermManageSLA, (*Server).SLAUpdate},
+	{http.MethodGet, "/upload", "UploadList", PermUpload, (*Server).UploadList},
+	{http.MethodPost, "/upload", "UploadCreate", PermUpload, (*Server).UploadCreate},
+	{http.MethodGet, "/upload/:id", "UploadShow", PermUpload, (*Server).UploadShow},
+	{http.MethodGet, "/upload/:id/errors.csv", "UploadErrors", PermUpload, (*Server).UploadErrors},
+	{http.MethodPost, "/upload/:id/cancel", "UploadCancel", PermUpload, (*Server).UploadCancel},
+	{http.MethodPost, "/upload/:id/confirm", "UploadConfirm", PermUpload, (*Server).UploadConfirm},
 }
 
 // apiRoute is one route of the JSON API: the scope an API key needs for it,
@@ -114,6 +120,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())
 	e.Use(s.securityHeaders)
+	e.Use(s.withUploadLimit) // read by validText's body reader
 	e.Use(validText)
 
 	e.GET("/health", s.Health).Name = "Health"

@@ -12,6 +12,7 @@ import (
 	"github.com/sentinel-fraud/sentinel/assets"
 	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/store"
+	"github.com/sentinel-fraud/sentinel/upload"
 )
 
 // Config is what the HTTP layer needs from the command line.
@@ -36,6 +37,10 @@ type Config struct {
 	// BulkLimit is the most transactions one bulk decision changes; 0
 	// means 10,000.
 	BulkLimit int
+	// Uploads processes uploaded transaction files; when nil, the server
+	// makes its own with UploadLimits (tests).
+	Uploads      *upload.Service
+	UploadLimits upload.Limits
 }
 
 // Session lifetimes: an idle session ends after IdleTimeout, any session
@@ -56,6 +61,7 @@ type Server struct {
 	cfg      Config
 	outage   outageLog
 	now      func() time.Time
+	uploads  *upload.Service
 }
 
 // New builds the Echo application with every route and middleware; scorer
@@ -77,6 +83,10 @@ func New(db *store.DB, scorer *live.Scorer, cfg Config) *echo.Echo {
 		s.now = time.Now
 	}
 	s.registry = live.NewRegistry(scorer)
+	s.uploads = cfg.Uploads
+	if s.uploads == nil {
+		s.uploads = upload.New(db, scorer, cfg.UploadLimits, s.now)
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -48,8 +48,10 @@ type InvestigateFilter struct {
 	From, To       time.Time
 	ModelVersionID string
 	Source         string
-	Sort           string // SortTime, SortScore or SortAmount
-	Asc            bool   // lowest (oldest) first instead of highest (newest)
+	// UploadID keeps the transactions one upload stored.
+	UploadID string
+	Sort     string // SortTime, SortScore or SortAmount
+	Asc      bool   // lowest (oldest) first instead of highest (newest)
 	// After is the keyset cursor of the next page (the id of the current
 	// page's last row), Before the one of the previous page (its first row).
 	After, Before string
@@ -167,6 +169,9 @@ func (t Tenant) investigateWhere(q *gorm.DB, f InvestigateFilter) *gorm.DB {
 	}
 	if f.Source != "" {
 		q = q.Where("transactions.source = ?", f.Source)
+	}
+	if f.UploadID != "" {
+		q = q.Where("transactions.upload_id = ?", f.UploadID)
 	}
 	return q
 }
@@ -366,7 +371,7 @@ func CountInvestigate(ctx context.Context, t Tenant, f InvestigateFilter) (*Inve
 		}
 		return s, nil
 	}
-	if strings.TrimSpace(f.Account) != "" || f.ExternalID != "" || !midnight(f.From) || !midnight(f.To) {
+	if strings.TrimSpace(f.Account) != "" || f.ExternalID != "" || f.UploadID != "" || !midnight(f.From) || !midnight(f.To) {
 		parts, err := t.countRows(ctx, f)
 		if err != nil {
 			return nil, err

@@ -179,6 +179,8 @@ type Transaction struct {
 	// Score repeats its prediction's score, set when the pair is stored, so
 	// that an account's profile is summed from an index (migration 0012).
 	Score float64
+	// UploadID is the upload that stored it (source upload), else nil.
+	UploadID *string
 }
 
 // Prediction is the frozen scoring result of one transaction.
@@ -338,21 +340,6 @@ type DriftSnapshot struct {
 	CreatedAt      time.Time
 }
 
-// UploadAudit records one CSV batch upload and what became of its rows.
-type UploadAudit struct {
-	ID string `gorm:"primaryKey"`
-	Owned
-	UserID       string
-	Filename     string
-	SHA256       string `gorm:"column:sha256"`
-	SizeBytes    int64
-	RowsTotal    int
-	RowsAccepted int
-	RowsRejected int
-	Errors       datatypes.JSON
-	CreatedAt    time.Time
-}
-
 // AuditEvent records who did what to which object, when and from where.
 // TenantID is nil only before a tenant is known (a failed login for an
 // unknown email).
@@ -394,7 +381,8 @@ func tenantModels() []any {
 	return []any{
 		&User{}, &APIKey{}, &ModelVersion{}, &Transaction{}, &Prediction{},
 		&AnalystDecision{}, &Case{}, &CaseTransaction{}, &CaseAccount{}, &CaseNote{}, &CaseEvent{}, &CaseSLAPolicy{},
-		&WatchlistEntry{}, &AccountGeo{}, &DriftSnapshot{}, &UploadAudit{}, &AuditEvent{},
+		&WatchlistEntry{}, &AccountGeo{}, &DriftSnapshot{}, &AuditEvent{},
 		&PasswordLink{}, &RecoveryCode{}, &ModelLoad{}, &TransactionRollup{},
+		&Upload{}, &UploadChunk{}, &UploadError{},
 	}
 }

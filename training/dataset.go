@@ -38,21 +38,72 @@ const (
 var KaggleHeader = []string{colStep, colType, colAmount, colNameOrig, colOldBalanceOrg, colNewBalanceOrig,
 	colNameDest, colOldBalanceDest, colNewBalanceDest, colIsFraud, colIsFlaggedFraud}
 
-// aliases maps accepted header spellings (lowercased) to the Kaggle names.
-var aliases = map[string]string{
-	"step": colStep, "type": colType, "amount": colAmount,
-	"nameorig": colNameOrig, "name_orig": colNameOrig,
-	"oldbalanceorg": colOldBalanceOrg, "old_balance_org": colOldBalanceOrg, "old_balance_orig": colOldBalanceOrg,
-	"newbalanceorig": colNewBalanceOrig, "new_balance_orig": colNewBalanceOrig, "new_balance_org": colNewBalanceOrig,
-	"namedest": colNameDest, "name_dest": colNameDest,
-	"oldbalancedest": colOldBalanceDest, "old_balance_dest": colOldBalanceDest,
-	"newbalancedest": colNewBalanceDest, "new_balance_dest": colNewBalanceDest,
-	"isfraud": colIsFraud, "is_fraud": colIsFraud,
-	"isflaggedfraud": colIsFlaggedFraud, "is_flagged_fraud": colIsFlaggedFraud,
+// colExternalID is the optional column of the client's own transaction id.
+const colExternalID = "external_id"
+
+// MaxExternalIDLen is the longest external id accepted, in bytes (the API's
+// limit too).
+const MaxExternalIDLen = 128
+
+// Column is one column a PaySim-format file may have: its name, every
+// spelling accepted in a header (compared case-insensitively, so camelCase
+// and snake_case both work), and whether a file must have it.
+type Column struct {
+	Name     string
+	Aliases  []string
+	Required bool
 }
 
-var requiredColumns = []string{colStep, colType, colAmount, colNameOrig, colOldBalanceOrg, colNewBalanceOrig,
-	colNameDest, colOldBalanceDest, colNewBalanceDest}
+// Columns is the one table of the columns Sentinel reads from PaySim-format
+// files (training, offline scoring and uploads): a new column is one line
+// here and its parsing in Next.
+var Columns = []Column{
+	{colStep, []string{"step"}, true},
+	{colType, []string{"type"}, true},
+	{colAmount, []string{"amount"}, true},
+	{colNameOrig, []string{"nameOrig", "name_orig"}, true},
+	{colOldBalanceOrg, []string{"oldbalanceOrg", "old_balance_org", "old_balance_orig"}, true},
+	{colNewBalanceOrig, []string{"newbalanceOrig", "new_balance_orig", "new_balance_org"}, true},
+	{colNameDest, []string{"nameDest", "name_dest"}, true},
+	{colOldBalanceDest, []string{"oldbalanceDest", "old_balance_dest"}, true},
+	{colNewBalanceDest, []string{"newbalanceDest", "new_balance_dest"}, true},
+	{colIsFraud, []string{"isFraud", "is_fraud"}, false},
+	{colIsFlaggedFraud, []string{"isFlaggedFraud", "is_flagged_fraud"}, false},
+	{colExternalID, []string{"external_id", "externalId", "ext_id"}, false},
+}
+
+// aliases maps accepted header spellings (lowercased) to the Kaggle names.
+var aliases = func() map[string]string {
+	m := map[string]string{}
+	for _, c := range Columns {
+		for _, a := range c.Aliases {
+			m[strings.ToLower(a)] = c.Name
+		}
+	}
+	return m
+}()
+
+// HeaderError is a header without every required column: the missing
+// ones, by their Kaggle name.
+type HeaderError struct {
+	Missing []string
+}
+
+func (e *HeaderError) Error() string {
+	return "missing column " + strings.Join(e.Missing, ", ")
+}
+
+// Accepted lists the accepted spellings of each column, for a message:
+// "step; type; …; nameOrig or name_orig; …", required ones first.
+func Accepted(required bool) string {
+	var parts []string
+	for _, c := range Columns {
+		if c.Required == required {
+			parts = append(parts, strings.Join(c.Aliases, " or "))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
 
 // RowError is a bad row: its number (1 is the first row after the header),
 // the field and the reason. Reading can go on after one.
@@ -60,6 +111,9 @@ type RowError struct {
 	Row    int64
 	Field  string
 	Reason string
+	// Value is the cell as given (the whole of it, unlike the reason's
+	// quote), when one cell is at fault.
+	Value string
 }
 
 func (e *RowError) Error() string {
@@ -75,6 +129,8 @@ type Row struct {
 	Number int64
 	Tx     scoring.Transaction
 	Label  int8
+	// ExternalID is the file's external_id cell, "" without the column.
+	ExternalID string
 }
 
 // Reader streams PaySim-format rows from CSV (gzip is detected and read
@@ -93,9 +149,19 @@ var ErrEmpty = errors.New("the file is empty")
 
 // NewReader reads the header of r and returns a reader of its rows.
 func NewReader(r io.Reader) (*Reader, error) {
+	return newReader(r, true)
+}
+
+// NewTextReader is NewReader for text that is never gzip: the caller has
+// inflated (and bounded) it already.
+func NewTextReader(r io.Reader) (*Reader, error) {
+	return newReader(r, false)
+}
+
+func newReader(r io.Reader, inflate bool) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var pipe *io.PipeReader
-	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+	if magic, _ := br.Peek(2); inflate && bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("training: gzip: %w", err)
@@ -141,14 +207,14 @@ func NewReader(r io.Reader) (*Reader, error) {
 		rd.col[name] = i
 	}
 	var missing []string
-	for _, name := range requiredColumns {
-		if _, ok := rd.col[name]; !ok {
-			missing = append(missing, name)
+	for _, c := range Columns {
+		if _, ok := rd.col[c.Name]; c.Required && !ok {
+			missing = append(missing, c.Name)
 		}
 	}
 	if len(missing) > 0 {
 		rd.Close()
-		return nil, fmt.Errorf("training: missing column %s", strings.Join(missing, ", "))
+		return nil, fmt.Errorf("training: %w", &HeaderError{Missing: missing})
 	}
 	return rd, nil
 }
@@ -260,19 +326,19 @@ func (r *Reader) Next() (Row, error) {
 		s := get(name)
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return 0, &RowError{Row: r.rows, Field: name, Reason: fmt.Sprintf("bad number %q", truncate(s, 40))}
+			return 0, &RowError{Row: r.rows, Field: name, Reason: fmt.Sprintf("bad number %q", truncate(s, 40)), Value: s}
 		}
 		return v, nil
 	}
 	t := &row.Tx
 	step, perr := strconv.Atoi(get(colStep))
 	if perr != nil {
-		return row, &RowError{Row: r.rows, Field: colStep, Reason: fmt.Sprintf("bad integer %q", truncate(get(colStep), 40))}
+		return row, &RowError{Row: r.rows, Field: colStep, Reason: fmt.Sprintf("bad integer %q", truncate(get(colStep), 40)), Value: get(colStep)}
 	}
 	t.Step = step
 	t.Type = get(colType)
 	if !scoring.IsType(t.Type) {
-		return row, &RowError{Row: r.rows, Field: colType, Reason: fmt.Sprintf("unknown type %q", truncate(t.Type, 40))}
+		return row, &RowError{Row: r.rows, Field: colType, Reason: fmt.Sprintf("unknown type %q", truncate(t.Type, 40)), Value: t.Type}
 	}
 	for _, f := range []struct {
 		name string
@@ -292,7 +358,8 @@ func (r *Reader) Next() (Row, error) {
 	if err := t.Validate(); err != nil {
 		var ve *scoring.ValidationError
 		if errors.As(err, &ve) {
-			return row, &RowError{Row: r.rows, Field: ve.Fields[0].Field, Reason: ve.Fields[0].Message}
+			f := ve.Fields[0].Field
+			return row, &RowError{Row: r.rows, Field: f, Reason: ve.Fields[0].Message, Value: cellOf(t, f)}
 		}
 		return row, err
 	}
@@ -303,10 +370,33 @@ func (r *Reader) Next() (Row, error) {
 		case "1":
 			row.Label = 1
 		default:
-			return row, &RowError{Row: r.rows, Field: colIsFraud, Reason: fmt.Sprintf("must be 0 or 1, got %q", truncate(rec[i], 40))}
+			return row, &RowError{Row: r.rows, Field: colIsFraud, Reason: fmt.Sprintf("must be 0 or 1, got %q", truncate(rec[i], 40)), Value: rec[i]}
 		}
 	}
+	if i, ok := r.col[colExternalID]; ok {
+		id := strings.TrimSpace(rec[i])
+		switch {
+		case len(id) > MaxExternalIDLen:
+			return row, &RowError{Row: r.rows, Field: colExternalID, Reason: fmt.Sprintf("must be at most %d bytes", MaxExternalIDLen), Value: id}
+		case scoring.IDProblem(id) != "":
+			return row, &RowError{Row: r.rows, Field: colExternalID, Reason: scoring.IDProblem(id), Value: id}
+		}
+		row.ExternalID = id
+	}
 	return row, nil
+}
+
+// cellOf is the text of a transaction's field named as Validate names it.
+func cellOf(t *scoring.Transaction, field string) string {
+	switch field {
+	case "nameOrig":
+		return t.NameOrig
+	case "nameDest":
+		return t.NameDest
+	case "type":
+		return t.Type
+	}
+	return ""
 }
 
 func truncate(s string, n int) string {

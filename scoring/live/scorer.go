@@ -241,6 +241,8 @@ type Input struct {
 	Source string
 	KeyID  string
 	UserID string
+	// UploadID is the upload the transaction came in (source upload).
+	UploadID string
 }
 
 // Score validates, scores, explains and stores one transaction. A repeated
@@ -318,6 +320,9 @@ func (lm *Version) Score(in Input, ws store.WatchStatus) (*store.Transaction, *s
 	}
 	if in.UserID != "" {
 		tx.SubmittedByUser = &in.UserID
+	}
+	if in.UploadID != "" {
+		tx.UploadID = &in.UploadID
 	}
 	p := &store.Prediction{
 		ID: store.NewID(), ModelVersionID: lm.VersionID, Score: res.Score, RawMargin: res.RawMargin,
