@@ -56,6 +56,7 @@ var commands = []command{
 	{"model import", "check a model bundle or LightGBM file and store it as a staging version", modelImportCommand},
 	{"model list", "list a tenant's model versions", modelListCommand},
 	{"model promote", "make a model version production (promoting the previous one rolls back)", modelPromoteCommand},
+	{"model describe", "add the drift baseline and calibration curve to a bundle from the data it was trained on", modelDescribeCommand},
 	{"bench", "load-test a running server's scoring API and report throughput and latency", benchCommand},
 }
 

@@ -354,5 +354,6 @@ func tenantModels() []any {
 		&AnalystDecision{}, &Case{}, &CaseTransaction{}, &CaseEntity{}, &CaseNote{},
 		&WatchlistEntry{}, &AccountGeo{}, &DriftSnapshot{}, &UploadAudit{}, &AuditEvent{},
 		&PasswordLink{}, &RecoveryCode{}, &ModelLoad{}, &TransactionRollup{},
+		&JobLease{}, &DriftBaseline{}, &CostModelRow{}, &AlertRule{}, &Alert{}, &WebhookDelivery{},
 	}
 }
