@@ -24,6 +24,7 @@ import (
 
 	"github.com/sentinel-fraud/sentinel/bench"
 	"github.com/sentinel-fraud/sentinel/handlers"
+	"github.com/sentinel-fraud/sentinel/monitor"
 	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/seed"
@@ -552,7 +553,7 @@ func cardCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	var c common
 	var addr, metricsAddr string
-	var noDemo, demo, secure, trustProxy bool
+	var noDemo, demo, secure, trustProxy, webhookPrivate bool
 	var apiRate float64
 	var apiBurst, exportLimit int
 	var drain time.Duration
@@ -567,6 +568,7 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	fs.IntVar(&apiBurst, "api-burst", int(env.float("SENTINEL_API_BURST", 1000)), "requests an API key may send at once above its rate (env SENTINEL_API_BURST)")
 	fs.IntVar(&exportLimit, "export-limit", int(env.float("SENTINEL_EXPORT_LIMIT", 1_000_000)), "most rows one CSV export writes (env SENTINEL_EXPORT_LIMIT)")
 	fs.DurationVar(&drain, "shutdown-timeout", 15*time.Second, "how long to drain in-flight requests on shutdown")
+	fs.BoolVar(&webhookPrivate, "webhook-allow-private", env.bool("SENTINEL_WEBHOOK_ALLOW_PRIVATE", false), "let alert webhooks post to loopback and private addresses (env SENTINEL_WEBHOOK_ALLOW_PRIVATE)")
 	return func(ctx context.Context) error {
 		// The server's live heap is small (tens of MB) and scoring allocates
 		// fast: collecting a quarter as often as Go's default saves about 15%
@@ -625,6 +627,11 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 		defer stopWriter()
 		go scorer.RunWriter(writerCtx)
 		go scorer.Watch(ctx, 15*time.Second)
+		// Hourly drift snapshots and the per-minute alert evaluator: one
+		// replica per tenant at a time, by lease.
+		jobs := monitor.NewRunner(db, "", nil)
+		go jobs.Start(ctx, monitor.DriftJob())
+		go jobs.Start(ctx, (&monitor.Evaluator{Webhooks: monitor.NewWebhooks(webhookPrivate)}).Job())
 
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {

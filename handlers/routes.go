@@ -68,6 +68,18 @@ var appRoutes = []route{
 	{http.MethodPost, "/watchlists/import", "WatchlistImport", PermImportWatchlist, (*Server).WatchlistImport},
 	{http.MethodGet, "/watchlists/:id/delete", "WatchlistDeleteConfirm", PermEditWatchlist, (*Server).WatchlistDeleteConfirm},
 	{http.MethodPost, "/watchlists/:id/delete", "WatchlistDelete", PermEditWatchlist, (*Server).WatchlistDelete},
+	{http.MethodGet, "/drift", "DriftShow", PermViewMonitoring, (*Server).DriftShow},
+	{http.MethodGet, "/tuner", "TunerShow", PermViewMonitoring, (*Server).TunerShow},
+	{http.MethodPost, "/tuner/costs", "TunerCosts", PermManageCosts, (*Server).TunerCosts},
+	{http.MethodPost, "/tuner/apply", "TunerApply", PermManageModels, (*Server).TunerApply},
+	{http.MethodGet, "/alerts", "AlertList", PermViewMonitoring, (*Server).AlertList},
+	{http.MethodGet, "/alerts/bell", "AlertBell", PermViewMonitoring, (*Server).AlertBell},
+	{http.MethodPost, "/alerts/:id/acknowledge", "AlertAcknowledge", PermAckAlerts, (*Server).AlertAcknowledge},
+	{http.MethodGet, "/settings", "SettingsShow", PermViewSettings, (*Server).SettingsShow},
+	{http.MethodGet, "/settings/alerts", "AlertRuleList", PermManageAlertRules, (*Server).AlertRuleList},
+	{http.MethodPost, "/settings/alerts", "AlertRuleCreate", PermManageAlertRules, (*Server).AlertRuleCreate},
+	{http.MethodPost, "/settings/alerts/:id", "AlertRuleUpdate", PermManageAlertRules, (*Server).AlertRuleUpdate},
+	{http.MethodPost, "/settings/alerts/:id/delete", "AlertRuleDelete", PermManageAlertRules, (*Server).AlertRuleDelete},
 }
 
 // apiRoute is one route of the JSON API: the scope an API key needs for it,

@@ -32,7 +32,7 @@ CREATE TABLE drift_baselines (
 
 -- cost_models: one per tenant; a tenant without a row uses the defaults.
 CREATE TABLE cost_models (
-    tenant_id         TEXT PRIMARY KEY REFERENCES tenants(id),
+    tenant_id         TEXT NOT NULL PRIMARY KEY REFERENCES tenants(id),
     missed_share      DOUBLE PRECISION NOT NULL,
     missed_fixed      DOUBLE PRECISION NOT NULL,
     review_cost       DOUBLE PRECISION NOT NULL,

@@ -47,20 +47,23 @@ func DriftRows(ctx context.Context, t Tenant, modelVersionID string, from, to ti
 	return out, nil
 }
 
-// FirstTraffic is when the model version scored its first transaction
-// (ErrNotFound when it has scored none). It reads the version's
-// predictions: the job asks it once an hour, and only while a model has no
-// baseline.
+// FirstTraffic is when the earliest transaction the model version scored
+// was received (ErrNotFound when it has scored none). It walks the
+// transactions in the order they were received until one was scored by the
+// version: the job asks it only before a version's first snapshot, and
+// while a version has no baseline.
 func FirstTraffic(ctx context.Context, t Tenant, modelVersionID string) (time.Time, error) {
-	var first *time.Time
-	err := t.scoped(ctx).Model(&Prediction{}).Select("MIN(created_at)").Where("model_version_id = ?", modelVersionID).Scan(&first).Error
+	var rows []Transaction
+	err := t.scoped(ctx).Select("transactions.received_at").
+		Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id").
+		Where("p.model_version_id = ?", modelVersionID).Order("transactions.received_at").Limit(1).Find(&rows).Error
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: first traffic of %s: %w", modelVersionID, err)
 	}
-	if first == nil {
+	if len(rows) == 0 {
 		return time.Time{}, ErrNotFound
 	}
-	return first.UTC(), nil
+	return rows[0].ReceivedAt.UTC(), nil
 }
 
 // SaveDriftHour writes one hour's snapshots (one row per variable) unless
