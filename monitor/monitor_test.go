@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinel-fraud/sentinel/models"
 	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
@@ -452,4 +453,62 @@ func TestValidateWebhookURL(t *testing.T) {
 			t.Errorf("ValidateWebhookURL(%q) = %v, want ok %v", u, err, ok)
 		}
 	}
+}
+
+func TestBaselineFromTraffic(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		// A bundle without a baseline (as trained before them) in production.
+		var b scoring.Bundle
+		if err := json.Unmarshal(models.Default, &b); err != nil {
+			t.Fatal(err)
+		}
+		b.Baseline, b.CalibrationCurve = nil, nil
+		raw, err := b.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := scoring.Load(raw); err != nil {
+			t.Fatalf("a bundle without a baseline does not load: %v", err)
+		}
+		mv, err := store.RegisterModel(ctx, f.bank, store.NewModelVersion{Name: "old", Bundle: raw, Stage: store.StageProduction})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.model.Version = mv
+		first := start.Add(-9 * 24 * time.Hour)
+		for d := range 9 {
+			typ := "PAYMENT"
+			if d%2 == 1 {
+				typ = "CASH_OUT"
+			}
+			f.add(first.Add(time.Duration(d)*24*time.Hour), 4, traffic{typ: typ, amount: float64(100 * (d + 1)), score: 0.01 * float64(d+1), band: "low"})
+		}
+		// Six days in, there is no baseline yet, and no snapshot.
+		if err := Snapshot(ctx, f.bank, first.Add(6*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := ProductionModel(ctx, f.bank)
+		if err != nil || m.Baseline != nil {
+			t.Fatalf("baseline after 6 days = %+v, %v; want none yet", m.Baseline, err)
+		}
+		// From 7 days on, the first 7 days of traffic make it, once.
+		if err := Snapshot(ctx, f.bank, start); err != nil {
+			t.Fatal(err)
+		}
+		m, err = ProductionModel(ctx, f.bank)
+		if err != nil || m.Baseline == nil {
+			t.Fatalf("baseline after 9 days = nil, %v", err)
+		}
+		if m.Baseline.Source != scoring.BaselineTraffic || m.Baseline.Rows != 28 || !m.BaselineFrom.Equal(first) || !m.BaselineTo.Equal(first.Add(7*24*time.Hour)) {
+			t.Errorf("baseline = %s, %d rows, %v to %v; want traffic, 28 rows (7 days × 4), the first 7 days", m.Baseline.Source, m.Baseline.Rows, m.BaselineFrom, m.BaselineTo)
+		}
+		if math.Abs(m.Baseline.Types["PAYMENT"]-16.0/28) > 1e-9 || math.Abs(m.Baseline.Types["CASH_OUT"]-12.0/28) > 1e-9 {
+			t.Errorf("type mix = %v, want PAYMENT 16/28, CASH_OUT 12/28", m.Baseline.Types)
+		}
+		if n := f.snapshots(); n == 0 {
+			t.Errorf("no snapshots once the baseline exists")
+		}
+	})
 }
