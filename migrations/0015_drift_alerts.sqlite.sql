@@ -17,6 +17,8 @@ CREATE TABLE job_leases (
 -- of the 24 hours that end with it. The unique key makes a second writer of
 -- the same hour a no-op.
 CREATE UNIQUE INDEX drift_snapshots_hour_idx ON drift_snapshots (tenant_id, model_version_id, feature, window_start);
+-- The page and the evaluator read every variable of a time range.
+CREATE INDEX drift_snapshots_window_idx ON drift_snapshots (tenant_id, model_version_id, window_start);
 
 -- drift_baselines: the baseline of a model whose bundle has none, computed
 -- once from the tenant's first 7 days of traffic on it.

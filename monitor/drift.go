@@ -33,10 +33,48 @@ const (
 )
 
 // HourBins is one variable's counts in one hour: Counts in the baseline's
-// bins, or for the type mix, Cats by type. It is drift_snapshots.bins.
+// bins, or for the type mix, Cats by type.
 type HourBins struct {
 	Counts []float64          `json:"counts,omitempty"`
 	Cats   map[string]float64 `json:"cats,omitempty"`
+}
+
+// SnapshotBins is drift_snapshots.bins: the hour's counts and the running
+// total of every hour of the model so far (this one included), so that any
+// window's counts are the difference of two snapshots' totals and the page
+// reads a handful of rows instead of every hour's.
+type SnapshotBins struct {
+	HourBins
+	Total HourBins `json:"total"`
+}
+
+// sub returns h minus o.
+func (h HourBins) sub(o HourBins) HourBins {
+	out := HourBins{Counts: append([]float64(nil), h.Counts...)}
+	for i, c := range o.Counts {
+		if i < len(out.Counts) {
+			out.Counts[i] -= c
+		}
+	}
+	for k, c := range h.Cats {
+		if out.Cats == nil {
+			out.Cats = map[string]float64{}
+		}
+		if d := c - o.Cats[k]; d != 0 {
+			out.Cats[k] = d
+		}
+	}
+	return out
+}
+
+// clone copies h.
+func (h HourBins) clone() HourBins {
+	out := HourBins{}
+	out.add(h)
+	if out.Counts == nil && h.Counts != nil {
+		out.Counts = []float64{}
+	}
+	return out
 }
 
 func (h *HourBins) add(o HourBins) {
@@ -267,14 +305,16 @@ func Snapshot(ctx context.Context, t store.Tenant, now time.Time) error {
 	if !start.Before(end) {
 		return nil
 	}
-	// The 23 hours before start, for the trailing 24-hour PSI.
+	// The 23 hours before start, for the trailing 24-hour PSI, and the
+	// running totals of the last of them.
 	window := map[time.Time]map[string]HourBins{}
+	totals := map[string]HourBins{}
 	prev, err := store.ListDriftSnapshots(ctx, t, m.Version.ID, "", start.Add(-23*time.Hour))
 	if err != nil {
 		return err
 	}
 	for _, s := range prev {
-		var h HourBins
+		var h SnapshotBins
 		if err := json.Unmarshal(s.Bins, &h); err != nil {
 			continue
 		}
@@ -282,7 +322,8 @@ func Snapshot(ctx context.Context, t store.Tenant, now time.Time) error {
 		if window[at] == nil {
 			window[at] = map[string]HourBins{}
 		}
-		window[at][s.Feature] = h
+		window[at][s.Feature] = h.HourBins
+		totals[s.Feature] = h.Total // rows come in time order: the last wins
 	}
 	for hour := start; hour.Before(end); hour = hour.Add(time.Hour) {
 		rows, err := store.DriftRows(ctx, t, m.Version.ID, hour, hour.Add(time.Hour), HourLimit)
@@ -299,7 +340,10 @@ func Snapshot(ctx context.Context, t store.Tenant, now time.Time) error {
 				sum.add(hb[v])
 			}
 			psi, _ := m.PSI(v, sum)
-			raw, err := json.Marshal(bins[v])
+			total := totals[v].clone()
+			total.add(bins[v])
+			totals[v] = total
+			raw, err := json.Marshal(SnapshotBins{HourBins: bins[v], Total: total})
 			if err != nil {
 				return err
 			}

@@ -52,9 +52,10 @@ func (v *DriftView) Var(name string) (*VarDrift, bool) {
 	return nil, false
 }
 
-// View sums the production model's hourly snapshots of the last 30 days
-// into PSI per variable and window: the page reads snapshots only (at most
-// 720 rows per variable), never the transactions.
+// View reads the production model's drift of the last 30 days: PSI per
+// variable and window from the difference of running totals in the latest
+// snapshot and the one a window earlier (a few rows per variable), and the
+// PSI history from every hour's PSI alone. It never reads transactions.
 func View(ctx context.Context, t store.Tenant, now time.Time) (*DriftView, error) {
 	m, err := ProductionModel(ctx, t)
 	if err != nil {
@@ -68,45 +69,60 @@ func View(ctx context.Context, t store.Tenant, now time.Time) (*DriftView, error
 		}
 		return out, nil
 	}
-	snaps, err := store.ListDriftSnapshots(ctx, t, m.Version.ID, "", now.Add(-HistoryWindow-time.Hour))
+	history, err := store.ListDriftHistory(ctx, t, m.Version.ID, now.Add(-HistoryWindow-time.Hour))
 	if err != nil {
 		return nil, err
-	}
-	for _, s := range snaps {
-		if s.WindowEnd.After(out.Last) {
-			out.Last = s.WindowEnd.UTC()
-		}
 	}
 	idx := map[string]int{}
 	for _, v := range m.Variables() {
 		idx[v] = len(out.Vars)
 		out.Vars = append(out.Vars, VarDrift{Name: v})
 	}
-	sums := make([][3]HourBins, len(out.Vars))
+	var last time.Time
+	for _, h := range history {
+		if i, ok := idx[h.Feature]; ok {
+			out.Vars[i].History = append(out.Vars[i].History, HistoryPoint{At: h.WindowEnd.UTC(), PSI: h.PSI})
+		}
+		if h.WindowEnd.After(out.Last) {
+			out.Last, last = h.WindowEnd.UTC(), h.WindowStart.UTC()
+		}
+	}
+	if out.Last.IsZero() {
+		return out, nil
+	}
+	at := []time.Time{last}
+	for _, d := range DriftWindows {
+		at = append(at, last.Add(-d))
+	}
+	snaps, err := store.DriftSnapshotsAt(ctx, t, m.Version.ID, at)
+	if err != nil {
+		return nil, err
+	}
+	totals := map[time.Time]map[string]HourBins{}
 	for _, s := range snaps {
-		i, ok := idx[s.Feature]
-		if !ok {
-			continue
+		var b SnapshotBins
+		if err := json.Unmarshal(s.Bins, &b); err != nil {
+			return nil, err
 		}
-		vd := &out.Vars[i]
-		vd.History = append(vd.History, HistoryPoint{At: s.WindowEnd.UTC(), PSI: s.PSI})
-		var h HourBins
-		if err := json.Unmarshal(s.Bins, &h); err != nil {
-			continue
+		ws := s.WindowStart.UTC()
+		if totals[ws] == nil {
+			totals[ws] = map[string]HourBins{}
 		}
-		for w, d := range DriftWindows {
-			if !s.WindowStart.Before(out.Last.Add(-d)) {
-				sums[i][w].add(h)
-			}
-		}
+		totals[ws][s.Feature] = b.Total
 	}
 	for i := range out.Vars {
 		vd := &out.Vars[i]
-		for w := range DriftWindows {
-			vd.N[w] = sums[i][w].N()
-			vd.PSI[w], vd.OK[w] = m.PSI(vd.Name, sums[i][w])
+		end := totals[last][vd.Name]
+		for w, d := range DriftWindows {
+			// The window's counts: the totals now less those at its start
+			// (nothing when the model is younger than the window).
+			sum := end.sub(totals[last.Add(-d)][vd.Name])
+			vd.N[w] = sum.N()
+			vd.PSI[w], vd.OK[w] = m.PSI(vd.Name, sum)
+			if w == DistWindow {
+				vd.Recent = sum
+			}
 		}
-		vd.Recent = sums[i][DistWindow]
 	}
 	return out, nil
 }

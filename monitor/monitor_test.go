@@ -512,3 +512,47 @@ func TestBaselineFromTraffic(t *testing.T) {
 		}
 	})
 }
+
+func TestLatencyP99(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		for ms := 1; ms <= 200; ms++ { // p99 of 1..200 ms by nearest rank: the 198th, 198 ms
+			f.add(start.Add(-time.Minute), 1, traffic{typ: "PAYMENT", amount: 1, score: 0.01, band: "low", latencyUS: int64(ms) * 1000})
+		}
+		f.add(start.Add(-10*time.Minute), 5, traffic{typ: "PAYMENT", amount: 1, score: 0.01, band: "low", latencyUS: 9_000_000}) // outside the window
+		p99, n, err := store.LatencyP99Since(ctx, f.bank, start.Add(-5*time.Minute))
+		if err != nil || n != 200 || p99 != 198_000 {
+			t.Errorf("LatencyP99Since() = %d µs over %d, %v; want 198000 over 200", p99, n, err)
+		}
+	})
+}
+
+func TestViewWindowsFromTotals(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		t0 := start.Add(-10 * 24 * time.Hour)
+		f.add(t0, 5, traffic{typ: "PAYMENT", amount: 10, score: 0.01, band: "low"})
+		f.add(t0.Add(8*24*time.Hour), 4, traffic{typ: "PAYMENT", amount: 10, score: 0.01, band: "low"})
+		f.add(start.Add(-2*time.Hour), 3, traffic{typ: "TRANSFER", amount: 10, score: 0.01, band: "low"})
+		if err := Snapshot(ctx, f.bank, start); err != nil {
+			t.Fatal(err)
+		}
+		v, err := View(ctx, f.bank, start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{VarScore, VarType, "amount"} {
+			vd, _ := v.Var(name)
+			if vd.N != [3]float64{3, 7, 12} {
+				t.Errorf("%s: transactions per window (24 h, 7 d, 30 d) = %v, want [3 7 12]", name, vd.N)
+			}
+		}
+		typ, _ := v.Var(VarType)
+		want, _ := scoring.CategoryPSI(f.model.Baseline.Types, f.model.Baseline.Rows, map[string]float64{"PAYMENT": 4, "TRANSFER": 3})
+		if math.Abs(typ.PSI[1]-want) > 1e-9 || typ.Recent.Cats["PAYMENT"] != 4 || typ.Recent.Cats["TRANSFER"] != 3 {
+			t.Errorf("7-day type PSI = %v with %v, want %v from 4 payments and 3 transfers", typ.PSI[1], typ.Recent.Cats, want)
+		}
+	})
+}

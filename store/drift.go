@@ -18,15 +18,18 @@ type DriftRow struct {
 }
 
 // DriftRows returns up to limit transactions received in [from, to) and
-// scored by the model version, oldest first: one hour of traffic for the
-// hourly snapshot (bounded by limit), read through the received_at index.
+// scored by the model version, in id order: one hour of traffic for the
+// hourly snapshot (bounded by limit). The range is found on the (tenant,
+// id) index, ids carrying their time (idAt, idSlack): there is no index on
+// received_at.
 func DriftRows(ctx context.Context, t Tenant, modelVersionID string, from, to time.Time, limit int) ([]DriftRow, error) {
 	rs, err := t.scoped(ctx).Model(&Transaction{}).
 		Select("transactions.step, transactions.type, transactions.amount, transactions.old_balance_org, "+
 			"transactions.new_balance_orig, transactions.old_balance_dest, transactions.new_balance_dest, p.score").
 		Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id").
+		Where("transactions.id >= ? AND transactions.id < ?", idAt(from.Add(-idSlack)), idAt(to.Add(idSlack))).
 		Where("transactions.received_at >= ? AND transactions.received_at < ? AND p.model_version_id = ?", from.UTC(), to.UTC(), modelVersionID).
-		Order("transactions.received_at, transactions.id").Limit(limit).Rows()
+		Order("transactions.id").Limit(limit).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("store: drift rows: %w", err)
 	}
@@ -48,15 +51,16 @@ func DriftRows(ctx context.Context, t Tenant, modelVersionID string, from, to ti
 }
 
 // FirstTraffic is when the earliest transaction the model version scored
-// was received (ErrNotFound when it has scored none). It walks the
-// transactions in the order they were received until one was scored by the
-// version: the job asks it only before a version's first snapshot, and
-// while a version has no baseline.
+// was received (ErrNotFound when it has scored none; within idSlack of the
+// earliest). It walks the transactions in id order, which is the order they
+// were received in, until one was scored by the version: the job asks it
+// only before a version's first snapshot, and while a version has no
+// baseline.
 func FirstTraffic(ctx context.Context, t Tenant, modelVersionID string) (time.Time, error) {
 	var rows []Transaction
 	err := t.scoped(ctx).Select("transactions.received_at").
 		Joins("JOIN predictions p ON p.transaction_id = transactions.id AND p.tenant_id = transactions.tenant_id").
-		Where("p.model_version_id = ?", modelVersionID).Order("transactions.received_at").Limit(1).Find(&rows).Error
+		Where("p.model_version_id = ?", modelVersionID).Order("transactions.id").Limit(1).Find(&rows).Error
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: first traffic of %s: %w", modelVersionID, err)
 	}
@@ -117,6 +121,51 @@ func ListDriftSnapshots(ctx context.Context, t Tenant, modelVersionID, feature s
 	var rows []DriftSnapshot
 	if err := q.Order("window_start, feature").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: drift snapshots: %w", err)
+	}
+	return rows, nil
+}
+
+// DriftPoint is one snapshot's PSI.
+type DriftPoint struct {
+	Feature                string
+	WindowStart, WindowEnd time.Time
+	PSI                    float64
+}
+
+// ListDriftHistory returns every variable's hourly PSI from since on, in
+// time order: three small columns of the window index's rows, scanned by
+// hand (GORM's reflection was most of the time of 13,000 rows).
+func ListDriftHistory(ctx context.Context, t Tenant, modelVersionID string, since time.Time) ([]DriftPoint, error) {
+	rs, err := t.scoped(ctx).Model(&DriftSnapshot{}).Select("feature, window_start, window_end, psi").
+		Where("model_version_id = ? AND window_start >= ?", modelVersionID, since.UTC()).Order("window_start").Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: drift history: %w", err)
+	}
+	defer rs.Close()
+	var out []DriftPoint
+	for rs.Next() {
+		var p DriftPoint
+		if err := rs.Scan(&p.Feature, &p.WindowStart, &p.WindowEnd, &p.PSI); err != nil {
+			return nil, fmt.Errorf("store: drift history: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("store: drift history: %w", err)
+	}
+	return out, nil
+}
+
+// DriftSnapshotsAt returns the model version's snapshots of the hours
+// starting at the given times (every variable).
+func DriftSnapshotsAt(ctx context.Context, t Tenant, modelVersionID string, starts []time.Time) ([]DriftSnapshot, error) {
+	utc := make([]time.Time, len(starts))
+	for i, s := range starts {
+		utc[i] = s.UTC()
+	}
+	var rows []DriftSnapshot
+	if err := t.scoped(ctx).Where("model_version_id = ? AND window_start IN ?", modelVersionID, utc).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: drift snapshots at: %w", err)
 	}
 	return rows, nil
 }
