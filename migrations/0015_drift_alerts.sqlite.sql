@@ -32,6 +32,9 @@ CREATE TABLE drift_baselines (
     PRIMARY KEY (tenant_id, model_version_id)
 );
 
+-- (PostgreSQL's label index gains covering columns here; SQLite has no
+-- INCLUDE, and its tenants are small.)
+
 -- cost_models: one per tenant; a tenant without a row uses the defaults.
 CREATE TABLE cost_models (
     tenant_id         TEXT NOT NULL PRIMARY KEY REFERENCES tenants(id),

@@ -60,6 +60,7 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 
 // traffic stores n scored transactions received at at.
 type traffic struct {
+	label     string
 	typ       string
 	amount    float64
 	score     float64
@@ -73,7 +74,7 @@ func (f *fixture) add(at time.Time, n int, tr traffic) []store.Transaction {
 	ps := make([]store.Prediction, n)
 	for i := range txs {
 		f.n++
-		txs[i] = store.Transaction{ID: store.NewIDAt(at), ExternalID: fmt.Sprintf("fx-%d", f.n), Step: 10, Type: tr.typ, Amount: tr.amount,
+		txs[i] = store.Transaction{ID: store.NewIDAt(at), ExternalID: fmt.Sprintf("fx-%d", f.n), Step: 10, Type: tr.typ, Amount: tr.amount, Label: tr.label,
 			NameOrig: "C1", OldBalanceOrg: tr.amount, NameDest: "C2", ReceivedAt: at.UTC()}
 		ps[i] = store.Prediction{ID: store.NewID(), ModelVersionID: f.model.Version.ID, Score: tr.score, Band: tr.band,
 			Threshold: 0.5, LatencyUS: tr.latencyUS, CreatedAt: at.UTC()}
@@ -553,6 +554,37 @@ func TestViewWindowsFromTotals(t *testing.T) {
 		want, _ := scoring.CategoryPSI(f.model.Baseline.Types, f.model.Baseline.Rows, map[string]float64{"PAYMENT": 4, "TRANSFER": 3})
 		if math.Abs(typ.PSI[1]-want) > 1e-9 || typ.Recent.Cats["PAYMENT"] != 4 || typ.Recent.Cats["TRANSFER"] != 3 {
 			t.Errorf("7-day type PSI = %v with %v, want %v from 4 payments and 3 transfers", typ.PSI[1], typ.Recent.Cats, want)
+		}
+	})
+}
+
+func TestLabelledCurveMatchesGridBins(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		want := &scoring.CurveData{}
+		scores := []float64{0, 0.0005, 0.001, 0.0019999, 0.002, 0.005, 0.0099, 0.01, 0.29, 0.28999999, 0.3, 0.5, 0.95, 0.99, 0.999, 1}
+		for i, s := range scores {
+			label, fraud := store.DecisionFalsePositive, i%3 == 0
+			if fraud {
+				label = store.DecisionConfirmedFraud
+			}
+			amount := float64(10 * (i + 1))
+			f.add(start.Add(time.Duration(i)*time.Hour), 1, traffic{label: label, typ: "PAYMENT", amount: amount, score: s, band: "low"})
+			want.Add(s, amount, fraud)
+		}
+		f.add(start, 2, traffic{label: store.DecisionEscalated, typ: "PAYMENT", amount: 1, score: 0.5, band: "low"}) // not a label
+		got, err := store.LabelledCurve(ctx, f.bank)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want.Bins {
+			if got.Bins[i] != want.Bins[i] {
+				t.Errorf("bin %d (from %v) = %+v, want %+v", i, scoring.TunerGrid[i], got.Bins[i], want.Bins[i])
+			}
+		}
+		if !got.First.Equal(start) || !got.Last.Equal(start.Add(time.Duration(len(scores)-1)*time.Hour)) {
+			t.Errorf("span = %v to %v, want %v to %v", got.First, got.Last, start, start.Add(time.Duration(len(scores)-1)*time.Hour))
 		}
 	})
 }

@@ -66,11 +66,11 @@ func LoadTuner(ctx context.Context, t store.Tenant, cm *scoring.CostModel) (*Tun
 	if m.Curve != nil {
 		out.Calibration = source(m.Curve, cost)
 	}
-	rows, err := store.LabelledTransactions(ctx, t)
+	lc, err := store.LabelledCurve(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	out.Labelled = source(LabelledCurve(rows), cost)
+	out.Labelled = source(LabelledData(lc), cost)
 	return out, nil
 }
 
@@ -85,23 +85,8 @@ func source(d *scoring.CurveData, cost scoring.CostModel) *TunerSource {
 	return s
 }
 
-// LabelledCurve sums labelled transactions by tuner threshold; Days is the
-// span of their arrival (at least one day).
-func LabelledCurve(rows []store.LabelledRow) *scoring.CurveData {
-	d := &scoring.CurveData{Bins: make([]scoring.CurveBin, len(scoring.TunerGrid)), Days: 1}
-	if len(rows) == 0 {
-		return d
-	}
-	lo, hi := rows[0].ReceivedAt, rows[0].ReceivedAt
-	for _, r := range rows {
-		d.Add(r.Score, r.Amount, r.Fraud)
-		if r.ReceivedAt.Before(lo) {
-			lo = r.ReceivedAt
-		}
-		if r.ReceivedAt.After(hi) {
-			hi = r.ReceivedAt
-		}
-	}
-	d.Days = max(1, hi.Sub(lo).Hours()/24)
-	return d
+// LabelledData is the labelled counts as curve data; Days is the span of
+// their arrival (at least one day).
+func LabelledData(lc *store.LabelledCounts) *scoring.CurveData {
+	return &scoring.CurveData{Bins: lc.Bins, Days: max(1, lc.Last.Sub(lc.First).Hours()/24)}
 }
