@@ -140,6 +140,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, t store.Tenant, now time.Time)
 			continue
 		}
 		cur := byRule[r.ID]
+		if !r.Enabled && cur == nil {
+			continue // off, and nothing to resolve
+		}
 		value, measured, err := kind.Measure(ctx, t, r, now)
 		if err != nil {
 			errs = append(errs, err)
