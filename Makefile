@@ -44,5 +44,9 @@ model: ## train the default model, the temporal and ablation runs, and write doc
 	var/sentinel train --data $(PAYSIM) --name paysim-gbdt-no-balances --features $(NO_BALANCE_FEATURES) --out models/compare/ablation.json
 	var/sentinel card --main models/paysim-gbdt.json --temporal models/compare/temporal.json --ablation models/compare/ablation.json --out docs/model_card.md
 
+model-baseline: ## add the drift baseline and calibration curve to the shipped model without retraining
+	$(GO) build -o var/sentinel .
+	var/sentinel model describe --model models/paysim-gbdt.json --data $(PAYSIM)
+
 docker: ## build the container image
 	docker build -t sentinel .

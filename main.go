@@ -24,6 +24,7 @@ import (
 
 	"github.com/sentinel-fraud/sentinel/bench"
 	"github.com/sentinel-fraud/sentinel/handlers"
+	"github.com/sentinel-fraud/sentinel/monitor"
 	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/seed"
@@ -57,6 +58,7 @@ var commands = []command{
 	{"model import", "check a model bundle or LightGBM file and store it as a staging version", modelImportCommand},
 	{"model list", "list a tenant's model versions", modelListCommand},
 	{"model promote", "make a model version production (promoting the previous one rolls back)", modelPromoteCommand},
+	{"model describe", "add the drift baseline and calibration curve to a bundle from the data it was trained on", modelDescribeCommand},
 	{"bench", "load-test a running server's scoring API and report throughput and latency", benchCommand},
 }
 
@@ -555,7 +557,7 @@ func cardCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	var c common
 	var addr, metricsAddr string
-	var noDemo, demo, secure, trustProxy bool
+	var noDemo, demo, secure, trustProxy, webhookPrivate bool
 	var apiRate float64
 	var apiBurst, exportLimit int
 	var uploadBytes, uploadRows, uploadPerMinute, uploadPerDay int
@@ -575,6 +577,7 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 	fs.IntVar(&uploadPerMinute, "upload-rate-minute", int(env.float("SENTINEL_UPLOAD_RATE_MINUTE", upload.DefaultPerMinute)), "uploads one user may make a minute; 0 for no limit (env SENTINEL_UPLOAD_RATE_MINUTE)")
 	fs.IntVar(&uploadPerDay, "upload-rate-day", int(env.float("SENTINEL_UPLOAD_RATE_DAY", upload.DefaultPerDay)), "uploads one user may make in 24 hours; 0 for no limit (env SENTINEL_UPLOAD_RATE_DAY)")
 	fs.DurationVar(&drain, "shutdown-timeout", 15*time.Second, "how long to drain in-flight requests on shutdown")
+	fs.BoolVar(&webhookPrivate, "webhook-allow-private", env.bool("SENTINEL_WEBHOOK_ALLOW_PRIVATE", false), "let alert webhooks post to loopback and private addresses (env SENTINEL_WEBHOOK_ALLOW_PRIVATE)")
 	return func(ctx context.Context) error {
 		// The server's live heap is small (tens of MB) and scoring allocates
 		// fast: collecting a quarter as often as Go's default saves about 15%
@@ -636,6 +639,11 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 		defer stopWriter()
 		go scorer.RunWriter(writerCtx)
 		go scorer.Watch(ctx, 15*time.Second)
+		// Hourly drift snapshots and the per-minute alert evaluator: one
+		// replica per tenant at a time, by lease.
+		jobs := monitor.NewRunner(db, "", nil)
+		go jobs.Start(ctx, monitor.DriftJob())
+		go jobs.Start(ctx, (&monitor.Evaluator{Webhooks: monitor.NewWebhooks(webhookPrivate)}).Job())
 
 		// Upload jobs: take over those a stopped process left, then every
 		// 15 s those whose process stopped beating. On shutdown a job stops

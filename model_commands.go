@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,8 +10,10 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
+	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/store"
+	"github.com/sentinel-fraud/sentinel/training"
 )
 
 // The model commands run the registry's own code (live.Registry), as the
@@ -114,6 +117,43 @@ func modelPromoteCommand(fs *flag.FlagSet, env *environ) func(context.Context) e
 			was = fmt.Sprintf("%s v%d, now archived", before.Name, before.Version)
 		}
 		fmt.Fprintf(os.Stderr, "%s v%d is production for %s (was %s); servers take it within 15 s\n", after.Name, after.Version, slug, was)
+		return nil
+	}
+}
+
+// modelDescribeCommand adds the drift baseline and the calibration curve
+// to a bundle trained before training wrote them (make model-baseline).
+func modelDescribeCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
+	var in, out, data string
+	fs.StringVar(&in, "model", "", "model bundle to read (required)")
+	fs.StringVar(&data, "data", "", "the labelled PaySim-format CSV the model was trained on (required)")
+	fs.StringVar(&out, "out", "", "bundle to write; default: overwrite --model")
+	return func(ctx context.Context) error {
+		if in == "" || data == "" {
+			return errors.New("--model and --data are required")
+		}
+		if out == "" {
+			out = in
+		}
+		raw, err := os.ReadFile(in)
+		if err != nil {
+			return err
+		}
+		var b scoring.Bundle
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return fmt.Errorf("read %s: %w", in, err)
+		}
+		if err := training.DescribeBundle(ctx, &b, data, os.Stderr); err != nil {
+			return err
+		}
+		enc, err := b.Encode()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(out, enc, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", out, err)
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s (%d bytes) with a baseline of %d rows\n", out, len(enc), b.Baseline.Rows)
 		return nil
 	}
 }

@@ -238,6 +238,11 @@ func pipeExport(ctx context.Context, read func(emit func(*store.ExportRow) error
 	}
 	err := read(func(r *store.ExportRow) error {
 		if cur == nil {
+			// Checked first: with a batch free and the writer stopped,
+			// select would pick either at random.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			select {
 			case cur = <-free:
 			case <-ctx.Done():

@@ -255,6 +255,31 @@ func permissionTable() []permRow {
 		{"POST", "/upload/:id/confirm", [callers]int{303, 403, 303, 303, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/upload/" + a.doneUpload(next()) + "/confirm", form: url.Values{}}
 		}},
+		// Monitoring: drift, the cost tuner, alerts, alert rules and the settings hub.
+		{"GET", "/drift", [callers]int{303, 200, 200, 200, 200}, false, path("/drift?feature=amount")},
+		{"GET", "/tuner", [callers]int{303, 200, 200, 200, 200}, false, path("/tuner?t=0.3")},
+		{"POST", "/tuner/costs", [callers]int{303, 403, 403, 200, 403}, false, func(*testApp) permRequest {
+			return permRequest{path: "/tuner/costs", form: url.Values{"missed_share": {"100"}, "missed_fixed": {"0"}, "review_cost": {"5"}, "decline_cost": {"0"}}}
+		}},
+		{"POST", "/tuner/apply", [callers]int{303, 403, 403, 200, 403}, false, func(*testApp) permRequest {
+			return permRequest{path: "/tuner/apply", form: url.Values{"review": {"0.5"}}}
+		}},
+		{"GET", "/alerts", [callers]int{303, 200, 200, 200, 200}, false, path("/alerts")},
+		{"GET", "/alerts/bell", [callers]int{303, 200, 200, 200, 200}, false, path("/alerts/bell")},
+		{"POST", "/alerts/:id/acknowledge", [callers]int{303, 303, 303, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/alerts/" + openAlertForTest(a, "admin@sentinel.demo") + "/acknowledge", form: url.Values{}}
+		}},
+		{"GET", "/settings", [callers]int{303, 200, 200, 200, 200}, false, path("/settings")},
+		{"GET", "/settings/alerts", [callers]int{303, 403, 403, 200, 403}, false, path("/settings/alerts")},
+		{"POST", "/settings/alerts", [callers]int{303, 403, 403, 201, 403}, false, func(*testApp) permRequest {
+			return permRequest{path: "/settings/alerts", form: url.Values{"kind": {"queue_backlog"}, "threshold": {"1000"}}}
+		}},
+		{"POST", "/settings/alerts/:id", [callers]int{303, 403, 403, 200, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/settings/alerts/" + alertRuleForTest(a, "admin@sentinel.demo").ID, form: url.Values{"threshold": {"5"}, "enabled": {"1"}}}
+		}},
+		{"POST", "/settings/alerts/:id/delete", [callers]int{303, 403, 403, 303, 403}, false, func(a *testApp) permRequest {
+			return permRequest{path: "/settings/alerts/" + alertRuleForTest(a, "admin@sentinel.demo").ID + "/delete", form: url.Values{}}
+		}},
 		// People. The second-factor steps of signing in send anyone without
 		// a pending sign-in to /login, and the signed-in home.
 		{"GET", "/login/code", [callers]int{303, 303, 303, 303, 303}, false, path("/login/code")},

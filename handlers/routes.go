@@ -91,6 +91,18 @@ var appRoutes = []route{
 	{http.MethodGet, "/upload/:id/errors.csv", "UploadErrors", PermUpload, (*Server).UploadErrors},
 	{http.MethodPost, "/upload/:id/cancel", "UploadCancel", PermUpload, (*Server).UploadCancel},
 	{http.MethodPost, "/upload/:id/confirm", "UploadConfirm", PermUpload, (*Server).UploadConfirm},
+	{http.MethodGet, "/drift", "DriftShow", PermViewMonitoring, (*Server).DriftShow},
+	{http.MethodGet, "/tuner", "TunerShow", PermViewMonitoring, (*Server).TunerShow},
+	{http.MethodPost, "/tuner/costs", "TunerCosts", PermManageCosts, (*Server).TunerCosts},
+	{http.MethodPost, "/tuner/apply", "TunerApply", PermManageModels, (*Server).TunerApply},
+	{http.MethodGet, "/alerts", "AlertList", PermViewMonitoring, (*Server).AlertList},
+	{http.MethodGet, "/alerts/bell", "AlertBell", PermViewMonitoring, (*Server).AlertBell},
+	{http.MethodPost, "/alerts/:id/acknowledge", "AlertAcknowledge", PermAckAlerts, (*Server).AlertAcknowledge},
+	{http.MethodGet, "/settings", "SettingsShow", PermViewSettings, (*Server).SettingsShow},
+	{http.MethodGet, "/settings/alerts", "AlertRuleList", PermManageAlertRules, (*Server).AlertRuleList},
+	{http.MethodPost, "/settings/alerts", "AlertRuleCreate", PermManageAlertRules, (*Server).AlertRuleCreate},
+	{http.MethodPost, "/settings/alerts/:id", "AlertRuleUpdate", PermManageAlertRules, (*Server).AlertRuleUpdate},
+	{http.MethodPost, "/settings/alerts/:id/delete", "AlertRuleDelete", PermManageAlertRules, (*Server).AlertRuleDelete},
 }
 
 // apiRoute is one route of the JSON API: the scope an API key needs for it,

@@ -36,7 +36,13 @@ type Bundle struct {
 	Metrics     json.RawMessage `json:"metrics,omitempty"`
 	Data        *Fingerprint    `json:"data,omitempty"`
 	Report      json.RawMessage `json:"report,omitempty"`
-	ModelText   string          `json:"model_text"`
+	// Baseline is the training split's distributions (drift compares with
+	// it); CalibrationCurve the calibration split's labelled scores by
+	// tuner threshold (the cost tuner's first source). Both are optional:
+	// bundles written before them load as they did.
+	Baseline         *Baseline  `json:"baseline,omitempty"`
+	CalibrationCurve *CurveData `json:"calibration_curve,omitempty"`
+	ModelText        string     `json:"model_text"`
 }
 
 // Encode writes the bundle as indented JSON, setting Format to the oldest
@@ -75,6 +81,12 @@ func decodeBundle(data []byte) (*Bundle, error) {
 	}
 	if err := b.Thresholds.Validate(); err != nil {
 		return nil, err
+	}
+	if err := b.Baseline.Validate(); err != nil {
+		return nil, err
+	}
+	if c := b.CalibrationCurve; c != nil && len(c.Bins) != len(TunerGrid) {
+		return nil, fmt.Errorf("bundle calibration_curve has %d bins; want %d (one per tuner threshold)", len(c.Bins), len(TunerGrid))
 	}
 	return &b, nil
 }

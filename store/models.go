@@ -384,5 +384,6 @@ func tenantModels() []any {
 		&WatchlistEntry{}, &AccountGeo{}, &DriftSnapshot{}, &AuditEvent{},
 		&PasswordLink{}, &RecoveryCode{}, &ModelLoad{}, &TransactionRollup{},
 		&Upload{}, &UploadChunk{}, &UploadError{},
+		&JobLease{}, &DriftBaseline{}, &CostModelRow{}, &AlertRule{}, &Alert{}, &WebhookDelivery{},
 	}
 }

@@ -154,6 +154,8 @@ func Run(ctx context.Context, cfg Config) (*scoring.Bundle, *Report, error) {
 		Name: cfg.Name, CreatedAt: rep.CreatedAt, Features: fs.Names(), Calibration: cal, Thresholds: thr,
 		Metrics: metrics, Data: &fp, Report: report, ModelText: text,
 	}
+	Describe(b, d, sp, func(x []float64) float64 { return cal.Apply(model.Margin(x, make([]float64, 1))) })
+	logf("baseline: %d features and the score in quantile bins; calibration curve over %d thresholds", len(b.Baseline.Features), len(scoring.TunerGrid))
 	return b, rep, nil
 }
 

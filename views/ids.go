@@ -4,3 +4,10 @@ package views
 const (
 	IDMain = "main"
 )
+
+// Target ids of the drift, tuner and alerts pages.
+const (
+	IDDriftFeature = "drift-feature"
+	IDTunerCurves  = "tuner-curves"
+	IDAlertBell    = "alert-bell"
+)

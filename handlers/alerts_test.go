@@ -1,0 +1,130 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sentinel-fraud/sentinel/monitor"
+	"github.com/sentinel-fraud/sentinel/store"
+)
+
+// alertRuleForTest adds a queue backlog rule to email's tenant.
+func alertRuleForTest(a *testApp, email string) *store.AlertRule {
+	a.t.Helper()
+	r := &store.AlertRule{Kind: monitor.KindQueueBacklog, Threshold: 1, Enabled: true}
+	if err := store.CreateAlertRule(context.Background(), a.tenantOf(email), store.Actor{Email: "test"}, r); err != nil {
+		a.t.Fatal(err)
+	}
+	return r
+}
+
+// openAlertForTest opens an alert of a new rule in email's tenant.
+func openAlertForTest(a *testApp, email string) string {
+	a.t.Helper()
+	r := alertRuleForTest(a, email)
+	al := &store.Alert{RuleID: r.ID, Kind: r.Kind, Threshold: r.Threshold, Value: 7, OpenedAt: time.Now().UTC()}
+	if ok, err := store.OpenAlert(context.Background(), a.tenantOf(email), store.Actor{Email: "test"}, al, nil, r); err != nil || !ok {
+		a.t.Fatalf("OpenAlert() = %v, %v", ok, err)
+	}
+	return al.ID
+}
+
+func TestAlertsPages(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		id := openAlertForTest(a, "admin@sentinel.demo")
+		t.Run("the bell counts open alerts", func(t *testing.T) {
+			b := a.signedIn("analyst@sentinel.demo")
+			res := b.get("/alerts/bell")
+			if res.Status != http.StatusOK || !strings.Contains(res.Body, `data-testid="alert-bell-count">1<`) {
+				t.Fatalf("GET /alerts/bell = %d\n%s", res.Status, res.Body)
+			}
+			if res := b.get("/"); !strings.Contains(res.Body, `data-testid="alert-bell"`) {
+				t.Errorf("the layout has no bell")
+			}
+		})
+		t.Run("another tenant sees neither the alert nor its count", func(t *testing.T) {
+			b := a.signedIn("admin@acme.demo")
+			if res := b.get("/alerts"); strings.Contains(res.Body, id) {
+				t.Errorf("acme's alerts page shows demo-bank's alert")
+			}
+			if res := b.get("/alerts/bell"); strings.Contains(res.Body, "alert-bell-count") {
+				t.Errorf("acme's bell counts demo-bank's alert:\n%s", res.Body)
+			}
+			if res := b.post("/alerts/"+id+"/acknowledge", url.Values{}, true); res.Status != http.StatusNotFound {
+				t.Errorf("acknowledging another tenant's alert = %d, want 404", res.Status)
+			}
+		})
+		t.Run("an analyst acknowledges an alert once, audited", func(t *testing.T) {
+			b := a.signedIn("analyst@sentinel.demo")
+			b.get("/alerts")
+			if res := b.post("/alerts/"+id+"/acknowledge", url.Values{}, true); res.Status != http.StatusSeeOther {
+				t.Fatalf("acknowledge = %d, want 303\n%s", res.Status, res.Body)
+			}
+			res := b.get("/alerts")
+			if !strings.Contains(res.Body, "by analyst@sentinel.demo") {
+				t.Errorf("the alerts page does not say who acknowledged it")
+			}
+			if res := b.post("/alerts/"+id+"/acknowledge", url.Values{}, true); res.Status != http.StatusConflict {
+				t.Errorf("second acknowledge = %d, want 409", res.Status)
+			}
+			if n := count(a.auditActions("analyst@sentinel.demo"), store.ActionAlertAck); n != 1 {
+				t.Errorf("%d acknowledge events, want 1", n)
+			}
+		})
+		t.Run("an admin adds a rule with a webhook and sees its secret once", func(t *testing.T) {
+			b := a.signedIn("admin@sentinel.demo")
+			b.get("/settings/alerts")
+			res := b.post("/settings/alerts", url.Values{"kind": {monitor.KindPSI}, "feature": {"amount"}, "threshold": {"0.2"},
+				"webhook_url": {"https://hooks.example.com/x"}}, true)
+			if res.Status != http.StatusCreated || !strings.Contains(res.Body, `data-testid="rule-secret"`) || !strings.Contains(res.Body, "PSI of Amount above 0.2") {
+				t.Fatalf("create rule = %d\n%.2000s", res.Status, res.Body)
+			}
+			if res := b.get("/settings/alerts"); strings.Contains(res.Body, `data-testid="rule-secret"`) {
+				t.Errorf("the secret is shown again")
+			}
+		})
+		t.Run("webhook URLs other than http and https are refused", func(t *testing.T) {
+			b := a.signedIn("admin@sentinel.demo")
+			b.get("/settings/alerts")
+			for _, u := range []string{"file:///etc/passwd", "gopher://x", "ftp://x/y", "https://user:pw@x/", "javascript:alert(1)", "http:///nohost"} {
+				res := b.post("/settings/alerts", url.Values{"kind": {monitor.KindQueueBacklog}, "threshold": {"3"}, "webhook_url": {u}}, true)
+				if res.Status != http.StatusUnprocessableEntity {
+					t.Errorf("webhook %q = %d, want 422", u, res.Status)
+				}
+			}
+		})
+	})
+}
+
+func TestSettingsHub(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		for _, c := range []struct {
+			email     string
+			want, not []string
+		}{
+			{"admin@sentinel.demo", []string{"/settings/users", "/settings/api-keys", "/settings/security", "/settings/alerts", "/tuner", "/models", "/watchlists"}, nil},
+			{"analyst@sentinel.demo", []string{"/tuner", "/models", "/watchlists"}, []string{"/settings/users", "/settings/api-keys", "/settings/alerts"}},
+		} {
+			res := a.signedIn(c.email).get("/settings")
+			if res.Status != http.StatusOK {
+				t.Fatalf("GET /settings as %s = %d", c.email, res.Status)
+			}
+			i := strings.Index(res.Body, `data-testid="settings-links"`)
+			body := res.Body[i:]
+			for _, w := range c.want {
+				if !strings.Contains(body, `href="`+w+`"`) {
+					t.Errorf("%s: hub has no link to %s", c.email, w)
+				}
+			}
+			for _, n := range c.not {
+				if strings.Contains(body, `href="`+n+`"`) {
+					t.Errorf("%s: hub links %s, which the role cannot open", c.email, n)
+				}
+			}
+		}
+	})
+}

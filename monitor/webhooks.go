@@ -1,0 +1,189 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sentinel-fraud/sentinel/store"
+)
+
+// Webhook headers: the signature is hex HMAC-SHA256, keyed by the rule's
+// secret, of the timestamp, a dot and the body, so a receiver can refuse
+// a replayed old post.
+const (
+	HeaderSignature = "X-Sentinel-Signature"
+	HeaderTimestamp = "X-Sentinel-Timestamp"
+)
+
+// MaxAttempts is how many times a delivery is tried: at once, then after
+// 1, 2, 4 and 8 minutes; then it is marked failed.
+const MaxAttempts = 5
+
+// Backoff is the wait after the n-th failed attempt (1-based).
+func Backoff(n int) time.Duration { return time.Minute << (n - 1) }
+
+// Sign is the signature header's value of body sent at ts.
+func Sign(secret string, ts int64, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "%d.", ts)
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// ValidateWebhookURL checks an admin's webhook target: an absolute http or
+// https URL with a host, no user info, at most 2,000 characters. Where it
+// points is checked again when it is dialled (see NewWebhooks).
+func ValidateWebhookURL(raw string) error {
+	if len(raw) > 2000 {
+		return errors.New("the webhook URL is too long (at most 2,000 characters)")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return errors.New("the webhook URL must be an http:// or https:// address with a host")
+	}
+	if u.User != nil {
+		return errors.New("the webhook URL must not carry a user name or password")
+	}
+	return nil
+}
+
+// ErrPrivateAddress refuses a webhook that resolves to a private address.
+var ErrPrivateAddress = errors.New("webhook target resolves to a loopback, private, link-local or otherwise internal address")
+
+// Webhooks posts alert events to rules' webhooks.
+type Webhooks struct {
+	client *http.Client
+	secret func(ctx context.Context, t store.Tenant, ruleID string) (string, error)
+}
+
+// NewWebhooks is a sender. Unless allowPrivate, it refuses to connect to
+// loopback, private (RFC 1918, unique local), link-local (cloud metadata
+// services live there), unspecified and multicast addresses: the check runs
+// on the address actually dialled, after DNS resolution and on every
+// redirect, so a name that resolves (or rebinds) to an internal address is
+// refused too.
+func NewWebhooks(allowPrivate bool) *Webhooks {
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	if !allowPrivate {
+		dialer.Control = func(network, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			ip := net.ParseIP(host)
+			if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+				ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+				return ErrPrivateAddress
+			}
+			return nil
+		}
+	}
+	tr := &http.Transport{DialContext: dialer.DialContext, Proxy: nil, TLSHandshakeTimeout: 5 * time.Second,
+		ResponseHeaderTimeout: 10 * time.Second, MaxIdleConns: 10, IdleConnTimeout: 30 * time.Second}
+	return &Webhooks{client: &http.Client{Transport: tr, Timeout: 15 * time.Second,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 3 {
+				return errors.New("too many redirects")
+			}
+			return ValidateWebhookURL(req.URL.String())
+		}}, secret: ruleSecret}
+}
+
+func ruleSecret(ctx context.Context, t store.Tenant, ruleID string) (string, error) {
+	r, err := store.GetAlertRule(ctx, t, ruleID)
+	if err != nil {
+		return "", err
+	}
+	return r.WebhookSecret, nil
+}
+
+// Deliver sends the tenant's deliveries that are due at now, one attempt
+// each: a 2xx answer delivers it; anything else waits Backoff(attempts)
+// for the next attempt, or fails it after MaxAttempts.
+func (w *Webhooks) Deliver(ctx context.Context, t store.Tenant, now time.Time) error {
+	due, err := store.DueDeliveries(ctx, t, now, 50)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := range due {
+		d := &due[i]
+		secret, err := w.secret(ctx, t, d.RuleID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		d.Attempts++
+		d.LastStatus, d.LastError = w.post(ctx, d, secret, now)
+		switch {
+		case d.LastStatus >= 200 && d.LastStatus < 300:
+			at := now.UTC()
+			d.State, d.DeliveredAt = store.DeliveryDelivered, &at
+		case d.Attempts >= MaxAttempts:
+			d.State = store.DeliveryFailed
+		default:
+			d.NextAttemptAt = now.Add(Backoff(d.Attempts))
+		}
+		if err := store.RecordDeliveryAttempt(ctx, t, d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// post sends one attempt and returns the status (0 when no answer came)
+// and an error text for the log.
+func (w *Webhooks) post(ctx context.Context, d *store.WebhookDelivery, secret string, now time.Time) (int, string) {
+	if err := ValidateWebhookURL(d.URL); err != nil {
+		return 0, err.Error()
+	}
+	body := []byte(d.Payload)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, err.Error()
+	}
+	ts := now.Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Sentinel-Webhook/1")
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(HeaderSignature, Sign(secret, ts, body))
+	req.Header.Set("X-Sentinel-Delivery", d.ID)
+	res, err := w.client.Do(req)
+	if err != nil {
+		msg := err.Error()
+		if errors.Is(err, ErrPrivateAddress) {
+			msg = ErrPrivateAddress.Error()
+		}
+		return 0, truncateText(msg, 300)
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	if res.StatusCode < 200 || res.StatusCode >= 300 {
+		return res.StatusCode, "answered " + res.Status
+	}
+	return res.StatusCode, ""
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}
