@@ -153,15 +153,9 @@ func bodyProblem(err error) error {
 	return newProblem(http.StatusBadRequest, "malformed JSON: "+err.Error())
 }
 
-// maxExternalID is the longest external id accepted, in bytes.
-const maxExternalID = 128
-
 // externalIDError checks a caller's id.
 func externalIDError(id string) *scoring.FieldError {
-	if len(id) > maxExternalID {
-		return &scoring.FieldError{Field: "external_id", Message: fmt.Sprintf("must be at most %d bytes", maxExternalID)}
-	}
-	if msg := scoring.IDProblem(id); msg != "" {
+	if msg := scoring.ExternalIDProblem(id); msg != "" {
 		return &scoring.FieldError{Field: "external_id", Message: msg}
 	}
 	return nil

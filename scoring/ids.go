@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"fmt"
 	"unicode"
 	"unicode/utf8"
 )
@@ -20,4 +21,16 @@ func IDProblem(s string) string {
 		}
 	}
 	return ""
+}
+
+// MaxExternalID is the longest external id a client may give, in bytes.
+const MaxExternalID = 128
+
+// ExternalIDProblem says what is wrong with a client's external id (its
+// length, or what IDProblem refuses), or "" when nothing is.
+func ExternalIDProblem(id string) string {
+	if len(id) > MaxExternalID {
+		return fmt.Sprintf("must be at most %d bytes", MaxExternalID)
+	}
+	return IDProblem(id)
 }

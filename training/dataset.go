@@ -41,10 +41,6 @@ var KaggleHeader = []string{colStep, colType, colAmount, colNameOrig, colOldBala
 // colExternalID is the optional column of the client's own transaction id.
 const colExternalID = "external_id"
 
-// MaxExternalIDLen is the longest external id accepted, in bytes (the API's
-// limit too).
-const MaxExternalIDLen = 128
-
 // Column is one column a PaySim-format file may have: its name, every
 // spelling accepted in a header (compared case-insensitively, so camelCase
 // and snake_case both work), and whether a file must have it.
@@ -375,11 +371,8 @@ func (r *Reader) Next() (Row, error) {
 	}
 	if i, ok := r.col[colExternalID]; ok {
 		id := strings.TrimSpace(rec[i])
-		switch {
-		case len(id) > MaxExternalIDLen:
-			return row, &RowError{Row: r.rows, Field: colExternalID, Reason: fmt.Sprintf("must be at most %d bytes", MaxExternalIDLen), Value: id}
-		case scoring.IDProblem(id) != "":
-			return row, &RowError{Row: r.rows, Field: colExternalID, Reason: scoring.IDProblem(id), Value: id}
+		if msg := scoring.ExternalIDProblem(id); msg != "" {
+			return row, &RowError{Row: r.rows, Field: colExternalID, Reason: msg, Value: id}
 		}
 		row.ExternalID = id
 	}
