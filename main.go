@@ -24,6 +24,7 @@ import (
 
 	"github.com/sentinel-fraud/sentinel/bench"
 	"github.com/sentinel-fraud/sentinel/handlers"
+	"github.com/sentinel-fraud/sentinel/replay"
 	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/seed"
@@ -624,6 +625,11 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 		defer stopWriter()
 		go scorer.RunWriter(writerCtx)
 		go scorer.Watch(ctx, 15*time.Second)
+		// Replays: resumes those a stopped replica left, takes over those of
+		// a replica gone away; its runs save their counts when ctx ends.
+		replays := replay.New(db, scorer, replay.RealClock{}, "")
+		go replays.Run(ctx)
+		defer replays.Wait()
 
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -637,7 +643,7 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 			}
 		}
 		srv := &http.Server{
-			Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy, APIRate: apiRate, APIBurst: apiBurst, Metrics: metrics, ExportLimit: exportLimit}),
+			Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy, APIRate: apiRate, APIBurst: apiBurst, Metrics: metrics, ExportLimit: exportLimit, Replay: replays}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       2 * time.Minute,
 			WriteTimeout:      2 * time.Minute,

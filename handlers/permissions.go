@@ -52,6 +52,10 @@ const (
 	PermEditWatchlist Permission = "watchlist.edit"
 	// PermImportWatchlist covers importing a watchlist file.
 	PermImportWatchlist Permission = "watchlist.import"
+	// PermViewReplay is seeing the replay panel (every role).
+	PermViewReplay Permission = "replay.view"
+	// PermReplay is starting and stopping a replay.
+	PermReplay Permission = "replay.run"
 )
 
 // matrix maps each role to what it may do. A role not listed may do nothing.
@@ -66,6 +70,7 @@ var matrix = map[string]map[Permission]bool{
 		PermViewModels:    true,
 		PermViewEntities:  true,
 		PermViewWatchlist: true,
+		PermViewReplay:    true,
 	},
 	store.RoleSeniorAnalyst: {
 		PermViewHome:      true,
@@ -80,6 +85,8 @@ var matrix = map[string]map[Permission]bool{
 		PermViewEntities:  true,
 		PermViewWatchlist: true,
 		PermEditWatchlist: true,
+		PermViewReplay:    true,
+		PermReplay:        true,
 	},
 	store.RoleAdmin: {
 		PermViewHome:        true,
@@ -102,6 +109,8 @@ var matrix = map[string]map[Permission]bool{
 		PermViewWatchlist:   true,
 		PermEditWatchlist:   true,
 		PermImportWatchlist: true,
+		PermViewReplay:      true,
+		PermReplay:          true,
 	},
 	// The auditor reads what an analyst reads, the models and the audit
 	// trail, and exports; it changes nothing but its own sign-in.
@@ -116,6 +125,7 @@ var matrix = map[string]map[Permission]bool{
 		PermViewModels:    true,
 		PermViewEntities:  true,
 		PermViewWatchlist: true,
+		PermViewReplay:    true,
 	},
 }
 

@@ -68,6 +68,10 @@ var appRoutes = []route{
 	{http.MethodPost, "/watchlists/import", "WatchlistImport", PermImportWatchlist, (*Server).WatchlistImport},
 	{http.MethodGet, "/watchlists/:id/delete", "WatchlistDeleteConfirm", PermEditWatchlist, (*Server).WatchlistDeleteConfirm},
 	{http.MethodPost, "/watchlists/:id/delete", "WatchlistDelete", PermEditWatchlist, (*Server).WatchlistDelete},
+	{http.MethodGet, "/dashboard/ticker", "DashboardTicker", PermViewHome, (*Server).DashboardTicker},
+	{http.MethodGet, "/replay", "ReplayShow", PermViewReplay, (*Server).ReplayShow},
+	{http.MethodPost, "/replay", "ReplayStart", PermReplay, (*Server).ReplayStart},
+	{http.MethodPost, "/replay/stop", "ReplayStop", PermReplay, (*Server).ReplayStop},
 }
 
 // apiRoute is one route of the JSON API: the scope an API key needs for it,

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sentinel-fraud/sentinel/assets"
+	"github.com/sentinel-fraud/sentinel/replay"
 	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/store"
 )
@@ -36,6 +37,9 @@ type Config struct {
 	// BulkLimit is the most transactions one bulk decision changes; 0
 	// means 10,000.
 	BulkLimit int
+	// Replay runs replays; nil makes one on the real clock (whose recovery
+	// loop, Engine.Run, the caller starts or not).
+	Replay *replay.Engine
 }
 
 // Session lifetimes: an idle session ends after IdleTimeout, any session
@@ -56,6 +60,7 @@ type Server struct {
 	cfg      Config
 	outage   outageLog
 	now      func() time.Time
+	replay   *replay.Engine
 }
 
 // New builds the Echo application with every route and middleware; scorer
@@ -77,6 +82,10 @@ func New(db *store.DB, scorer *live.Scorer, cfg Config) *echo.Echo {
 		s.now = time.Now
 	}
 	s.registry = live.NewRegistry(scorer)
+	s.replay = cfg.Replay
+	if s.replay == nil {
+		s.replay = replay.New(db, scorer, replay.RealClock{}, "")
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

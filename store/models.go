@@ -179,6 +179,12 @@ type Transaction struct {
 	// Score repeats its prediction's score, set when the pair is stored, so
 	// that an account's profile is summed from an index (migration 0012).
 	Score float64
+	// Where the money moves (migration 0016): ISO 3166-1 alpha-2 countries
+	// and ISO 3166-2 regions of the sender and the receiver, "" when unknown.
+	OrigCountry string
+	DestCountry string
+	OrigRegion  string
+	DestRegion  string
 }
 
 // Prediction is the frozen scoring result of one transaction.
@@ -353,6 +359,6 @@ func tenantModels() []any {
 		&User{}, &APIKey{}, &ModelVersion{}, &Transaction{}, &Prediction{},
 		&AnalystDecision{}, &Case{}, &CaseTransaction{}, &CaseEntity{}, &CaseNote{},
 		&WatchlistEntry{}, &AccountGeo{}, &DriftSnapshot{}, &UploadAudit{}, &AuditEvent{},
-		&PasswordLink{}, &RecoveryCode{}, &ModelLoad{}, &TransactionRollup{},
+		&PasswordLink{}, &RecoveryCode{}, &ModelLoad{}, &TransactionRollup{}, &HourlyRollup{}, &ReplayRun{},
 	}
 }

@@ -150,11 +150,147 @@ func (d rollupDeltas) apply(ctx context.Context, t Tenant) error {
 	return nil
 }
 
-// scoredDeltas counts new scored transactions in.
-func scoredDeltas(txs []Transaction, ps []Prediction) rollupDeltas {
-	d := rollupDeltas{}
+// scoredDeltas counts new scored transactions in, in both rollups.
+func scoredDeltas(txs []Transaction, ps []Prediction) rollupChanges {
+	d := newRollupChanges()
 	for i := range txs {
-		d.add(rollupOf(&txs[i], ps[i].ModelVersionID, ps[i].Score, txs[i].Label), 1, txs[i].Amount, ps[i].Score)
+		d.add(&txs[i], ps[i].ModelVersionID, ps[i].Score, txs[i].Label, 1)
 	}
 	return d
+}
+
+// rollupChanges are the changes to both rollups: the daily ones the
+// investigate page reads and the hourly ones of the dashboard.
+type rollupChanges struct {
+	days  rollupDeltas
+	hours hourDeltas
+}
+
+func newRollupChanges() rollupChanges {
+	return rollupChanges{days: rollupDeltas{}, hours: hourDeltas{}}
+}
+
+// add counts tx, scored score by the model version, with label, in (sign
+// 1) or out of (sign -1) its rollups.
+func (c rollupChanges) add(tx *Transaction, modelVersionID string, score float64, label string, sign int) {
+	c.days.add(rollupOf(tx, modelVersionID, score, label), sign, tx.Amount, score)
+	c.hours.add(hourOf(tx, label), sign, tx.Amount, score)
+}
+
+// apply writes both on this handle, inside the caller's transaction.
+func (c rollupChanges) apply(ctx context.Context, t Tenant) error {
+	for _, st := range c.upserts(t.id, func(int) string { return "?" }) {
+		if err := t.db.WithContext(ctx).Exec(st.SQL, st.Args...).Error; err != nil {
+			return fmt.Errorf("store: rollups: %w", err)
+		}
+	}
+	return nil
+}
+
+// upserts are the statements of both, daily first (every writer takes the
+// tables in the same order).
+func (c rollupChanges) upserts(tenantID string, placeholder func(i int) string) []rollupStatement {
+	return append(c.days.upserts(tenantID, placeholder), c.hours.upserts(tenantID, placeholder)...)
+}
+
+// HourLayout is how hourly_rollups writes an hour (UTC): it sorts as time.
+const HourLayout = "2006-01-02 15"
+
+// hourKey is one row of hourly_rollups, tenant aside.
+type hourKey struct {
+	Hour, Type, Band string
+	Review           int
+	Label            string
+	Country, Region  string
+}
+
+// hourOf is the hourly rollup of tx with label.
+func hourOf(tx *Transaction, label string) hourKey {
+	k := hourKey{Hour: tx.ReceivedAt.UTC().Format(HourLayout), Type: tx.Type, Band: bandOfPriority(tx.ReviewPriority),
+		Label: label, Country: tx.OrigCountry, Region: tx.OrigRegion}
+	if tx.ReviewPriority != nil {
+		k.Review = 1
+	}
+	return k
+}
+
+// Histogram is a count per score bucket (ScoreEdges).
+type Histogram [16]int64
+
+// hourSum is what an hourly rollup adds up.
+type hourSum struct {
+	N      int64
+	Amount float64
+	Score  float64
+	H      Histogram
+}
+
+// hourDeltas gathers changes to the hourly rollups.
+type hourDeltas map[hourKey]*hourSum
+
+func (d hourDeltas) add(k hourKey, sign int, amount, score float64) {
+	s := d[k]
+	if s == nil {
+		s = &hourSum{}
+		d[k] = s
+	}
+	s.N += int64(sign)
+	s.Amount += float64(sign) * amount
+	s.Score += float64(sign) * score
+	s.H[scoreBucket(score)] += int64(sign)
+}
+
+// hourColumns are the columns of an hourly upsert, in its order.
+const hourColumns = "tenant_id, hour, type, band, review, label, country, region, n, amount, score, " +
+	"h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15"
+
+// hourParams is how many parameters one hourly rollup takes.
+const hourParams = 27
+
+// hourUpdate adds excluded's sums to the stored ones.
+var hourUpdate = func() string {
+	var b strings.Builder
+	b.WriteString("n = hourly_rollups.n + excluded.n, amount = hourly_rollups.amount + excluded.amount, " +
+		"score = hourly_rollups.score + excluded.score")
+	for i := range len(Histogram{}) {
+		fmt.Fprintf(&b, ", h%d = hourly_rollups.h%d + excluded.h%d", i, i, i)
+	}
+	return b.String()
+}()
+
+// upserts are the statements that add d to the tenant's hourly rollups,
+// in key order (no deadlock between two writers).
+func (d hourDeltas) upserts(tenantID string, placeholder func(i int) string) []rollupStatement {
+	keys := slices.SortedFunc(maps.Keys(d), func(a, b hourKey) int {
+		return cmp.Or(cmp.Compare(a.Hour, b.Hour), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Band, b.Band),
+			cmp.Compare(a.Review, b.Review), cmp.Compare(a.Label, b.Label), cmp.Compare(a.Country, b.Country),
+			cmp.Compare(a.Region, b.Region))
+	})
+	var out []rollupStatement
+	for chunk := range slices.Chunk(keys, 300) {
+		var b strings.Builder
+		b.WriteString("INSERT INTO hourly_rollups (" + hourColumns + ") VALUES ")
+		args := make([]any, 0, hourParams*len(chunk))
+		for i, k := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for j := range hourParams {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(placeholder(len(args) + j + 1))
+			}
+			b.WriteByte(')')
+			s := d[k]
+			args = append(args, tenantID, k.Hour, k.Type, k.Band, k.Review, k.Label, k.Country, k.Region, s.N, s.Amount, s.Score)
+			for _, h := range s.H {
+				args = append(args, h)
+			}
+		}
+		b.WriteString(" ON CONFLICT (tenant_id, hour, type, band, review, label, country, region) DO UPDATE SET " + hourUpdate)
+		out = append(out, rollupStatement{b.String(), args})
+	}
+	return out
 }

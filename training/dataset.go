@@ -32,6 +32,11 @@ const (
 	colNewBalanceDest = "newbalanceDest"
 	colIsFraud        = "isFraud"
 	colIsFlaggedFraud = "isFlaggedFraud"
+	// Optional columns of where the money moves (never model features).
+	colOrigCountry = "orig_country"
+	colDestCountry = "dest_country"
+	colOrigRegion  = "orig_region"
+	colDestRegion  = "dest_region"
 )
 
 // KaggleHeader is the PaySim CSV header Sentinel writes.
@@ -49,6 +54,10 @@ var aliases = map[string]string{
 	"newbalancedest": colNewBalanceDest, "new_balance_dest": colNewBalanceDest,
 	"isfraud": colIsFraud, "is_fraud": colIsFraud,
 	"isflaggedfraud": colIsFlaggedFraud, "is_flagged_fraud": colIsFlaggedFraud,
+	"orig_country": colOrigCountry, "origcountry": colOrigCountry, "sender_country": colOrigCountry,
+	"dest_country": colDestCountry, "destcountry": colDestCountry, "receiver_country": colDestCountry,
+	"orig_region": colOrigRegion, "origregion": colOrigRegion, "sender_region": colOrigRegion,
+	"dest_region": colDestRegion, "destregion": colDestRegion, "receiver_region": colDestRegion,
 }
 
 var requiredColumns = []string{colStep, colType, colAmount, colNameOrig, colOldBalanceOrg, colNewBalanceOrig,
@@ -289,6 +298,14 @@ func (r *Reader) Next() (Row, error) {
 	}
 	t.NameOrig = get(colNameOrig)
 	t.NameDest = get(colNameDest)
+	for _, g := range []struct {
+		name string
+		dst  *string
+	}{{colOrigCountry, &t.OrigCountry}, {colDestCountry, &t.DestCountry}, {colOrigRegion, &t.OrigRegion}, {colDestRegion, &t.DestRegion}} {
+		if _, ok := r.col[g.name]; ok {
+			*g.dst = strings.ToUpper(get(g.name))
+		}
+	}
 	if err := t.Validate(); err != nil {
 		var ve *scoring.ValidationError
 		if errors.As(err, &ve) {
