@@ -64,7 +64,7 @@ type ReplayRun struct {
 // and audits the start, in one database transaction. ErrReplayRunning when
 // one runs already (the unique index decides, across replicas).
 func StartReplay(ctx context.Context, t Tenant, a Actor, run *ReplayRun, holder string, now time.Time) error {
-	run.ID, run.State, run.Holder = NewIDAt(now), ReplayRunning, holder
+	run.ID, run.State, run.Holder = NewID(), ReplayRunning, holder // NewID: time-ordered even within a millisecond
 	now = now.UTC()
 	run.StartedAt, run.HeartbeatAt = now, &now
 	if a.UserID != "" {

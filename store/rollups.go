@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -174,8 +175,18 @@ func newRollupChanges() rollupChanges {
 // 1) or out of (sign -1) its rollups.
 func (c rollupChanges) add(tx *Transaction, modelVersionID string, score float64, label string, sign int) {
 	c.days.add(rollupOf(tx, modelVersionID, score, label), sign, tx.Amount, score)
-	c.hours.add(hourOf(tx, label), sign, tx.Amount, score)
+	if !hourlyOff.Load() {
+		c.hours.add(hourOf(tx, label), sign, tx.Amount, score)
+	}
 }
+
+// hourlyOff turns the hourly rollups off, for the benchmark that measures
+// what they cost the write path (never in production).
+var hourlyOff atomic.Bool
+
+// SetHourlyRollupsForBench turns the hourly rollups on or off (a benchmark
+// of their cost; the rollups are wrong while off).
+func SetHourlyRollupsForBench(on bool) { hourlyOff.Store(!on) }
 
 // apply writes both on this handle, inside the caller's transaction.
 func (c rollupChanges) apply(ctx context.Context, t Tenant) error {
