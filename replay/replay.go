@@ -347,8 +347,11 @@ func (r *runner) loop(ctx context.Context) error {
 			return err
 		}
 		if done {
+			// The time it took to send the last row, past the duration
+			// when it fell behind: the achieved rate tells.
+			end := r.e.clock.Now()
 			_, err := store.FinishReplay(context.WithoutCancel(ctx), r.t, r.run.ID, r.e.holder, store.ReplayFinished,
-				r.replayed, r.flagged, r.invalid, r.elapsed(now), "", now)
+				r.replayed, r.flagged, r.invalid, r.base+end.Sub(r.start).Seconds(), "", end)
 			return err
 		}
 		if now.Sub(r.lastBeat) >= r.e.Heartbeat {

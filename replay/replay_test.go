@@ -119,23 +119,25 @@ func TestPacingByTheClock(t *testing.T) {
 		if err != nil || n != 400 {
 			t.Errorf("the tenant has %d transactions, want the 400 replayed (%v)", n, err)
 		}
-		got, err := store.HourlyRollupsForTest(ctx, tn)
+		hours, places, err := store.DashboardRollupsForTest(ctx, tn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := store.BruteHourlyRollupsForTest(ctx, tn)
+		wantH, wantP, err := store.BruteDashboardRollupsForTest(ctx, tn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var gn, wn int64
-		for _, x := range got {
-			gn += x.N
+		sum := func(h []store.HourlyRollup) (n, f int64) {
+			for _, x := range h {
+				n, f = n+x.N, f+x.Flagged
+			}
+			return n, f
 		}
-		for _, x := range want {
-			wn += x.N
-		}
-		if len(got) != len(want) || gn != wn || gn != 400 {
-			t.Errorf("after a replay: %d rollups of %d transactions, brute force %d of %d", len(got), gn, len(want), wn)
+		gn, gf := sum(hours)
+		wn, wf := sum(wantH)
+		if len(hours) != len(wantH) || len(places) != len(wantP) || gn != wn || gf != wf || gn != 400 || gf != r.flagged {
+			t.Errorf("after a replay: %d hourly rollups of %d transactions (%d flagged), %d place rollups; brute force %d of %d (%d), %d",
+				len(hours), gn, gf, len(places), len(wantH), wn, wf, len(wantP))
 		}
 	})
 }

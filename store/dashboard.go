@@ -9,42 +9,57 @@ import (
 	"gorm.io/gorm"
 )
 
-// HourlyRollup counts the transactions of one received hour (UTC) that
-// share type, band, review, decision and the sender's country and region
-// (migration 0016): the dashboard's panels are sums of them.
+// HourlyRollup counts the transactions of one received hour (UTC), type and
+// band (migration 0016): sums, how many were flagged for review, how many
+// carry each decision, and a score histogram.
 type HourlyRollup struct {
 	Owned
-	Hour    string // HourLayout
-	Type    string
-	Band    string // from the review priority, as TransactionRollup's
-	Review  int
-	Label   string
-	Country string
-	Region  string
-	N       int64
-	Amount  float64
-	Score   float64
-	H0      int64 `gorm:"column:h0"`
-	H1      int64 `gorm:"column:h1"`
-	H2      int64 `gorm:"column:h2"`
-	H3      int64 `gorm:"column:h3"`
-	H4      int64 `gorm:"column:h4"`
-	H5      int64 `gorm:"column:h5"`
-	H6      int64 `gorm:"column:h6"`
-	H7      int64 `gorm:"column:h7"`
-	H8      int64 `gorm:"column:h8"`
-	H9      int64 `gorm:"column:h9"`
-	H10     int64 `gorm:"column:h10"`
-	H11     int64 `gorm:"column:h11"`
-	H12     int64 `gorm:"column:h12"`
-	H13     int64 `gorm:"column:h13"`
-	H14     int64 `gorm:"column:h14"`
-	H15     int64 `gorm:"column:h15"`
+	Hour        string // HourLayout
+	Type        string
+	Band        string // from the review priority, as TransactionRollup's
+	N           int64
+	Amount      float64
+	Score       float64
+	Flagged     int64
+	Fraud       int64
+	FraudAmount float64
+	FalsePos    int64
+	Escalated   int64
+	H0          int64 `gorm:"column:h0"`
+	H1          int64 `gorm:"column:h1"`
+	H2          int64 `gorm:"column:h2"`
+	H3          int64 `gorm:"column:h3"`
+	H4          int64 `gorm:"column:h4"`
+	H5          int64 `gorm:"column:h5"`
+	H6          int64 `gorm:"column:h6"`
+	H7          int64 `gorm:"column:h7"`
+	H8          int64 `gorm:"column:h8"`
+	H9          int64 `gorm:"column:h9"`
+	H10         int64 `gorm:"column:h10"`
+	H11         int64 `gorm:"column:h11"`
+	H12         int64 `gorm:"column:h12"`
+	H13         int64 `gorm:"column:h13"`
+	H14         int64 `gorm:"column:h14"`
+	H15         int64 `gorm:"column:h15"`
 }
 
 // Histogram is the rollup's score histogram.
 func (r *HourlyRollup) Histogram() Histogram {
 	return Histogram{r.H0, r.H1, r.H2, r.H3, r.H4, r.H5, r.H6, r.H7, r.H8, r.H9, r.H10, r.H11, r.H12, r.H13, r.H14, r.H15}
+}
+
+// PlaceRollup counts the transactions of one received hour whose sender is
+// in one country and region (migration 0016).
+type PlaceRollup struct {
+	Owned
+	Hour    string
+	Country string
+	Region  string
+	N       int64
+	Amount  float64
+	Score   float64
+	Risky   int64 // in the high or critical band
+	Fraud   int64 // confirmed fraud
 }
 
 // DashboardSums is what the dashboard adds up over a set of rollups.
@@ -66,8 +81,7 @@ func (s DashboardSums) AvgScore() float64 {
 	return s.Score / float64(s.N)
 }
 
-// FraudRate is the share of confirmed fraud, RiskRate the share in the
-// high or critical band.
+// FraudRate is the share of confirmed fraud.
 func (s DashboardSums) FraudRate() float64 { return ratio(s.Fraud, s.N) }
 
 // RiskRate is the share of transactions in the high or critical band.
@@ -80,11 +94,10 @@ func ratio(a, b int64) float64 {
 	return float64(a) / float64(b)
 }
 
-// dashboardSums is the SQL of DashboardSums' columns over hourly_rollups.
-const dashboardSums = "SUM(n) AS n, SUM(CASE WHEN review = 1 THEN n ELSE 0 END) AS flagged, " +
-	"SUM(CASE WHEN label = '" + DecisionConfirmedFraud + "' THEN n ELSE 0 END) AS fraud, " +
+// hourSums is the SQL of DashboardSums' columns over hourly_rollups.
+const hourSums = "SUM(n) AS n, SUM(flagged) AS flagged, SUM(fraud) AS fraud, " +
 	"SUM(CASE WHEN band IN ('high', 'critical') THEN n ELSE 0 END) AS risky, " +
-	"SUM(CASE WHEN band = 'critical' OR label = '" + DecisionConfirmedFraud + "' THEN amount ELSE 0 END) AS exposure, " +
+	"SUM(CASE WHEN band = 'critical' THEN amount ELSE fraud_amount END) AS exposure, " +
 	"SUM(amount) AS amount, SUM(score) AS score"
 
 // HourSums are the sums of one hour.
@@ -100,14 +113,15 @@ type TypeBandSums struct {
 	H Histogram
 }
 
-// CountrySums are the sums of one sender country and region ("" when unknown).
+// CountrySums are the sums of one sender country and region ("" when
+// unknown); Flagged and Exposure are not kept per place.
 type CountrySums struct {
 	Country, Region string
 	DashboardSums
 }
 
-// Dashboard is what the dashboard's panels read, all from hourly_rollups
-// of the window [From, To) (zero From: since the start).
+// Dashboard is what the dashboard's panels read, all from the rollups of
+// the window [From, To) (zero From: since the start).
 type Dashboard struct {
 	Hours     []HourSums // hours with transactions, in order
 	TypeBands []TypeBandSums
@@ -118,13 +132,13 @@ type Dashboard struct {
 	Latest string
 }
 
-// LoadDashboard sums the tenant's hourly rollups of [from, to) by hour, by
-// type and band, and by country, in one read snapshot. Each is a sum over
-// the window's rollups, never a read of the transactions.
+// LoadDashboard sums the tenant's hourly rollups of [from, to) by hour and
+// by type and band, and its place rollups by country, in one read
+// snapshot. Each is a sum over the window's rollups (some 20 rows an hour,
+// and one per place and hour), never a read of the transactions.
 func LoadDashboard(ctx context.Context, t Tenant, from, to time.Time) (*Dashboard, error) {
 	d := &Dashboard{}
-	window := func(tx Tenant) *gorm.DB {
-		q := tx.scoped(ctx).Model(&HourlyRollup{})
+	window := func(q *gorm.DB) *gorm.DB {
 		if !from.IsZero() {
 			q = q.Where("hour >= ?", from.UTC().Format(HourLayout))
 		}
@@ -138,8 +152,8 @@ func LoadDashboard(ctx context.Context, t Tenant, from, to time.Time) (*Dashboar
 		fmt.Fprintf(&hist, ", SUM(h%d) AS h%d", i, i)
 	}
 	err := t.ReadTx(ctx, func(tx Tenant) error {
-		if err := window(tx).Select("hour, " + dashboardSums).Group("hour").Having("SUM(n) <> 0").Order("hour").
-			Scan(&d.Hours).Error; err != nil {
+		if err := window(tx.scoped(ctx).Model(&HourlyRollup{})).Select("hour, " + hourSums).Group("hour").
+			Having("SUM(n) <> 0").Order("hour").Scan(&d.Hours).Error; err != nil {
 			return fmt.Errorf("by hour: %w", err)
 		}
 		var tb []struct {
@@ -147,16 +161,17 @@ func LoadDashboard(ctx context.Context, t Tenant, from, to time.Time) (*Dashboar
 			DashboardSums
 			H0, H1, H2, H3, H4, H5, H6, H7, H8, H9, H10, H11, H12, H13, H14, H15 int64
 		}
-		if err := window(tx).Select("type, band, " + dashboardSums + hist.String()).Group("type, band").
-			Having("SUM(n) <> 0").Order("type, band").Scan(&tb).Error; err != nil {
+		if err := window(tx.scoped(ctx).Model(&HourlyRollup{})).Select("type, band, " + hourSums + hist.String()).
+			Group("type, band").Having("SUM(n) <> 0").Order("type, band").Scan(&tb).Error; err != nil {
 			return fmt.Errorf("by type and band: %w", err)
 		}
 		for _, r := range tb {
 			d.TypeBands = append(d.TypeBands, TypeBandSums{Type: r.Type, Band: r.Band, DashboardSums: r.DashboardSums,
 				H: Histogram{r.H0, r.H1, r.H2, r.H3, r.H4, r.H5, r.H6, r.H7, r.H8, r.H9, r.H10, r.H11, r.H12, r.H13, r.H14, r.H15}})
 		}
-		if err := window(tx).Select("country, region, " + dashboardSums).Group("country, region").
-			Having("SUM(n) <> 0").Order("country, region").Scan(&d.Countries).Error; err != nil {
+		if err := window(tx.scoped(ctx).Model(&PlaceRollup{})).
+			Select("country, region, SUM(n) AS n, SUM(risky) AS risky, SUM(fraud) AS fraud, SUM(amount) AS amount, SUM(score) AS score").
+			Group("country, region").Having("SUM(n) <> 0").Order("country, region").Scan(&d.Countries).Error; err != nil {
 			return fmt.Errorf("by country: %w", err)
 		}
 		var latest struct{ Hour *string }
@@ -188,33 +203,52 @@ func (s *DashboardSums) add(o DashboardSums) {
 	s.Score += o.Score
 }
 
-// HourlyRollupsForTest lists the tenant's hourly rollups with transactions,
-// and BruteHourlyRollupsForTest aggregates the same from the transactions
-// themselves: the two must be equal.
-func HourlyRollupsForTest(ctx context.Context, t Tenant) ([]HourlyRollup, error) {
-	var rows []HourlyRollup
-	err := t.scoped(ctx).Where("n <> 0").Order("hour, type, band, review, label, country, region").Find(&rows).Error
-	return rows, err
+// DashboardRollupsForTest lists the tenant's hourly and place rollups with
+// transactions, and BruteDashboardRollupsForTest computes the same from the
+// transactions themselves: the two must be equal.
+func DashboardRollupsForTest(ctx context.Context, t Tenant) ([]HourlyRollup, []PlaceRollup, error) {
+	var hours []HourlyRollup
+	var places []PlaceRollup
+	if err := t.scoped(ctx).Where("n <> 0").Order("hour, type, band").Find(&hours).Error; err != nil {
+		return nil, nil, err
+	}
+	err := t.scoped(ctx).Where("n <> 0").Order("hour, country, region").Find(&places).Error
+	return hours, places, err
 }
 
-// BruteHourlyRollupsForTest computes the hourly rollups from every
-// transaction of the tenant, in Go.
-func BruteHourlyRollupsForTest(ctx context.Context, t Tenant) ([]HourlyRollup, error) {
+// BruteDashboardRollupsForTest computes the dashboard's rollups from every
+// transaction of the tenant, in Go, in the order DashboardRollupsForTest
+// lists them.
+func BruteDashboardRollupsForTest(ctx context.Context, t Tenant) ([]HourlyRollup, []PlaceRollup, error) {
 	var txs []Transaction
 	if err := t.scoped(ctx).Find(&txs).Error; err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	d := hourDeltas{}
+	c := newRollupChanges()
 	for i := range txs {
-		d.add(hourOf(&txs[i], txs[i].Label), 1, txs[i].Amount, txs[i].Score)
+		c.add(&txs[i], "", txs[i].Score, txs[i].Label, 1)
 	}
-	var out []HourlyRollup
-	for k, s := range d {
-		h := s.H
-		out = append(out, HourlyRollup{Owned: Owned{t.id}, Hour: k.Hour, Type: k.Type, Band: k.Band, Review: k.Review,
-			Label: k.Label, Country: k.Country, Region: k.Region, N: s.N, Amount: s.Amount, Score: s.Score,
-			H0: h[0], H1: h[1], H2: h[2], H3: h[3], H4: h[4], H5: h[5], H6: h[6], H7: h[7], H8: h[8], H9: h[9],
-			H10: h[10], H11: h[11], H12: h[12], H13: h[13], H14: h[14], H15: h[15]})
+	var hours []HourlyRollup
+	for _, st := range c.hours.upserts(t.id, func(int) string { return "?" }) {
+		for i := 0; i < len(st.Args); i += len(hourColumns) {
+			a := st.Args[i : i+len(hourColumns)]
+			r := HourlyRollup{Owned: Owned{t.id}, Hour: a[1].(string), Type: a[2].(string), Band: a[3].(string), N: a[4].(int64),
+				Amount: a[5].(float64), Score: a[6].(float64), Flagged: a[7].(int64), Fraud: a[8].(int64), FraudAmount: a[9].(float64),
+				FalsePos: a[10].(int64), Escalated: a[11].(int64)}
+			h := []*int64{&r.H0, &r.H1, &r.H2, &r.H3, &r.H4, &r.H5, &r.H6, &r.H7, &r.H8, &r.H9, &r.H10, &r.H11, &r.H12, &r.H13, &r.H14, &r.H15}
+			for j := range h {
+				*h[j] = a[12+j].(int64)
+			}
+			hours = append(hours, r)
+		}
 	}
-	return out, nil
+	var places []PlaceRollup
+	for _, st := range c.places.upserts(t.id, func(int) string { return "?" }) {
+		for i := 0; i < len(st.Args); i += len(placeColumns) {
+			a := st.Args[i : i+len(placeColumns)]
+			places = append(places, PlaceRollup{Owned: Owned{t.id}, Hour: a[1].(string), Country: a[2].(string), Region: a[3].(string),
+				N: a[4].(int64), Amount: a[5].(float64), Score: a[6].(float64), Risky: a[7].(int64), Fraud: a[8].(int64)})
+		}
+	}
+	return hours, places, nil
 }

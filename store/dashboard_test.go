@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"testing"
 	"time"
 
@@ -49,44 +48,48 @@ func placedRows(t *testing.T, a store.Tenant, model string, base time.Time, n in
 func sameRollups(t *testing.T, a store.Tenant) {
 	t.Helper()
 	ctx := context.Background()
-	got, err := store.HourlyRollupsForTest(ctx, a)
+	gotH, gotP, err := store.DashboardRollupsForTest(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := store.BruteHourlyRollupsForTest(ctx, a)
+	wantH, wantP, err := store.BruteDashboardRollupsForTest(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := func(r store.HourlyRollup) string {
-		return fmt.Sprint(r.Hour, r.Type, r.Band, r.Review, r.Label, r.Country, r.Region)
+	if len(wantH) == 0 || len(wantP) == 0 {
+		t.Fatal("no rollups to compare")
 	}
-	slices.SortFunc(want, func(x, y store.HourlyRollup) int {
-		switch {
-		case key(x) < key(y):
-			return -1
-		case key(x) > key(y):
-			return 1
-		}
-		return 0
-	})
-	slices.SortFunc(got, func(x, y store.HourlyRollup) int {
-		switch {
-		case key(x) < key(y):
-			return -1
-		case key(x) > key(y):
-			return 1
-		}
-		return 0
-	})
-	if len(got) != len(want) {
-		t.Fatalf("%d hourly rollups, brute force has %d", len(got), len(want))
+	hours := map[string]store.HourlyRollup{}
+	for _, r := range wantH {
+		hours[r.Hour+" "+r.Type+" "+r.Band] = r
 	}
-	for i := range got {
-		g, w := got[i], want[i]
-		if key(g) != key(w) || g.N != w.N || g.Histogram() != w.Histogram() ||
-			math.Abs(g.Amount-w.Amount) > 1e-6 || math.Abs(g.Score-w.Score) > 1e-9 {
-			t.Errorf("rollup %d = %+v, brute force %+v", i, g, w)
+	for _, g := range gotH {
+		k := g.Hour + " " + g.Type + " " + g.Band
+		w, ok := hours[k]
+		delete(hours, k)
+		if !ok || g.N != w.N || g.Flagged != w.Flagged || g.Fraud != w.Fraud || g.FalsePos != w.FalsePos || g.Escalated != w.Escalated ||
+			g.Histogram() != w.Histogram() || math.Abs(g.Amount-w.Amount) > 1e-6 || math.Abs(g.Score-w.Score) > 1e-9 ||
+			math.Abs(g.FraudAmount-w.FraudAmount) > 1e-6 {
+			t.Errorf("hourly rollup %s = %+v, brute force %+v", k, g, w)
 		}
+	}
+	if len(hours) > 0 {
+		t.Errorf("hourly rollups missing: %v", hours)
+	}
+	places := map[string]store.PlaceRollup{}
+	for _, r := range wantP {
+		places[r.Hour+" "+r.Country+" "+r.Region] = r
+	}
+	for _, g := range gotP {
+		k := g.Hour + " " + g.Country + " " + g.Region
+		w, ok := places[k]
+		delete(places, k)
+		if !ok || g.N != w.N || g.Risky != w.Risky || g.Fraud != w.Fraud || math.Abs(g.Amount-w.Amount) > 1e-6 || math.Abs(g.Score-w.Score) > 1e-9 {
+			t.Errorf("place rollup %s = %+v, brute force %+v", k, g, w)
+		}
+	}
+	if len(places) > 0 {
+		t.Errorf("place rollups missing: %v", places)
 	}
 }
 

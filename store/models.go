@@ -359,6 +359,6 @@ func tenantModels() []any {
 		&User{}, &APIKey{}, &ModelVersion{}, &Transaction{}, &Prediction{},
 		&AnalystDecision{}, &Case{}, &CaseTransaction{}, &CaseEntity{}, &CaseNote{},
 		&WatchlistEntry{}, &AccountGeo{}, &DriftSnapshot{}, &UploadAudit{}, &AuditEvent{},
-		&PasswordLink{}, &RecoveryCode{}, &ModelLoad{}, &TransactionRollup{}, &HourlyRollup{}, &ReplayRun{},
+		&PasswordLink{}, &RecoveryCode{}, &ModelLoad{}, &TransactionRollup{}, &HourlyRollup{}, &PlaceRollup{}, &ReplayRun{},
 	}
 }

@@ -45,6 +45,10 @@ func BenchmarkRollupWriteCost(b *testing.B) {
 					b.Fatal(err)
 				}
 				tn := store.ForTenant(db, row.ID)
+				mv, err := store.RegisterModel(ctx, tn, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
+				if err != nil {
+					b.Fatal(err)
+				}
 				store.SetHourlyRollupsForBench(on)
 				defer store.SetHourlyRollupsForBench(true)
 				rng := rand.New(rand.NewPCG(1, 2))
@@ -64,7 +68,7 @@ func BenchmarkRollupWriteCost(b *testing.B) {
 						txs[i] = store.Transaction{ID: store.NewIDAt(at), ExternalID: fmt.Sprintf("b%d", n), Type: types[rng.IntN(len(types))],
 							Amount: float64(rng.IntN(100000)), NameOrig: "C1", NameDest: "M1", ReceivedAt: at,
 							ReviewPriority: store.ReviewPriority(bd.band, bd.score, 0.5, false), OrigCountry: c, OrigRegion: region}
-						ps[i] = store.Prediction{ID: store.NewID(), ModelVersionID: "m", Score: bd.score, Band: bd.band,
+						ps[i] = store.Prediction{ID: store.NewID(), ModelVersionID: mv.ID, Score: bd.score, Band: bd.band,
 							Explanation: []byte(`{"model":{"id":"m"}}`), CreatedAt: at}
 						n++
 					}
