@@ -25,6 +25,7 @@ import (
 	"github.com/sentinel-fraud/sentinel/bench"
 	"github.com/sentinel-fraud/sentinel/handlers"
 	"github.com/sentinel-fraud/sentinel/monitor"
+	"github.com/sentinel-fraud/sentinel/replay"
 	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/seed"
@@ -652,6 +653,11 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 			Rate: store.UploadRate{PerMinute: uploadPerMinute, PerDay: uploadPerDay}}, nil)
 		uploads.Start(ctx, 15*time.Second)
 		defer uploads.Wait() // before the database closes
+		// Replays: resumes those a stopped replica left, takes over those of
+		// a replica gone away; its runs save their counts when ctx ends.
+		replays := replay.New(db, scorer, replay.RealClock{}, "")
+		go replays.Run(ctx)
+		defer replays.Wait()
 
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -665,7 +671,7 @@ func serveCommand(fs *flag.FlagSet, env *environ) func(context.Context) error {
 			}
 		}
 		srv := &http.Server{
-			Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy, APIRate: apiRate, APIBurst: apiBurst, Metrics: metrics, ExportLimit: exportLimit, Uploads: uploads}),
+			Handler:           handlers.New(db, scorer, handlers.Config{SecureCookies: secure, TrustProxy: trustProxy, APIRate: apiRate, APIBurst: apiBurst, Metrics: metrics, ExportLimit: exportLimit, Uploads: uploads, Replay: replays}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       2 * time.Minute,
 			WriteTimeout:      2 * time.Minute,

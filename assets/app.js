@@ -70,6 +70,24 @@
       return;
     }
     els.forEach(function (el) {
+      // A map chart names its geometry (a same-origin asset): fetched and
+      // registered once, then the chart is drawn.
+      var map = el.getAttribute("data-echarts-map");
+      if (map && !window.echarts.getMap(map)) {
+        fetch(el.getAttribute("data-echarts-map-src"), { credentials: "same-origin" })
+          .then(function (r) { return r.json(); })
+          .then(function (geo) {
+            if (!window.echarts.getMap(map)) window.echarts.registerMap(map, geo);
+            mountChart(el);
+          });
+        return;
+      }
+      mountChart(el);
+    });
+  }
+
+  function mountChart(el) {
+    {
       if (el._chart) el._chart.dispose();
       el._chart = window.echarts.init(el, null, { renderer: "canvas" });
       el._chart.setOption(resolve(JSON.parse(el.getAttribute("data-echarts"))));
@@ -79,7 +97,7 @@
         var href = p.data && p.data.href;
         if (typeof href === "string" && href.charAt(0) === "/" && href.charAt(1) !== "/") window.location.assign(href);
       });
-    });
+    }
   }
 
   window.addEventListener("resize", function () {
@@ -90,6 +108,14 @@
     });
   });
   document.addEventListener("htmx:afterSwap", function (ev) { mountCharts(ev.target); });
+  // Pollers marked data-poll (the live ticker, the replay panel) pause
+  // while the tab is hidden: their requests are cancelled, not sent. (The
+  // trigger filter "[!document.hidden]" would need htmx's eval, which the
+  // CSP and the htmx config keep off.)
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    var elt = ev.detail && ev.detail.elt;
+    if (document.hidden && elt && elt.hasAttribute && elt.hasAttribute("data-poll")) ev.preventDefault();
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     apply(preferred());

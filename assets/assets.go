@@ -15,7 +15,7 @@ import (
 	"sync"
 )
 
-//go:embed *.js *.css *.svg
+//go:embed *.js *.css *.svg *.geo.json
 var files embed.FS
 
 // FS is the embedded asset tree.
@@ -57,7 +57,7 @@ func Hash(name string) (string, bool) {
 
 // compressible are the extensions of the text files worth gzipping; images
 // other than SVG are compressed already.
-var compressible = map[string]bool{".js": true, ".css": true, ".svg": true}
+var compressible = map[string]bool{".js": true, ".css": true, ".svg": true, ".json": true}
 
 // gzipped holds each compressible file gzipped at the best level, once: the
 // files never change while the process runs, so no request pays for it.

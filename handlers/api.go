@@ -108,7 +108,8 @@ func toResponse(s *store.Scored, fe *live.Frozen, created bool) (scoreResponse, 
 		Source: tx.Source, SubmittedBy: submittedByOf(&tx),
 		Transaction: scoring.Transaction{Step: tx.Step, Type: tx.Type, Amount: tx.Amount, NameOrig: tx.NameOrig,
 			OldBalanceOrg: tx.OldBalanceOrg, NewBalanceOrig: tx.NewBalanceOrig, NameDest: tx.NameDest,
-			OldBalanceDest: tx.OldBalanceDest, NewBalanceDest: tx.NewBalanceDest},
+			OldBalanceDest: tx.OldBalanceDest, NewBalanceDest: tx.NewBalanceDest,
+			OrigCountry: tx.OrigCountry, DestCountry: tx.DestCountry, OrigRegion: tx.OrigRegion, DestRegion: tx.DestRegion},
 		Score: s.Prediction.Score, RawMargin: s.Prediction.RawMargin, Band: s.Prediction.Band,
 		ModelBand: string(fe.Result.ModelBand), Override: fe.Result.Override, Trusted: fe.Result.Trusted,
 		Review: fe.Result.Review, Threshold: s.Prediction.Threshold, Model: fe.Model,
@@ -346,6 +347,13 @@ func (r *scoreResponse) appendJSON(b []byte) []byte {
 	b = live.AppendJSONFloat(b, tx.OldBalanceDest)
 	b = append(b, `,"newbalanceDest":`...)
 	b = live.AppendJSONFloat(b, tx.NewBalanceDest)
+	for _, g := range [...]struct{ key, v string }{{`,"orig_country":`, tx.OrigCountry}, {`,"dest_country":`, tx.DestCountry},
+		{`,"orig_region":`, tx.OrigRegion}, {`,"dest_region":`, tx.DestRegion}} {
+		if g.v != "" {
+			b = append(b, g.key...)
+			b = live.AppendJSONString(b, g.v)
+		}
+	}
 	b = append(b, `},"score":`...)
 	b = live.AppendJSONFloat(b, r.Score)
 	b = append(b, `,"raw_margin":`...)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -10,7 +11,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sentinel-fraud/sentinel/replay"
 	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
@@ -27,6 +30,8 @@ type testApp struct {
 	srv    *httptest.Server
 	// uploadsSvc runs the app's upload jobs.
 	uploadsSvc *upload.Service
+	replay     *replay.Engine
+	clock      *replay.FakeClock // the replay engine's, unless the test gave its own
 }
 
 func newTestApp(t *testing.T, db *store.DB, seeded bool) *testApp {
@@ -56,9 +61,15 @@ func startTestApp(t *testing.T, db *store.DB, cfg Config) *testApp {
 		cfg.Uploads = upload.New(db, scorer, cfg.UploadLimits, cfg.Now)
 	}
 	t.Cleanup(cfg.Uploads.Wait) // before the database closes
+	// Replays run on a clock that moves only when a test says so.
+	clock := replay.NewFakeClock(time.Now())
+	if cfg.Replay == nil {
+		cfg.Replay = replay.New(db, scorer, clock, "test")
+	}
+	t.Cleanup(cfg.Replay.Close)
 	srv := httptest.NewServer(New(db, scorer, cfg))
 	t.Cleanup(srv.Close)
-	return &testApp{t: t, db: db, scorer: scorer, srv: srv, uploadsSvc: cfg.Uploads}
+	return &testApp{t: t, db: db, scorer: scorer, srv: srv, uploadsSvc: cfg.Uploads, replay: cfg.Replay, clock: clock}
 }
 
 // eachApp runs fn on a seeded app over every configured database.
@@ -185,4 +196,22 @@ func count(list []string, s string) int {
 		}
 	}
 	return n
+}
+
+// stopReplay stops the demo bank's running replay, if any.
+func (a *testApp) stopReplay() {
+	a.t.Helper()
+	if _, err := store.StopReplay(context.Background(), a.demoTenant(), store.Actor{Email: "test"}, time.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.t.Fatal(err)
+	}
+}
+
+// startReplay stores a running replay of the demo bank (none of this
+// app's engines runs it), unless one runs.
+func (a *testApp) startReplay() {
+	a.t.Helper()
+	run := &store.ReplayRun{Rate: 1, DurationS: 10}
+	if err := store.StartReplay(context.Background(), a.demoTenant(), store.Actor{Email: "test"}, run, "elsewhere", time.Now()); err != nil && !errors.Is(err, store.ErrReplayRunning) {
+		a.t.Fatal(err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/sentinel-fraud/sentinel/scoring"
@@ -115,6 +116,19 @@ func assigneeOptions(ctx context.Context, p *principal) ([]views.Option, error) 
 }
 
 // CaseList is the case list, or (for htmx) its filtered table. It writes
+// caseCounts are the case load's counts, each linked to its filter of the
+// case list at list.
+func caseCounts(list templ.SafeURL, counts store.CaseCounts) []views.CaseCount {
+	link := func(q url.Values) string { return string(views.WithQuery(list, q)) }
+	return []views.CaseCount{
+		{Label: "Open", Value: thousands(counts.Open), Href: link(nil), TestID: "count-open"},
+		{Label: "Overdue", Value: thousands(counts.Overdue), Href: link(url.Values{"overdue": {"1"}}), TestID: "count-overdue", Alert: counts.Overdue > 0},
+		{Label: "Critical", Value: thousands(counts.Critical), Href: link(url.Values{"priority": {store.PriorityCritical}}), TestID: "count-critical"},
+		{Label: "Unassigned", Value: thousands(counts.Unassigned), Href: link(url.Values{"assignee": {store.AssigneeNone}}), TestID: "count-unassigned"},
+		{Label: "Mine", Value: thousands(counts.Mine), Href: link(url.Values{"assignee": {store.AssigneeMe}}), TestID: "count-mine"},
+	}
+}
+
 // the breaches of cases that came past due first (store.RecordBreaches).
 func (s *Server) CaseList(c echo.Context) error {
 	p := currentPrincipal(c)
@@ -155,14 +169,7 @@ func (s *Server) CaseList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	link := func(q url.Values) string { return string(views.WithQuery(list, q)) }
-	props.Counts = []views.CaseCount{
-		{Label: "Open", Value: thousands(counts.Open), Href: link(nil), TestID: "count-open"},
-		{Label: "Overdue", Value: thousands(counts.Overdue), Href: link(url.Values{"overdue": {"1"}}), TestID: "count-overdue", Alert: counts.Overdue > 0},
-		{Label: "Critical", Value: thousands(counts.Critical), Href: link(url.Values{"priority": {store.PriorityCritical}}), TestID: "count-critical"},
-		{Label: "Unassigned", Value: thousands(counts.Unassigned), Href: link(url.Values{"assignee": {store.AssigneeNone}}), TestID: "count-unassigned"},
-		{Label: "Mine", Value: thousands(counts.Mine), Href: link(url.Values{"assignee": {store.AssigneeMe}}), TestID: "count-mine"},
-	}
+	props.Counts = caseCounts(list, counts)
 	props.Statuses = append([]views.Option{{Value: store.CaseStatusActive, Label: "Not closed"}, {Value: store.CaseStatusAny, Label: "Any"}},
 		options(store.CaseStatuses, caseStatusWords)...)
 	props.Priorities = options(store.CasePriorities, casePriorityWords)

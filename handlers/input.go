@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/sentinel-fraud/sentinel/replay"
 	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/upload"
 )
@@ -105,6 +106,7 @@ var uploadLimits = map[string]int64{
 	"ModelImport":     live.MaxModelFile + 64<<10,
 	"WatchlistImport": maxWatchlistFile,
 	uploadRoute:       upload.DefaultMaxBytes + 64<<10,
+	"ReplayStart":     replay.MaxFileBytes + 64<<10,
 }
 
 // parseMultipart reads a multipart form behind a body limit: the limit is

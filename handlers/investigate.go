@@ -131,6 +131,14 @@ func investigateFilter(q url.Values) (store.InvestigateFilter, views.Investigate
 			f.UploadID, vf.Upload = up, up
 		}
 	}
+	if c := strings.TrimSpace(q.Get("country")); c != "" {
+		vf.Country = c
+		if scoring.IsCountry(c) || scoring.IsRegion(c) {
+			f.Country = c
+		} else {
+			problems = append(problems, "Country must be an ISO 3166-1 code such as US, or an ISO 3166-2 region such as US-NY.")
+		}
+	}
 	switch q.Get("sort") {
 	case store.SortScore, store.SortRisk:
 		f.Sort = store.SortScore
@@ -183,6 +191,7 @@ func investigateParams(vf views.InvestigateFilters) url.Values {
 	set("model", vf.Model)
 	set("source", vf.Source)
 	set("upload", vf.Upload)
+	set("country", vf.Country)
 	if vf.Sort != store.SortTime {
 		v.Set("sort", vf.Sort)
 	}
@@ -525,7 +534,8 @@ var exportColumns = []string{"transaction_id", "external_id", "received_at", "ty
 	"contribution_1_feature", "contribution_1_value", "contribution_1_log_odds",
 	"contribution_2_feature", "contribution_2_value", "contribution_2_log_odds",
 	"contribution_3_feature", "contribution_3_value", "contribution_3_log_odds",
-	"summary", "decision", "decided_by", "decided_at", "rationale", "source"}
+	"summary", "decision", "decided_by", "decided_at", "rationale", "source",
+	"sender_country", "sender_region", "receiver_country", "receiver_region"}
 
 // exportedExplanation is what the export reads of a frozen explanation
 // (scoring/live's Frozen): the model, the review flag, every contribution
@@ -749,6 +759,10 @@ func (s *Server) InvestigateExport(c echo.Context) error {
 		rec.time(r.DecidedAt)
 		rec.text(r.Rationale)
 		rec.text(r.Source)
+		rec.text(r.OrigCountry)
+		rec.text(r.OrigRegion)
+		rec.text(r.DestCountry)
+		rec.text(r.DestRegion)
 		out.rec = rec
 		return out.write(rec)
 	})

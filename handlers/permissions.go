@@ -79,6 +79,10 @@ const (
 	// PermViewSettings is the settings hub, which lists only the settings
 	// pages the viewer may open.
 	PermViewSettings Permission = "settings.view"
+	// PermViewReplay is seeing the replay panel (every role).
+	PermViewReplay Permission = "replay.view"
+	// PermReplay is starting and stopping a replay.
+	PermReplay Permission = "replay.run"
 )
 
 // matrix maps each role to what it may do. A role not listed may do nothing.
@@ -98,6 +102,7 @@ var matrix = map[string]map[Permission]bool{
 		PermViewMonitoring: true,
 		PermAckAlerts:      true,
 		PermViewSettings:   true,
+		PermViewReplay:     true,
 	},
 	store.RoleSeniorAnalyst: {
 		PermViewHome:       true,
@@ -120,6 +125,8 @@ var matrix = map[string]map[Permission]bool{
 		PermViewMonitoring: true,
 		PermAckAlerts:      true,
 		PermViewSettings:   true,
+		PermViewReplay:     true,
+		PermReplay:         true,
 	},
 	store.RoleAdmin: {
 		PermViewHome:         true,
@@ -153,6 +160,8 @@ var matrix = map[string]map[Permission]bool{
 		PermViewSettings:     true,
 		PermManageAlertRules: true,
 		PermManageCosts:      true,
+		PermViewReplay:       true,
+		PermReplay:           true,
 	},
 	// The auditor reads what an analyst reads, the models and the audit
 	// trail, and exports; it changes nothing but its own sign-in.
@@ -170,6 +179,7 @@ var matrix = map[string]map[Permission]bool{
 		PermViewCases:      true,
 		PermViewMonitoring: true,
 		PermViewSettings:   true,
+		PermViewReplay:     true,
 	},
 }
 

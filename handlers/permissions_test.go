@@ -280,6 +280,19 @@ func permissionTable() []permRow {
 		{"POST", "/settings/alerts/:id/delete", [callers]int{303, 403, 403, 303, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/settings/alerts/" + alertRuleForTest(a, "admin@sentinel.demo").ID + "/delete", form: url.Values{}}
 		}},
+		// The dashboard's ticker and replays: everyone sees them; seniors and
+		// admins start and stop (each start first stops the last one, each
+		// stop first starts one, so that every allowed cell succeeds).
+		{"GET", "/dashboard/ticker", [callers]int{303, 200, 200, 200, 200}, false, path("/dashboard/ticker")},
+		{"GET", "/replay", [callers]int{303, 200, 200, 200, 200}, false, path("/replay")},
+		{"POST", "/replay", [callers]int{303, 403, 303, 303, 403}, false, func(a *testApp) permRequest {
+			a.stopReplay()
+			return permRequest{path: "/replay", form: url.Values{"rate": {"5"}, "duration": {"10"}, "fraud_share": {"0.1"}}}
+		}},
+		{"POST", "/replay/stop", [callers]int{303, 403, 303, 303, 403}, false, func(a *testApp) permRequest {
+			a.startReplay()
+			return permRequest{path: "/replay/stop", form: url.Values{}}
+		}},
 		// People. The second-factor steps of signing in send anyone without
 		// a pending sign-in to /login, and the signed-in home.
 		{"GET", "/login/code", [callers]int{303, 303, 303, 303, 303}, false, path("/login/code")},

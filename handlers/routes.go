@@ -103,6 +103,10 @@ var appRoutes = []route{
 	{http.MethodPost, "/settings/alerts", "AlertRuleCreate", PermManageAlertRules, (*Server).AlertRuleCreate},
 	{http.MethodPost, "/settings/alerts/:id", "AlertRuleUpdate", PermManageAlertRules, (*Server).AlertRuleUpdate},
 	{http.MethodPost, "/settings/alerts/:id/delete", "AlertRuleDelete", PermManageAlertRules, (*Server).AlertRuleDelete},
+	{http.MethodGet, "/dashboard/ticker", "DashboardTicker", PermViewHome, (*Server).DashboardTicker},
+	{http.MethodGet, "/replay", "ReplayShow", PermViewReplay, (*Server).ReplayShow},
+	{http.MethodPost, "/replay", "ReplayStart", PermReplay, (*Server).ReplayStart},
+	{http.MethodPost, "/replay/stop", "ReplayStop", PermReplay, (*Server).ReplayStop},
 }
 
 // apiRoute is one route of the JSON API: the scope an API key needs for it,

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sentinel-fraud/sentinel/assets"
+	"github.com/sentinel-fraud/sentinel/replay"
 	"github.com/sentinel-fraud/sentinel/scoring/live"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/upload"
@@ -41,6 +42,9 @@ type Config struct {
 	// makes its own with UploadLimits (tests).
 	Uploads      *upload.Service
 	UploadLimits upload.Limits
+	// Replay runs replays; nil makes one on the real clock (whose recovery
+	// loop, Engine.Run, the caller starts or not).
+	Replay *replay.Engine
 }
 
 // Session lifetimes: an idle session ends after IdleTimeout, any session
@@ -62,6 +66,7 @@ type Server struct {
 	outage   outageLog
 	now      func() time.Time
 	uploads  *upload.Service
+	replay   *replay.Engine
 }
 
 // New builds the Echo application with every route and middleware; scorer
@@ -86,6 +91,10 @@ func New(db *store.DB, scorer *live.Scorer, cfg Config) *echo.Echo {
 	s.uploads = cfg.Uploads
 	if s.uploads == nil {
 		s.uploads = upload.New(db, scorer, cfg.UploadLimits, s.now)
+	}
+	s.replay = cfg.Replay
+	if s.replay == nil {
+		s.replay = replay.New(db, scorer, replay.RealClock{}, "")
 	}
 	e := echo.New()
 	e.HideBanner = true

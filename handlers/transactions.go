@@ -71,6 +71,8 @@ func (s *Server) TransactionShow(c echo.Context) error {
 			{Label: "Type", Value: tx.Type}, {Label: "Amount", Value: money(tx.Amount)},
 			{Label: "Sender balance before", Value: money(tx.OldBalanceOrg)}, {Label: "Sender balance after", Value: money(tx.NewBalanceOrig)},
 			{Label: "Receiver balance before", Value: money(tx.OldBalanceDest)}, {Label: "Receiver balance after", Value: money(tx.NewBalanceDest)},
+			{Label: "Sender's place", Value: placeOf(tx.OrigCountry, tx.OrigRegion)},
+			{Label: "Receiver's place", Value: placeOf(tx.DestCountry, tx.DestRegion)},
 		},
 		Scoring: []views.Field{
 			{Label: "Score", Value: scoring.FormatScore(pr.Score)},
@@ -175,4 +177,16 @@ func (s *Server) TransactionDecide(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, views.DecisionPanel(dp), nil)
+}
+
+// placeOf names a country (and region) for people, "Not given" for none.
+func placeOf(country, region string) string {
+	if country == "" {
+		return "Not given"
+	}
+	out := scoring.CountryName(country) + " (" + country + ")"
+	if region != "" {
+		out += ", " + region
+	}
+	return out
 }

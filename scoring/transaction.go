@@ -48,6 +48,13 @@ type Transaction struct {
 	NameDest       string  `json:"nameDest"`
 	OldBalanceDest float64 `json:"oldbalanceDest"`
 	NewBalanceDest float64 `json:"newbalanceDest"`
+	// Where the money moves, all optional and never model features: the
+	// sender's and receiver's countries (ISO 3166-1 alpha-2, e.g. "US") and
+	// regions (ISO 3166-2, e.g. "US-NY"). A region must lie in its country.
+	OrigCountry string `json:"orig_country,omitempty"`
+	DestCountry string `json:"dest_country,omitempty"`
+	OrigRegion  string `json:"orig_region,omitempty"`
+	DestRegion  string `json:"dest_region,omitempty"`
 }
 
 // FieldError is one invalid field and why.
@@ -113,6 +120,24 @@ func (t *Transaction) Validate() error {
 			add(a.field, "must be at most %d characters", MaxAccountLen)
 		case IDProblem(a.v) != "":
 			add(a.field, "%s", IDProblem(a.v))
+		}
+	}
+	for _, g := range []struct{ field, country, region, side string }{
+		{"orig_country", t.OrigCountry, t.OrigRegion, "orig"}, {"dest_country", t.DestCountry, t.DestRegion, "dest"},
+	} {
+		if g.country != "" && !IsCountry(g.country) {
+			add(g.field, "must be an ISO 3166-1 alpha-2 country code in capitals, such as US or GB")
+		}
+		if g.region == "" {
+			continue
+		}
+		switch {
+		case !IsRegion(g.region):
+			add(g.side+"_region", "must be an ISO 3166-2 region code in capitals, such as US-NY")
+		case g.country == "":
+			add(g.side+"_region", "needs %s_country too", g.side)
+		case !strings.HasPrefix(g.region, g.country+"-"):
+			add(g.side+"_region", "must be a region of %s", g.country)
 		}
 	}
 	if len(errs) > 0 {

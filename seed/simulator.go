@@ -317,8 +317,11 @@ func (s *simulator) fraud(step int) {
 
 func (s *simulator) row(step int, typ string, amount float64, orig string, oldOrg, newOrg float64, dest string, oldDest, newDest float64, fraud int) {
 	if s.collect != nil {
-		s.collect(scoring.Transaction{Step: step, Type: typ, Amount: amount, NameOrig: orig, OldBalanceOrg: oldOrg,
-			NewBalanceOrig: newOrg, NameDest: dest, OldBalanceDest: oldDest, NewBalanceDest: newDest}, fraud == 1)
+		tx := scoring.Transaction{Step: step, Type: typ, Amount: amount, NameOrig: orig, OldBalanceOrg: oldOrg,
+			NewBalanceOrig: newOrg, NameDest: dest, OldBalanceDest: oldDest, NewBalanceDest: newDest}
+		tx.OrigCountry, tx.OrigRegion = Home(orig)
+		tx.DestCountry, tx.DestRegion = Home(dest)
+		s.collect(tx, fraud == 1)
 		return
 	}
 	b := s.buf[:0]

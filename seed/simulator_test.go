@@ -97,3 +97,45 @@ func BenchmarkSimulate(b *testing.B) {
 	}
 	b.ReportMetric(float64(cfg.Rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+func TestSimulatedPlacesAndFraudCorridors(t *testing.T) {
+	cfg := seed.DefaultSimConfig()
+	cfg.Rows, cfg.FraudRate = 20_000, 0.02
+	txs, labels, err := seed.SimulateTransactions(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	senders := map[string]int{}
+	fraudFrom := map[string]int{}
+	frauds := 0
+	for i, tx := range txs {
+		if err := tx.Validate(); err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		if tx.OrigCountry == "" || tx.DestCountry == "" {
+			t.Fatalf("row %d has no country: %+v", i, tx)
+		}
+		if (tx.OrigCountry == "US") != (tx.OrigRegion != "") {
+			t.Fatalf("row %d: country %s region %q: a US account has a state, others none", i, tx.OrigCountry, tx.OrigRegion)
+		}
+		if c, r := seed.Home(tx.NameOrig); c != tx.OrigCountry || r != tx.OrigRegion {
+			t.Fatalf("row %d: %s is placed in %s/%s, its home is %s/%s", i, tx.NameOrig, tx.OrigCountry, tx.OrigRegion, c, r)
+		}
+		senders[tx.OrigCountry]++
+		if labels[i] && tx.Type == "CASH_OUT" {
+			fraudFrom[tx.OrigCountry]++
+			frauds++
+		}
+	}
+	if share := float64(senders["US"]) / float64(len(txs)); share < 0.3 || share > 0.5 {
+		t.Errorf("US sends %.2f of the rows, want the skew's 0.4", share)
+	}
+	// Mules cash out from a few corridor countries only.
+	corridors := 0
+	for _, c := range []string{"NG", "RO", "HK", "US", "PH"} {
+		corridors += fraudFrom[c]
+	}
+	if frauds == 0 || corridors != frauds || len(fraudFrom) > 5 {
+		t.Errorf("fraud cash-outs come from %v (%d of %d in the corridors)", fraudFrom, corridors, frauds)
+	}
+}

@@ -79,7 +79,7 @@ func (t Tenant) decide(ctx context.Context, a Actor, targets []decisionTarget, d
 	ds := make([]AnalystDecision, len(targets))
 	events := make([]Event, len(targets))
 	ids := make([]string, len(targets))
-	deltas := rollupDeltas{}
+	deltas := newRollupChanges()
 	for i := range targets {
 		tg := &targets[i]
 		ids[i] = tg.ID
@@ -89,8 +89,8 @@ func (t Tenant) decide(ctx context.Context, a Actor, targets []decisionTarget, d
 		maps.Copy(ev, details)
 		events[i] = Event{Action: ActionDecision, ObjectType: "transaction", ObjectID: tg.ID, Details: ev}
 		if tg.Label != decision {
-			deltas.add(rollupOf(&tg.Transaction, tg.ModelVersionID, tg.Score, tg.Label), -1, tg.Amount, tg.Score)
-			deltas.add(rollupOf(&tg.Transaction, tg.ModelVersionID, tg.Score, decision), 1, tg.Amount, tg.Score)
+			deltas.add(&tg.Transaction, tg.ModelVersionID, tg.Score, tg.Label, -1)
+			deltas.add(&tg.Transaction, tg.ModelVersionID, tg.Score, decision, 1)
 		}
 	}
 	for chunk := range slices.Chunk(ids, 500) {

@@ -50,8 +50,11 @@ type InvestigateFilter struct {
 	Source         string
 	// UploadID keeps the transactions one upload stored.
 	UploadID string
-	Sort     string // SortTime, SortScore or SortAmount
-	Asc      bool   // lowest (oldest) first instead of highest (newest)
+	// Country keeps the transactions whose sender is in this country (ISO
+	// 3166-1 alpha-2, "US") or region (ISO 3166-2, "US-NY").
+	Country string
+	Sort    string // SortTime, SortScore or SortAmount
+	Asc     bool   // lowest (oldest) first instead of highest (newest)
 	// After is the keyset cursor of the next page (the id of the current
 	// page's last row), Before the one of the previous page (its first row).
 	After, Before string
@@ -172,6 +175,13 @@ func (t Tenant) investigateWhere(q *gorm.DB, f InvestigateFilter) *gorm.DB {
 	}
 	if f.UploadID != "" {
 		q = q.Where("transactions.upload_id = ?", f.UploadID)
+	}
+	if c := f.Country; c != "" {
+		if strings.Contains(c, "-") {
+			q = q.Where("transactions.orig_region = ? AND transactions.orig_region <> ''", c)
+		} else {
+			q = q.Where("transactions.orig_country = ? AND transactions.orig_country <> ''", c)
+		}
 	}
 	return q
 }
@@ -371,7 +381,9 @@ func CountInvestigate(ctx context.Context, t Tenant, f InvestigateFilter) (*Inve
 		}
 		return s, nil
 	}
-	if strings.TrimSpace(f.Account) != "" || f.ExternalID != "" || f.UploadID != "" || !midnight(f.From) || !midnight(f.To) {
+	// The rollups know no country: a country's statistics read its rows
+	// (through the partial country and region indexes).
+	if strings.TrimSpace(f.Account) != "" || f.ExternalID != "" || f.UploadID != "" || f.Country != "" || !midnight(f.From) || !midnight(f.To) {
 		parts, err := t.countRows(ctx, f)
 		if err != nil {
 			return nil, err
@@ -692,7 +704,8 @@ func ExportTransactions(ctx context.Context, t Tenant, f InvestigateFilter, limi
 			Select("transactions.id, transactions.external_id, transactions.received_at, transactions.type, transactions.amount, " +
 				"transactions.name_orig, transactions.old_balance_org, transactions.new_balance_orig, transactions.name_dest, " +
 				"transactions.old_balance_dest, transactions.new_balance_dest, transactions.label, transactions.source, " +
-				"transactions.review_priority, p.score, p.raw_margin, p.band, p.explanation, " +
+				"transactions.review_priority, transactions.orig_country, transactions.orig_region, transactions.dest_country, " +
+				"transactions.dest_region, p.score, p.raw_margin, p.band, p.explanation, " +
 				latest("u.email") + ", " + latest("d.created_at") + ", " + latest("d.rationale"))
 		rows, err := tx.investigateOrder(q, f, "", false).Limit(limit + 1).Rows()
 		if err != nil {
@@ -713,7 +726,7 @@ func ExportTransactions(ctx context.Context, t Tenant, f InvestigateFilter, limi
 			x := &r.Transaction
 			if err := rows.Scan(&x.ID, &x.ExternalID, &x.ReceivedAt, &x.Type, &x.Amount, &x.NameOrig, &x.OldBalanceOrg,
 				&x.NewBalanceOrig, &x.NameDest, &x.OldBalanceDest, &x.NewBalanceDest, &x.Label, &x.Source, &x.ReviewPriority,
-				&r.Score, &r.RawMargin, &r.Band, &explanation, &by, &at, &rationale); err != nil {
+				&x.OrigCountry, &x.OrigRegion, &x.DestCountry, &x.DestRegion, &r.Score, &r.RawMargin, &r.Band, &explanation, &by, &at, &rationale); err != nil {
 				return err
 			}
 			r.Explanation, r.DecidedBy, r.Rationale = []byte(explanation), string(by), string(rationale)

@@ -181,6 +181,12 @@ type Transaction struct {
 	Score float64
 	// UploadID is the upload that stored it (source upload), else nil.
 	UploadID *string
+	// Where the money moves (migration 0016): ISO 3166-1 alpha-2 countries
+	// and ISO 3166-2 regions of the sender and the receiver, "" when unknown.
+	OrigCountry string
+	DestCountry string
+	OrigRegion  string
+	DestRegion  string
 }
 
 // Prediction is the frozen scoring result of one transaction.
@@ -382,7 +388,7 @@ func tenantModels() []any {
 		&User{}, &APIKey{}, &ModelVersion{}, &Transaction{}, &Prediction{},
 		&AnalystDecision{}, &Case{}, &CaseTransaction{}, &CaseAccount{}, &CaseNote{}, &CaseEvent{}, &CaseSLAPolicy{},
 		&WatchlistEntry{}, &AccountGeo{}, &DriftSnapshot{}, &AuditEvent{},
-		&PasswordLink{}, &RecoveryCode{}, &ModelLoad{}, &TransactionRollup{},
+		&PasswordLink{}, &RecoveryCode{}, &ModelLoad{}, &TransactionRollup{}, &HourlyRollup{}, &PlaceRollup{}, &ReplayRun{},
 		&Upload{}, &UploadChunk{}, &UploadError{},
 		&JobLease{}, &DriftBaseline{}, &CostModelRow{}, &AlertRule{}, &Alert{}, &WebhookDelivery{},
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -150,11 +151,207 @@ func (d rollupDeltas) apply(ctx context.Context, t Tenant) error {
 	return nil
 }
 
-// scoredDeltas counts new scored transactions in.
-func scoredDeltas(txs []Transaction, ps []Prediction) rollupDeltas {
-	d := rollupDeltas{}
+// scoredDeltas counts new scored transactions in, in both rollups.
+func scoredDeltas(txs []Transaction, ps []Prediction) rollupChanges {
+	d := newRollupChanges()
 	for i := range txs {
-		d.add(rollupOf(&txs[i], ps[i].ModelVersionID, ps[i].Score, txs[i].Label), 1, txs[i].Amount, ps[i].Score)
+		d.add(&txs[i], ps[i].ModelVersionID, ps[i].Score, txs[i].Label, 1)
 	}
 	return d
+}
+
+// rollupChanges are the changes to the rollups: the daily ones the
+// investigate page reads, and the hourly and place ones of the dashboard.
+type rollupChanges struct {
+	days   rollupDeltas
+	hours  hourDeltas
+	places placeDeltas
+}
+
+func newRollupChanges() rollupChanges {
+	return rollupChanges{days: rollupDeltas{}, hours: hourDeltas{}, places: placeDeltas{}}
+}
+
+// add counts tx, scored score by the model version, with label, in (sign
+// 1) or out of (sign -1) its rollups.
+func (c rollupChanges) add(tx *Transaction, modelVersionID string, score float64, label string, sign int) {
+	c.days.add(rollupOf(tx, modelVersionID, score, label), sign, tx.Amount, score)
+	if hourlyOff.Load() {
+		return
+	}
+	hour := tx.ReceivedAt.UTC().Format(HourLayout)
+	band := bandOfPriority(tx.ReviewPriority)
+	h := c.hours.at(hourKey{Hour: hour, Type: tx.Type, Band: band})
+	pl := c.places.at(placeKey{Hour: hour, Country: tx.OrigCountry, Region: tx.OrigRegion})
+	n := int64(sign)
+	h.N += n
+	h.Amount += float64(sign) * tx.Amount
+	h.Score += float64(sign) * score
+	h.H[scoreBucket(score)] += n
+	if tx.ReviewPriority != nil {
+		h.Flagged += n
+	}
+	pl.N += n
+	pl.Amount += float64(sign) * tx.Amount
+	pl.Score += float64(sign) * score
+	if band == "high" || band == "critical" {
+		pl.Risky += n
+	}
+	switch label {
+	case DecisionConfirmedFraud:
+		h.Fraud += n
+		h.FraudAmount += float64(sign) * tx.Amount
+		pl.Fraud += n
+	case DecisionFalsePositive:
+		h.FalsePos += n
+	case DecisionEscalated:
+		h.Escalated += n
+	}
+}
+
+// hourlyOff turns the dashboard's rollups off, for the benchmark that
+// measures what they cost the write path (never in production).
+var hourlyOff atomic.Bool
+
+// SetHourlyRollupsForBench turns the dashboard's rollups on or off (a
+// benchmark of their cost; the rollups are wrong while off).
+func SetHourlyRollupsForBench(on bool) { hourlyOff.Store(!on) }
+
+// apply writes them on this handle, inside the caller's transaction.
+func (c rollupChanges) apply(ctx context.Context, t Tenant) error {
+	for _, st := range c.upserts(t.id, func(int) string { return "?" }) {
+		if err := t.db.WithContext(ctx).Exec(st.SQL, st.Args...).Error; err != nil {
+			return fmt.Errorf("store: rollups: %w", err)
+		}
+	}
+	return nil
+}
+
+// upserts are the statements of all three, always in the same order of
+// tables (every writer takes them in this order).
+func (c rollupChanges) upserts(tenantID string, placeholder func(i int) string) []rollupStatement {
+	out := c.days.upserts(tenantID, placeholder)
+	out = append(out, c.hours.upserts(tenantID, placeholder)...)
+	return append(out, c.places.upserts(tenantID, placeholder)...)
+}
+
+// HourLayout is how the dashboard's rollups write an hour (UTC): it sorts
+// as time.
+const HourLayout = "2006-01-02 15"
+
+// Histogram is a count per score bucket (ScoreEdges).
+type Histogram [16]int64
+
+// hourKey is one row of hourly_rollups, tenant aside.
+type hourKey struct{ Hour, Type, Band string }
+
+// hourSum is what an hourly rollup adds up.
+type hourSum struct {
+	N, Flagged, Fraud, FalsePos, Escalated int64
+	Amount, Score, FraudAmount             float64
+	H                                      Histogram
+}
+
+type hourDeltas map[hourKey]*hourSum
+
+func (d hourDeltas) at(k hourKey) *hourSum {
+	s := d[k]
+	if s == nil {
+		s = &hourSum{}
+		d[k] = s
+	}
+	return s
+}
+
+// placeKey is one row of place_rollups, tenant aside.
+type placeKey struct{ Hour, Country, Region string }
+
+// placeSum is what a place rollup adds up.
+type placeSum struct {
+	N, Risky, Fraud int64
+	Amount, Score   float64
+}
+
+type placeDeltas map[placeKey]*placeSum
+
+func (d placeDeltas) at(k placeKey) *placeSum {
+	s := d[k]
+	if s == nil {
+		s = &placeSum{}
+		d[k] = s
+	}
+	return s
+}
+
+// upsertSQL builds the chunked multi-row upserts of rows (each of width
+// parameters) into table, adding every column after the key's to the
+// stored one.
+func upsertSQL(table string, columns []string, keyLen int, rows [][]any, placeholder func(i int) string) []rollupStatement {
+	var set strings.Builder
+	for i, c := range columns[keyLen:] {
+		if i > 0 {
+			set.WriteString(", ")
+		}
+		fmt.Fprintf(&set, "%s = %s.%s + excluded.%s", c, table, c, c)
+	}
+	width := len(columns)
+	var out []rollupStatement
+	for chunk := range slices.Chunk(rows, 20000/width) {
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES ")
+		args := make([]any, 0, width*len(chunk))
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for j := range width {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(placeholder(len(args) + j + 1))
+			}
+			b.WriteByte(')')
+			args = append(args, r...)
+		}
+		b.WriteString(" ON CONFLICT (" + strings.Join(columns[:keyLen], ", ") + ") DO UPDATE SET " + set.String())
+		out = append(out, rollupStatement{b.String(), args})
+	}
+	return out
+}
+
+var hourColumns = []string{"tenant_id", "hour", "type", "band", "n", "amount", "score", "flagged", "fraud", "fraud_amount",
+	"false_pos", "escalated", "h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "h9", "h10", "h11", "h12", "h13", "h14", "h15"}
+
+// upserts add d to the tenant's hourly rollups, in key order (no deadlock
+// between two writers).
+func (d hourDeltas) upserts(tenantID string, placeholder func(i int) string) []rollupStatement {
+	keys := slices.SortedFunc(maps.Keys(d), func(a, b hourKey) int {
+		return cmp.Or(cmp.Compare(a.Hour, b.Hour), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Band, b.Band))
+	})
+	rows := make([][]any, len(keys))
+	for i, k := range keys {
+		s := d[k]
+		r := []any{tenantID, k.Hour, k.Type, k.Band, s.N, s.Amount, s.Score, s.Flagged, s.Fraud, s.FraudAmount, s.FalsePos, s.Escalated}
+		for _, h := range s.H {
+			r = append(r, h)
+		}
+		rows[i] = r
+	}
+	return upsertSQL("hourly_rollups", hourColumns, 4, rows, placeholder)
+}
+
+var placeColumns = []string{"tenant_id", "hour", "country", "region", "n", "amount", "score", "risky", "fraud"}
+
+// upserts add d to the tenant's place rollups, in key order.
+func (d placeDeltas) upserts(tenantID string, placeholder func(i int) string) []rollupStatement {
+	keys := slices.SortedFunc(maps.Keys(d), func(a, b placeKey) int {
+		return cmp.Or(cmp.Compare(a.Hour, b.Hour), cmp.Compare(a.Country, b.Country), cmp.Compare(a.Region, b.Region))
+	})
+	rows := make([][]any, len(keys))
+	for i, k := range keys {
+		s := d[k]
+		rows[i] = []any{tenantID, k.Hour, k.Country, k.Region, s.N, s.Amount, s.Score, s.Risky, s.Fraud}
+	}
+	return upsertSQL("place_rollups", placeColumns, 4, rows, placeholder)
 }

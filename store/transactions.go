@@ -214,7 +214,8 @@ func CountTransactions(ctx context.Context, t Tenant) (int64, error) {
 var (
 	transactionColumns = []string{"id", "tenant_id", "external_id", "step", "type", "amount", "name_orig",
 		"old_balance_org", "new_balance_orig", "name_dest", "old_balance_dest", "new_balance_dest", "is_fraud",
-		"received_at", "label", "source", "submitted_by_key", "submitted_by_user", "review_priority", "score", "upload_id"}
+		"received_at", "label", "source", "submitted_by_key", "submitted_by_user", "review_priority", "score", "upload_id",
+		"orig_country", "dest_country", "orig_region", "dest_region"}
 	predictionColumns = []string{"id", "tenant_id", "transaction_id", "model_version_id", "score", "raw_margin",
 		"band", "threshold", "explanation", "latency_us", "created_at",
 		"shadow_model_version_id", "shadow_score", "shadow_band", "shadow_latency_us"}
@@ -246,7 +247,8 @@ func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Predictio
 					r := &txs[i]
 					return []any{r.ID, r.TenantID, r.ExternalID, r.Step, r.Type, r.Amount, r.NameOrig,
 						r.OldBalanceOrg, r.NewBalanceOrig, r.NameDest, r.OldBalanceDest, r.NewBalanceDest, r.IsFraud,
-						r.ReceivedAt, r.Label, r.Source, r.SubmittedByKey, r.SubmittedByUser, r.ReviewPriority, r.Score, r.UploadID}, nil
+						r.ReceivedAt, r.Label, r.Source, r.SubmittedByKey, r.SubmittedByUser, r.ReviewPriority, r.Score, r.UploadID,
+						r.OrigCountry, r.DestCountry, r.OrigRegion, r.DestRegion}, nil
 				}))
 			if err != nil {
 				return err

@@ -32,6 +32,11 @@ const (
 	colNewBalanceDest = "newbalanceDest"
 	colIsFraud        = "isFraud"
 	colIsFlaggedFraud = "isFlaggedFraud"
+	// Optional columns of where the money moves (never model features).
+	colOrigCountry = "orig_country"
+	colDestCountry = "dest_country"
+	colOrigRegion  = "orig_region"
+	colDestRegion  = "dest_region"
 )
 
 // KaggleHeader is the PaySim CSV header Sentinel writes.
@@ -66,6 +71,10 @@ var Columns = []Column{
 	{colIsFraud, []string{"isFraud", "is_fraud"}, false},
 	{colIsFlaggedFraud, []string{"isFlaggedFraud", "is_flagged_fraud"}, false},
 	{colExternalID, []string{"external_id", "externalId", "ext_id"}, false},
+	{colOrigCountry, []string{"orig_country", "origCountry", "sender_country"}, false},
+	{colDestCountry, []string{"dest_country", "destCountry", "receiver_country"}, false},
+	{colOrigRegion, []string{"orig_region", "origRegion", "sender_region"}, false},
+	{colDestRegion, []string{"dest_region", "destRegion", "receiver_region"}, false},
 }
 
 // aliases maps accepted header spellings (lowercased) to the Kaggle names.
@@ -351,6 +360,14 @@ func (r *Reader) Next() (Row, error) {
 	}
 	t.NameOrig = get(colNameOrig)
 	t.NameDest = get(colNameDest)
+	for _, g := range []struct {
+		name string
+		dst  *string
+	}{{colOrigCountry, &t.OrigCountry}, {colDestCountry, &t.DestCountry}, {colOrigRegion, &t.OrigRegion}, {colDestRegion, &t.DestRegion}} {
+		if _, ok := r.col[g.name]; ok {
+			*g.dst = strings.ToUpper(get(g.name))
+		}
+	}
 	if err := t.Validate(); err != nil {
 		var ve *scoring.ValidationError
 		if errors.As(err, &ve) {

@@ -161,3 +161,26 @@ func TestLoadDatasetKeepsOverdrafts(t *testing.T) {
 		t.Fatalf("row 2 features = %v, want balance -1200, ratio 500, drained 1", got)
 	}
 }
+
+func TestReaderReadsCountriesAndRegions(t *testing.T) {
+	csv := "step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,sender_country,orig_region,dest_country\n" +
+		"1,PAYMENT,10,C1,100,90,M1,0,0,us,US-NY,GB\n" +
+		"1,PAYMENT,10,C1,100,90,M1,0,0,XX,,GB\n"
+	r, err := training.NewReader(strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	row, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tx := row.Tx; tx.OrigCountry != "US" || tx.OrigRegion != "US-NY" || tx.DestCountry != "GB" || tx.DestRegion != "" {
+		t.Errorf("row 1 places = %q %q %q %q, want US US-NY GB and none", tx.OrigCountry, tx.OrigRegion, tx.DestCountry, tx.DestRegion)
+	}
+	_, err = r.Next()
+	var re *training.RowError
+	if !errors.As(err, &re) || re.Field != "orig_country" {
+		t.Errorf("row 2 = %v, want a bad orig_country", err)
+	}
+}

@@ -313,6 +313,7 @@ func (lm *Version) Score(in Input, ws store.WatchStatus) (*store.Transaction, *s
 		NameOrig: in.Tx.NameOrig, OldBalanceOrg: in.Tx.OldBalanceOrg, NewBalanceOrig: in.Tx.NewBalanceOrig,
 		NameDest: in.Tx.NameDest, OldBalanceDest: in.Tx.OldBalanceDest, NewBalanceDest: in.Tx.NewBalanceDest,
 		IsFraud: in.IsFraud, ReceivedAt: received, Source: in.Source,
+		OrigCountry: in.Tx.OrigCountry, DestCountry: in.Tx.DestCountry, OrigRegion: in.Tx.OrigRegion, DestRegion: in.Tx.DestRegion,
 		ReviewPriority: store.ReviewPriority(string(res.Band), res.Score, lm.Model.Thresholds().Review, frozen.WatchOverride != nil),
 	}
 	if in.KeyID != "" {
