@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,33 @@ func TestAlertsPages(t *testing.T) {
 			}
 			if res := b.get("/settings/alerts"); strings.Contains(res.Body, `data-testid="rule-secret"`) {
 				t.Errorf("the secret is shown again")
+			}
+		})
+		t.Run("a webhook added to a rule later gets a secret that is kept", func(t *testing.T) {
+			b := a.signedIn("admin@sentinel.demo")
+			b.get("/settings/alerts")
+			if res := b.post("/settings/alerts", url.Values{"kind": {monitor.KindQueueBacklog}, "threshold": {"7"}}, true); res.Status != http.StatusCreated {
+				t.Fatalf("create rule = %d", res.Status)
+			}
+			tn := a.tenantOf("admin@sentinel.demo")
+			rules, err := store.ListAlertRules(context.Background(), tn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var id string
+			for _, r := range rules {
+				if r.Kind == monitor.KindQueueBacklog && r.Threshold == 7 {
+					id = r.ID
+				}
+			}
+			res := b.post("/settings/alerts/"+id, url.Values{"threshold": {"7"}, "enabled": {"1"}, "webhook_url": {"https://hooks.example.com/later"}}, true)
+			shown := regexp.MustCompile(`data-testid="rule-secret"[^>]*>(?s:.*?)<code[^>]*>([0-9a-f]{48})</code>`).FindStringSubmatch(res.Body)
+			if res.Status != http.StatusOK || shown == nil {
+				t.Fatalf("add a webhook = %d, want 200 with the secret shown\n%.2000s", res.Status, res.Body)
+			}
+			r, err := store.GetAlertRule(context.Background(), tn, id)
+			if err != nil || r.WebhookSecret != shown[1] {
+				t.Errorf("stored secret %q, %v; want the one shown, %q", r.WebhookSecret, err, shown[1])
 			}
 		})
 		t.Run("webhook URLs other than http and https are refused", func(t *testing.T) {

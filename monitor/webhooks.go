@@ -107,6 +107,10 @@ func ruleSecret(ctx context.Context, t store.Tenant, ruleID string) (string, err
 	if err != nil {
 		return "", err
 	}
+	if r.WebhookSecret == "" {
+		// Never send what anyone could sign.
+		return "", fmt.Errorf("monitor: alert rule %s has a webhook without a secret", ruleID)
+	}
 	return r.WebhookSecret, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"gorm.io/gorm"
@@ -80,9 +81,15 @@ type WebhookDelivery struct {
 	DeliveredAt   *time.Time
 }
 
+// The webhook appears by its host only: a URL's path or query may carry the
+// receiver's own token (Slack's do), which auditors need not read.
 func ruleDetails(r *AlertRule) map[string]any {
+	host := ""
+	if u, err := url.Parse(r.WebhookURL); err == nil {
+		host = u.Host
+	}
 	return map[string]any{"kind": r.Kind, "feature": r.Feature, "threshold": r.Threshold, "enabled": r.Enabled,
-		"webhook_url": r.WebhookURL}
+		"webhook_host": host}
 }
 
 // CreateAlertRule stores a new rule, audited.
@@ -109,7 +116,7 @@ func UpdateAlertRule(ctx context.Context, t Tenant, a Actor, r *AlertRule) error
 		r.UpdatedAt = time.Now().UTC()
 		err = tx.scoped(ctx).Model(&AlertRule{}).Where("id = ?", r.ID).Updates(map[string]any{
 			"feature": r.Feature, "threshold": r.Threshold, "enabled": r.Enabled, "webhook_url": r.WebhookURL,
-			"updated_at": r.UpdatedAt,
+			"webhook_secret": r.WebhookSecret, "updated_at": r.UpdatedAt,
 		}).Error
 		return Event{Action: ActionAlertRuleUpdate, ObjectType: "alert_rule", ObjectID: r.ID,
 			Details: map[string]any{"old": ruleDetails(old), "new": ruleDetails(r)}}, err
