@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/sentinel-fraud/sentinel/seed"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/training"
+	"github.com/sentinel-fraud/sentinel/upload"
 )
 
 // Bounds of a replay, checked on the server.
@@ -61,11 +63,15 @@ func (c Config) Problems() []scoring.FieldError {
 	if len(c.File) > MaxFileBytes {
 		out = append(out, scoring.FieldError{Field: "file", Message: fmt.Sprintf("must be at most %d MB", MaxFileBytes>>20)})
 	} else if c.File != nil {
-		r, err := training.NewReader(bytes.NewReader(c.File))
-		if err != nil {
-			out = append(out, scoring.FieldError{Field: "file", Message: "is not a PaySim-format CSV: " + err.Error()})
-		} else {
-			r.Close()
+		// The upload's checks: the inflated size and each line are
+		// bounded (a gzip bomb stops at the limit), the text must be
+		// UTF-8 without NUL, the header PaySim's.
+		_, ref, err := upload.Check(bytes.NewReader(c.File), c.FileName, upload.Limits{MaxBytes: MaxFileBytes})
+		switch {
+		case ref != nil:
+			out = append(out, scoring.FieldError{Field: "file", Message: "was refused: " + strings.TrimSuffix(ref.Message, ".")})
+		case err != nil:
+			out = append(out, scoring.FieldError{Field: "file", Message: "could not be read"})
 		}
 	}
 	return out

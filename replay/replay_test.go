@@ -1,6 +1,8 @@
 package replay
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"math"
@@ -61,10 +63,14 @@ func TestConfigBounds(t *testing.T) {
 		{"refuses a negative fraud share", func(c *Config) { c.FraudShare = -0.01 }, "fraud_share"},
 		{"refuses a fraud share over a half", func(c *Config) { c.FraudShare = 0.51 }, "fraud_share"},
 		{"refuses NaN", func(c *Config) { c.FraudShare = math.NaN() }, "fraud_share"},
-		{"refuses a file that is not PaySim CSV", func(c *Config) { c.File = []byte("a,b\n1,2\n") }, "file"},
+		{"refuses a file that is not PaySim CSV", func(c *Config) { c.File, c.FileName = []byte("a,b\n1,2\n"), "t.csv" }, "file"},
 		{"accepts a PaySim file", func(c *Config) {
-			c.File = []byte("step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest\n1,PAYMENT,5,C1,10,5,M1,0,0\n")
+			c.File, c.FileName = []byte("step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest\n1,PAYMENT,5,C1,10,5,M1,0,0\n"), "t.csv"
 		}, ""},
+		{"refuses a gzip bomb at the limit", func(c *Config) { c.File, c.FileName = gzipBomb(t), "bomb.csv.gz" }, "file"},
+		{"refuses a name that is not .csv or .csv.gz", func(c *Config) {
+			c.File, c.FileName = []byte("step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest\n1,PAYMENT,5,C1,10,5,M1,0,0\n"), "t.exe"
+		}, "file"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -245,4 +251,23 @@ func TestStartConflictStopAndRecovery(t *testing.T) {
 			}
 		})
 	})
+}
+
+// gzipBomb is a small gzip file that inflates to 30 MB without a line
+// break, past the replay file limit (20 MB).
+func gzipBomb(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write([]byte("step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest\n"))
+	line := bytes.Repeat([]byte("a"), 1<<20)
+	for range 30 {
+		if _, err := w.Write(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
