@@ -201,11 +201,32 @@ func investigateParams(vf views.InvestigateFilters) url.Values {
 	return v
 }
 
+// filterIDsOfTenant answers 404 (store.ErrNotFound) when the filter names
+// another tenant's upload or model version, as every route does for any id
+// that is not the tenant's.
+func filterIDsOfTenant(c echo.Context, f store.InvestigateFilter) error {
+	ctx, t := c.Request().Context(), currentPrincipal(c).Tenant
+	if f.UploadID != "" {
+		if _, err := store.GetUpload(ctx, t, f.UploadID); err != nil {
+			return err
+		}
+	}
+	if f.ModelVersionID != "" {
+		if _, err := store.GetModelVersionInfo(ctx, t, f.ModelVersionID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // InvestigateList is the investigate page, or (for htmx) its results: the
 // statistics of everything the filters keep, one page of it, the pager,
 // and for those who may, the export link and the bulk decision form.
 func (s *Server) InvestigateList(c echo.Context) error {
 	f, vf, problems := investigateFilter(c.QueryParams())
+	if err := filterIDsOfTenant(c, f); err != nil {
+		return err
+	}
 	q := c.QueryParams()
 	f.After, f.Before = q.Get("after"), q.Get("before")
 	status := http.StatusOK
@@ -410,6 +431,9 @@ func (s *Server) InvestigateBulk(c echo.Context) error {
 	ctx := c.Request().Context()
 	form := c.Request().PostForm
 	f, vf, problems := investigateFilter(bulkFilterValues(form))
+	if err := filterIDsOfTenant(c, f); err != nil {
+		return err
+	}
 	decision := form.Get("decision")
 	rationale := strings.TrimSpace(form.Get("rationale"))
 	all := form.Get("all") == "1"
@@ -701,6 +725,9 @@ func (s *Server) InvestigateExport(c echo.Context) error {
 	f, vf, problems := investigateFilter(c.QueryParams())
 	if len(problems) > 0 {
 		return echo.NewHTTPError(http.StatusUnprocessableEntity, strings.Join(problems, " "))
+	}
+	if err := filterIDsOfTenant(c, f); err != nil {
+		return err
 	}
 	tenant, err := store.GetTenant(ctx, p.Tenant)
 	if err != nil {

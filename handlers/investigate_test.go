@@ -511,3 +511,29 @@ func TestTextCells(t *testing.T) {
 		})
 	}
 }
+
+// A filter that names another tenant's model version answers 404, in the
+// page, the export and a bulk decision, as any of its ids does.
+func TestInvestigateFilterOfAnotherTenantsModel(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		theirs := a.productionModel("admin@acme.demo")
+		b := a.signedIn("senior@sentinel.demo")
+		page := b.get("/investigate")
+		if page.Status != http.StatusOK {
+			t.Fatalf("GET /investigate = %d", page.Status)
+		}
+		for _, path := range []string{"/investigate?model=" + theirs, "/investigate/export.csv?model=" + theirs} {
+			if res := b.get(path); res.Status != http.StatusNotFound {
+				t.Errorf("GET %s = %d, want 404", path, res.Status)
+			}
+		}
+		res := b.post("/investigate/bulk", url.Values{"all": {"1"}, "model": {theirs}, "decision": {store.DecisionEscalated},
+			"rationale": {"theirs"}, "confirm": {"1"}}, true)
+		if res.Status != http.StatusNotFound {
+			t.Errorf("bulk decision with another tenant's model = %d, want 404", res.Status)
+		}
+		if own := a.productionModel("admin@sentinel.demo"); b.get("/investigate?model="+own).Status != http.StatusOK {
+			t.Errorf("the tenant's own model does not filter")
+		}
+	})
+}

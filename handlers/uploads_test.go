@@ -543,8 +543,10 @@ func TestUploadOtherTenant(t *testing.T) {
 		if list := b.get("/upload"); strings.Contains(list.Body, "done1.csv") {
 			t.Errorf("another tenant's upload is listed")
 		}
-		if res := b.get("/investigate?upload=" + own); res.Status != http.StatusOK {
-			t.Errorf("investigate with another tenant's upload = %d", res.Status)
+		for _, path := range []string{"/investigate?upload=" + own, "/investigate/export.csv?upload=" + own} {
+			if res := b.get(path); res.Status != http.StatusNotFound {
+				t.Errorf("GET %s with another tenant's upload = %d, want 404", path, res.Status)
+			}
 		}
 	})
 }
