@@ -137,6 +137,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.Use(middleware.Recover())
 	e.Use(s.securityHeaders)
 	e.Use(s.withUploadLimit) // read by validText's body reader
+	e.Use(s.signedInForFiles)
 	e.Use(validText)
 
 	e.GET("/health", s.Health).Name = "Health"

@@ -550,3 +550,36 @@ func TestUploadOtherTenant(t *testing.T) {
 		}
 	})
 }
+
+// A file sent without a signed-in session goes to the sign-in page before
+// the server reads it: an anonymous client cannot make it spool a large
+// body. A signed-in senior's upload still works.
+func TestUploadWithoutSessionIsNotRead(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a := newTestApp(t, db, true)
+		for _, route := range []string{"/upload", "/replay", "/models", "/watchlists/import"} {
+			var head bytes.Buffer
+			w := multipart.NewWriter(&head)
+			_, _ = w.CreateFormFile("file", "big.csv")
+			body := &countingBody{r: io.MultiReader(&head, io.LimitReader(repeatReader("1,PAYMENT,1,C1,0,0,M1,0,0,0,x\n"), 10<<20))}
+			req := httptest.NewRequest(http.MethodPost, route, body)
+			req.Header.Set("Content-Type", w.FormDataContentType())
+			rec := httptest.NewRecorder()
+			a.srv.Config.Handler.ServeHTTP(rec, req)
+			if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/login") {
+				t.Errorf("anonymous file to %s = %d (Location %q), want 303 to the sign-in page", route, rec.Code, rec.Header().Get("Location"))
+			}
+			if body.read > 0 {
+				t.Errorf("anonymous file to %s: the server read %d bytes of it", route, body.read)
+			}
+		}
+		if len(a.uploads()) != 0 {
+			t.Errorf("an anonymous attempt was recorded as an upload")
+		}
+		b := a.signedIn("senior@sentinel.demo")
+		b.get("/upload")
+		if u := b.uploadOK("small.csv", []byte(uploadCSV("SIGNED", 3))); u.RowsScored != 3 {
+			t.Errorf("a signed-in upload after the check: %+v", u)
+		}
+	})
+}
