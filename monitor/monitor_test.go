@@ -605,3 +605,20 @@ func TestLabelledCurveMatchesGridBins(t *testing.T) {
 		}
 	})
 }
+
+func TestPublicAddress(t *testing.T) {
+	for _, c := range []struct {
+		host string
+		want bool
+	}{
+		{"93.184.216.34", true}, {"2606:2800:220:1:248:1893:25c8:1946", true},
+		{"127.0.0.1", false}, {"10.1.2.3", false}, {"172.16.0.1", false}, {"192.168.1.1", false},
+		{"169.254.169.254", false}, {"100.100.100.200", false}, {"0.0.0.1", false}, {"198.18.0.5", false},
+		{"::1", false}, {"fe80::1", false}, {"fd00::1", false}, {"::ffff:10.0.0.1", false},
+		{"64:ff9b::a00:1", false}, {"2002:a00:1::1", false}, {"224.0.0.1", false}, {"not an address", false},
+	} {
+		if got := publicAddress(c.host); got != c.want {
+			t.Errorf("publicAddress(%q) = %v, want %v", c.host, got, c.want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"syscall"
@@ -70,11 +71,9 @@ type Webhooks struct {
 }
 
 // NewWebhooks is a sender. Unless allowPrivate, it refuses to connect to
-// loopback, private (RFC 1918, unique local), link-local (cloud metadata
-// services live there), unspecified and multicast addresses: the check runs
-// on the address actually dialled, after DNS resolution and on every
-// redirect, so a name that resolves (or rebinds) to an internal address is
-// refused too.
+// any address publicAddress refuses: the check runs on the address actually
+// dialled, after DNS resolution, so a name that resolves (or rebinds) to an
+// internal address is refused too. It follows no redirect.
 func NewWebhooks(allowPrivate bool) *Webhooks {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	if !allowPrivate {
@@ -83,9 +82,7 @@ func NewWebhooks(allowPrivate bool) *Webhooks {
 			if err != nil {
 				return err
 			}
-			ip := net.ParseIP(host)
-			if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-				ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+			if !publicAddress(host) {
 				return ErrPrivateAddress
 			}
 			return nil
@@ -94,12 +91,44 @@ func NewWebhooks(allowPrivate bool) *Webhooks {
 	tr := &http.Transport{DialContext: dialer.DialContext, Proxy: nil, TLSHandshakeTimeout: 5 * time.Second,
 		ResponseHeaderTimeout: 10 * time.Second, MaxIdleConns: 10, IdleConnTimeout: 30 * time.Second}
 	return &Webhooks{client: &http.Client{Transport: tr, Timeout: 15 * time.Second,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 3 {
-				return errors.New("too many redirects")
-			}
-			return ValidateWebhookURL(req.URL.String())
-		}}, secret: ruleSecret}
+		// A receiver answers; it does not send the signed body elsewhere.
+		// A redirect is an answer, recorded with its status (not 2xx).
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		secret: ruleSecret}
+}
+
+// nonPublic are the address ranges a webhook may not reach besides those
+// net.IP's methods name (loopback, private, link-local, unspecified,
+// multicast): "this network", shared address space (carrier NAT; cloud
+// metadata services live there), benchmarking, and the IPv6 prefixes that
+// embed an IPv4 address (NAT64, 6to4), which could reach any of those.
+var nonPublic = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range []string{"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4",
+		"64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "fc00::/7"} {
+		out = append(out, netip.MustParsePrefix(p))
+	}
+	return out
+}()
+
+// publicAddress reports whether host, a dialled IP address, is one a
+// webhook may reach.
+func publicAddress(host string) bool {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap() // ::ffff:10.0.0.1 is 10.0.0.1
+	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsUnspecified() ||
+		a.IsMulticast() || a.IsInterfaceLocalMulticast() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
 }
 
 func ruleSecret(ctx context.Context, t store.Tenant, ruleID string) (string, error) {
