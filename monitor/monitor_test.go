@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -621,4 +622,35 @@ func TestPublicAddress(t *testing.T) {
 			t.Errorf("publicAddress(%q) = %v, want %v", c.host, got, c.want)
 		}
 	}
+}
+
+// A tenant's deliveries stop when their time is spent: the rest wait, due,
+// for the next run (other tenants' alerts do not wait behind a slow
+// receiver).
+func TestDeliveriesStopWhenTheirTimeIsSpent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		var posts atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { posts.Add(1); w.WriteHeader(http.StatusNoContent) }))
+		defer srv.Close()
+		f.add(start.Add(-time.Minute), 3, traffic{typ: "TRANSFER", amount: 10, score: 0.95, band: "critical"})
+		r := f.rule(KindQueueBacklog, "", 1, srv.URL)
+		w := NewWebhooks(true)
+		w.budget = -time.Second // already spent
+		if err := (&Evaluator{Webhooks: w}).Evaluate(ctx, f.bank, start); err != nil {
+			t.Fatal(err)
+		}
+		d, err := store.ListDeliveries(ctx, f.bank, r.ID, 10)
+		if err != nil || posts.Load() != 0 || len(d) != 1 || d[0].Attempts != 0 || d[0].State != store.DeliveryPending {
+			t.Fatalf("over budget: %d posts, deliveries %+v, %v; want none sent, one pending", posts.Load(), d, err)
+		}
+		w.budget = deliverBudget
+		if err := (&Evaluator{Webhooks: w}).Evaluate(ctx, f.bank, start.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := store.ListDeliveries(ctx, f.bank, r.ID, 10); posts.Load() != 1 || len(d) != 1 || d[0].State != store.DeliveryDelivered {
+			t.Errorf("next run: %d posts, deliveries %+v; want the waiting one delivered", posts.Load(), d)
+		}
+	})
 }

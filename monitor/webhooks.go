@@ -68,6 +68,8 @@ var ErrPrivateAddress = errors.New("webhook target resolves to a loopback, priva
 type Webhooks struct {
 	client *http.Client
 	secret func(ctx context.Context, t store.Tenant, ruleID string) (string, error)
+	// budget is deliverBudget (tests shorten it).
+	budget time.Duration
 }
 
 // NewWebhooks is a sender. Unless allowPrivate, it refuses to connect to
@@ -94,7 +96,7 @@ func NewWebhooks(allowPrivate bool) *Webhooks {
 		// A receiver answers; it does not send the signed body elsewhere.
 		// A redirect is an answer, recorded with its status (not 2xx).
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		secret: ruleSecret}
+		secret: ruleSecret, budget: deliverBudget}
 }
 
 // nonPublic are the address ranges a webhook may not reach besides those
@@ -143,16 +145,26 @@ func ruleSecret(ctx context.Context, t store.Tenant, ruleID string) (string, err
 	return r.WebhookSecret, nil
 }
 
+// deliverBudget is the longest one tenant's deliveries may take in one run
+// of the evaluator (whose lease lasts two minutes, and which serves every
+// tenant in turn): a slow receiver delays its own deliveries, which wait
+// for the next run, not the other tenants' alerts.
+const deliverBudget = 30 * time.Second
+
 // Deliver sends the tenant's deliveries that are due at now, one attempt
-// each: a 2xx answer delivers it; anything else waits Backoff(attempts)
-// for the next attempt, or fails it after MaxAttempts.
+// each, within deliverBudget: a 2xx answer delivers it; anything else waits
+// Backoff(attempts) for the next attempt, or fails it after MaxAttempts.
 func (w *Webhooks) Deliver(ctx context.Context, t store.Tenant, now time.Time) error {
 	due, err := store.DueDeliveries(ctx, t, now, 50)
 	if err != nil {
 		return err
 	}
+	started := time.Now()
 	var errs []error
 	for i := range due {
+		if time.Since(started) > w.budget {
+			break // the rest stay due for the next run
+		}
 		d := &due[i]
 		secret, err := w.secret(ctx, t, d.RuleID)
 		if err != nil {
