@@ -16,8 +16,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
+	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/store"
 )
 
@@ -212,7 +212,7 @@ func (w *Webhooks) post(ctx context.Context, d *store.WebhookDelivery, secret st
 		if errors.Is(err, ErrPrivateAddress) {
 			msg = ErrPrivateAddress.Error()
 		}
-		return 0, truncateText(msg, 300)
+		return 0, scoring.Truncate(msg, 300)
 	}
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
@@ -220,15 +220,4 @@ func (w *Webhooks) post(ctx context.Context, d *store.WebhookDelivery, secret st
 		return res.StatusCode, "answered " + res.Status
 	}
 	return res.StatusCode, ""
-}
-
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "…"
 }

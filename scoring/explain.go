@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // DefaultTopK is how many contributions an explanation lists by default.
@@ -282,6 +283,19 @@ func FormatAmount(v float64) string {
 		b.WriteRune(r)
 	}
 	return b.String() + "." + frac
+}
+
+// Truncate cuts s to at most n bytes without splitting a UTF-8 sequence,
+// and marks a cut with "…": for quoting what a user sent in a message or
+// keeping it to a column's size.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // FormatScore writes a calibrated score for people: four significant digits

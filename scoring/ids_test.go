@@ -35,3 +35,19 @@ func TestIDProblem(t *testing.T) {
 		t.Fatalf("Validate(spoofed account ids) = %v, want errors on nameOrig and nameDest", err)
 	}
 }
+
+func TestTruncate(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"}, {"exactly", 7, "exactly"}, {"abcdef", 3, "abc…"},
+		{"héllo", 2, "h…"}, // é is two bytes: not split
+		{"日本", 4, "日…"}, {"", 0, ""},
+	} {
+		if got := scoring.Truncate(c.in, c.n); got != c.want {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

@@ -331,19 +331,19 @@ func (r *Reader) Next() (Row, error) {
 		s := get(name)
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return 0, &RowError{Row: r.rows, Field: name, Reason: fmt.Sprintf("bad number %q", truncate(s, 40)), Value: s}
+			return 0, &RowError{Row: r.rows, Field: name, Reason: fmt.Sprintf("bad number %q", scoring.Truncate(s, 40)), Value: s}
 		}
 		return v, nil
 	}
 	t := &row.Tx
 	step, perr := strconv.Atoi(get(colStep))
 	if perr != nil {
-		return row, &RowError{Row: r.rows, Field: colStep, Reason: fmt.Sprintf("bad integer %q", truncate(get(colStep), 40)), Value: get(colStep)}
+		return row, &RowError{Row: r.rows, Field: colStep, Reason: fmt.Sprintf("bad integer %q", scoring.Truncate(get(colStep), 40)), Value: get(colStep)}
 	}
 	t.Step = step
 	t.Type = get(colType)
 	if !scoring.IsType(t.Type) {
-		return row, &RowError{Row: r.rows, Field: colType, Reason: fmt.Sprintf("unknown type %q", truncate(t.Type, 40)), Value: t.Type}
+		return row, &RowError{Row: r.rows, Field: colType, Reason: fmt.Sprintf("unknown type %q", scoring.Truncate(t.Type, 40)), Value: t.Type}
 	}
 	for _, f := range []struct {
 		name string
@@ -383,7 +383,7 @@ func (r *Reader) Next() (Row, error) {
 		case "1":
 			row.Label = 1
 		default:
-			return row, &RowError{Row: r.rows, Field: colIsFraud, Reason: fmt.Sprintf("must be 0 or 1, got %q", truncate(rec[i], 40)), Value: rec[i]}
+			return row, &RowError{Row: r.rows, Field: colIsFraud, Reason: fmt.Sprintf("must be 0 or 1, got %q", scoring.Truncate(rec[i], 40)), Value: rec[i]}
 		}
 	}
 	if i, ok := r.col[colExternalID]; ok {
@@ -407,14 +407,4 @@ func cellOf(t *scoring.Transaction, field string) string {
 		return t.Type
 	}
 	return ""
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/store"
 	"github.com/sentinel-fraud/sentinel/training"
 )
@@ -109,7 +110,7 @@ func CheckName(name string) *Refusal {
 		return nil
 	}
 	return refuse("extension", http.StatusUnsupportedMediaType,
-		"Only .csv and .csv.gz files are accepted; %q is neither.", truncate(name, 80))
+		"Only .csv and .csv.gz files are accepted; %q is neither.", scoring.Truncate(name, 80))
 }
 
 // signatures are the starts of common binary files.
@@ -388,14 +389,4 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/store"
 )
 
@@ -36,8 +37,8 @@ type Uploader struct {
 // carries its reason and HTTP status.
 func (s *Service) Submit(ctx context.Context, t store.Tenant, who Uploader, f File) (*store.Upload, error) {
 	now := s.now().UTC()
-	u := &store.Upload{ID: store.NewID(), UserEmail: who.Actor.Email, ClientIP: who.Actor.IP, UserAgent: truncate(who.Actor.UserAgent, 512),
-		FileName: truncate(f.Name, 255), ContentType: truncate(f.ContentType, 255), SizeBytes: f.Size, SHA256: f.SHA256, CreatedAt: now}
+	u := &store.Upload{ID: store.NewID(), UserEmail: who.Actor.Email, ClientIP: who.Actor.IP, UserAgent: scoring.Truncate(who.Actor.UserAgent, 512),
+		FileName: scoring.Truncate(f.Name, 255), ContentType: scoring.Truncate(f.ContentType, 255), SizeBytes: f.Size, SHA256: f.SHA256, CreatedAt: now}
 	if who.UserID != "" {
 		u.UserID = &who.UserID
 	}
@@ -151,8 +152,8 @@ func (s *Service) Cancel(ctx context.Context, t store.Tenant, a store.Actor, id 
 // uploader's role may not upload): 403, audited like every attempt.
 func (s *Service) Refuse(ctx context.Context, t store.Tenant, who Uploader, f File, r *Refusal) (*store.Upload, error) {
 	now := s.now().UTC()
-	u := &store.Upload{UserEmail: who.Actor.Email, ClientIP: who.Actor.IP, UserAgent: truncate(who.Actor.UserAgent, 512),
-		FileName: truncate(f.Name, 255), ContentType: truncate(f.ContentType, 255), SizeBytes: f.Size, SHA256: f.SHA256,
+	u := &store.Upload{UserEmail: who.Actor.Email, ClientIP: who.Actor.IP, UserAgent: scoring.Truncate(who.Actor.UserAgent, 512),
+		FileName: scoring.Truncate(f.Name, 255), ContentType: scoring.Truncate(f.ContentType, 255), SizeBytes: f.Size, SHA256: f.SHA256,
 		CreatedAt: now, FinishedAt: &now, Status: store.UploadRefused, ReasonCode: r.Code, Reason: r.Message, HTTPStatus: r.Status}
 	if who.UserID != "" {
 		u.UserID = &who.UserID
