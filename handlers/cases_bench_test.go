@@ -4,10 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
-	"slices"
 	"testing"
 	"time"
 
@@ -77,30 +74,7 @@ func BenchmarkCaseViews(b *testing.B) {
 		{"case page (htmx)", "/cases/" + open, true},
 	}
 	for _, v := range views {
-		b.Run(v.name, func(b *testing.B) {
-			var took []time.Duration
-			for b.Loop() {
-				req, _ := http.NewRequest(http.MethodGet, srv.URL+v.path, nil)
-				if v.htmx {
-					req.Header.Set("HX-Request", "true")
-				}
-				start := time.Now()
-				res, err := client.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				took = append(took, time.Since(start))
-				if res.StatusCode != http.StatusOK {
-					b.Fatalf("GET %s = %d", v.path, res.StatusCode)
-				}
-			}
-			slices.Sort(took)
-			q := func(p float64) float64 { return float64(took[int(p*float64(len(took)-1))].Microseconds()) / 1000 }
-			b.ReportMetric(q(0.5), "p50-ms")
-			b.ReportMetric(q(0.95), "p95-ms")
-		})
+		b.Run(v.name, func(b *testing.B) { timeGets(b, client, srv.URL+v.path, v.htmx) })
 	}
 }
 

@@ -2,10 +2,7 @@ package handlers
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"net/http/httptest"
-	"slices"
 	"testing"
 	"time"
 
@@ -27,12 +24,6 @@ func BenchmarkDashboardViews(b *testing.B) {
 	srv := httptest.NewServer(New(db, live.NewScorer(db), Config{}))
 	defer srv.Close()
 	client := benchLogin(b, srv.URL, u.Email)
-	report := func(b *testing.B, took []time.Duration) {
-		slices.Sort(took)
-		q := func(p float64) float64 { return float64(took[int(p*float64(len(took)-1))].Microseconds()) / 1000 }
-		b.ReportMetric(q(0.5), "p50-ms")
-		b.ReportMetric(q(0.95), "p95-ms")
-	}
 	for _, v := range []struct{ name, path string }{
 		{"dashboard 24 h", "/?window=24h"},
 		{"dashboard 7 days", "/?window=7d"},
@@ -42,25 +33,7 @@ func BenchmarkDashboardViews(b *testing.B) {
 		{"ticker poll", "/dashboard/ticker?since=0"},
 		{"replay panel", "/replay"},
 	} {
-		b.Run(v.name, func(b *testing.B) {
-			var took []time.Duration
-			for b.Loop() {
-				start := time.Now()
-				req, _ := http.NewRequest(http.MethodGet, srv.URL+v.path, nil)
-				req.Header.Set("HX-Request", "true")
-				res, err := client.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				took = append(took, time.Since(start))
-				if res.StatusCode != http.StatusOK {
-					b.Fatalf("GET %s = %d", v.path, res.StatusCode)
-				}
-			}
-			report(b, took)
-		})
+		b.Run(v.name, func(b *testing.B) { timeGets(b, client, srv.URL+v.path, true) })
 	}
 	tn := store.ForTenant(db, u.TenantID)
 	for _, w := range []string{window24h, window7d, window30d, windowAll} {
@@ -74,7 +47,7 @@ func BenchmarkDashboardViews(b *testing.B) {
 				}
 				took = append(took, time.Since(start))
 			}
-			report(b, took)
+			reportPercentiles(b, took)
 		})
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -101,27 +100,7 @@ func BenchmarkInvestigateViews(b *testing.B) {
 		{"the queue's review view, opened here", "view=review&band=critical&band=high&sort=risk"},
 	}
 	for _, v := range views {
-		b.Run(v.name, func(b *testing.B) {
-			path := "/investigate?" + v.query
-			var took []time.Duration
-			for b.Loop() {
-				start := time.Now()
-				res, err := client.Get(srv.URL + path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				took = append(took, time.Since(start))
-				if res.StatusCode != http.StatusOK {
-					b.Fatalf("GET %s = %d", path, res.StatusCode)
-				}
-			}
-			slices.Sort(took)
-			q := func(p float64) float64 { return float64(took[int(p*float64(len(took)-1))].Microseconds()) / 1000 }
-			b.ReportMetric(q(0.5), "p50-ms")
-			b.ReportMetric(q(0.95), "p95-ms")
-		})
+		b.Run(v.name, func(b *testing.B) { timeGets(b, client, srv.URL+"/investigate?"+v.query, false) })
 	}
 }
 
