@@ -43,10 +43,13 @@ func TestSafeCell(t *testing.T) {
 	}
 }
 
-// storeLike reads n rows as the store does: one row and one explanation
-// buffer, overwritten for each row.
-func storeLike(n int, read *int) func(emit func(*store.ExportRow) error) error {
-	return func(emit func(*store.ExportRow) error) error {
+// slot is what the tests' reader prepares for the writer.
+type slot struct{ id, explanation string }
+
+// storeLike reads n rows as the store does (one row and one explanation
+// buffer, overwritten for each row) and fills a slot with each.
+func storeLike(n int, read *int) func(next func() (*slot, error)) error {
+	return func(next func() (*slot, error)) error {
 		var r store.ExportRow
 		buf := make([]byte, 0, 64)
 		for i := range n {
@@ -54,9 +57,11 @@ func storeLike(n int, read *int) func(emit func(*store.ExportRow) error) error {
 			buf = append(buf[:0], fmt.Sprintf(`{"row":%d}`, i)...)
 			r.Explanation = buf
 			*read = i + 1
-			if err := emit(&r); err != nil {
+			s, err := next()
+			if err != nil {
 				return err
 			}
+			*s = slot{id: r.ID, explanation: string(r.Explanation)}
 		}
 		return nil
 	}
@@ -66,8 +71,8 @@ func TestPipeExportKeepsEveryRowInOrder(t *testing.T) {
 	const n = exportBatchRows*exportBatches*3 + 17
 	var read int
 	var got []string
-	err := pipeExport(context.Background(), storeLike(n, &read), func(r *store.ExportRow) error {
-		got = append(got, r.ID+" "+string(r.Explanation))
+	err := pipeExport(context.Background(), storeLike(n, &read), func(s *slot) error {
+		got = append(got, s.id+" "+s.explanation)
 		return nil
 	})
 	if err != nil || len(got) != n {
@@ -84,7 +89,7 @@ func TestPipeExportStopsReadingWhenWritingFails(t *testing.T) {
 	const n = 100_000
 	broken := errors.New("client went away")
 	var read, written int
-	err := pipeExport(context.Background(), storeLike(n, &read), func(r *store.ExportRow) error {
+	err := pipeExport(context.Background(), storeLike(n, &read), func(*slot) error {
 		if written == 300 {
 			return broken
 		}
@@ -103,14 +108,14 @@ func TestPipeExportStopsReadingWhenWritingFails(t *testing.T) {
 
 func TestPipeExportReturnsTheReadersError(t *testing.T) {
 	failed := errors.New("database gone")
-	err := pipeExport(context.Background(), func(emit func(*store.ExportRow) error) error {
+	err := pipeExport(context.Background(), func(next func() (*slot, error)) error {
 		for range 10 {
-			if err := emit(&store.ExportRow{}); err != nil {
+			if _, err := next(); err != nil {
 				return err
 			}
 		}
 		return failed
-	}, func(*store.ExportRow) error { return nil })
+	}, func(*slot) error { return nil })
 	if !errors.Is(err, failed) {
 		t.Fatalf("pipeExport() = %v, want the reader's error", err)
 	}

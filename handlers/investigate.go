@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -633,6 +634,10 @@ func (ex *exportedExplanation) parse(b []byte) error {
 		return sc.skip()
 	}
 	contribution := func() error {
+		if c, ok := sc.compactContribution(); ok {
+			ex.contributions = append(ex.contributions, c)
+			return nil
+		}
 		var c rawContribution
 		err := sc.object(func(key []byte) (err error) {
 			switch {
@@ -682,10 +687,54 @@ func (ex *exportedExplanation) parse(b []byte) error {
 	return nil
 }
 
-// top3 are the three largest contributions by size (ties keep the model's
-// order), as scoring.TopContributions picks them, without its sort; fewer
-// when fewer are not zero.
-func (ex *exportedExplanation) top3() ([]scoring.Contribution, error) {
+// compactContribution reads a contribution written as scoring/live writes
+// it, {"feature":"name","value":1,"contribution":0.5} without white space
+// or escapes, in one go: contributions are most of an explanation. Any
+// other form is left to the general reader (ok false, nothing read).
+func (sc *jsonScanner) compactContribution() (c rawContribution, ok bool) {
+	const featureKey, valueKey, contributionKey = `{"feature":"`, `","value":`, `,"contribution":`
+	b := sc.b[sc.i:]
+	if !bytes.HasPrefix(b, []byte(featureKey)) {
+		return c, false
+	}
+	name := b[len(featureKey):]
+	q := bytes.IndexByte(name, '"')
+	if q < 0 || bytes.IndexByte(name[:q], '\\') >= 0 {
+		return c, false
+	}
+	for _, ch := range name[:q] {
+		if ch < 0x20 {
+			return c, false
+		}
+	}
+	c.feature = b[len(featureKey)-1 : len(featureKey)+q+1] // with its quotes
+	rest := name[q:]
+	if !bytes.HasPrefix(rest, []byte(valueKey)) {
+		return c, false
+	}
+	rest = rest[len(valueKey):]
+	n := numberLength(rest)
+	if n == 0 || !bytes.HasPrefix(rest[n:], []byte(contributionKey)) {
+		return c, false
+	}
+	c.value, rest = rest[:n], rest[n+len(contributionKey):]
+	n = numberLength(rest)
+	if n == 0 || n == len(rest) || rest[n] != '}' {
+		return c, false
+	}
+	f, err := strconv.ParseFloat(unsafeString(rest[:n]), 64)
+	if err != nil {
+		return c, false
+	}
+	c.contribution = f
+	sc.i = len(sc.b) - len(rest) + n + 1
+	return c, true
+}
+
+// top3 appends to out the three largest contributions by size (ties keep
+// the model's order), as scoring.TopContributions picks them, without its
+// sort; fewer when fewer are not zero.
+func (ex *exportedExplanation) top3(out []scoring.Contribution) ([]scoring.Contribution, error) {
 	var top [3]*rawContribution
 	for i := range ex.contributions {
 		c := &ex.contributions[i]
@@ -700,7 +749,6 @@ func (ex *exportedExplanation) top3() ([]scoring.Contribution, error) {
 			}
 		}
 	}
-	out := make([]scoring.Contribution, 0, 3)
 	for _, c := range top {
 		if c == nil {
 			break
@@ -712,6 +760,34 @@ func (ex *exportedExplanation) top3() ([]scoring.Contribution, error) {
 		out = append(out, rc)
 	}
 	return out, nil
+}
+
+// exportRow is one row of the export as its reader prepares it for its
+// writer: the transaction, and what the export writes of its explanation,
+// read on the reader's goroutine so that the two share the work.
+type exportRow struct {
+	store.ExportRow
+	modelName    string
+	modelVersion int64
+	review       bool
+	summary      string
+	top          []scoring.Contribution // the three largest, fewer when fewer are not zero
+}
+
+// fill sets r to the store's row sr (which the store reuses: its
+// explanation is read here, not kept), parsing the explanation with ex.
+func (r *exportRow) fill(sr *store.ExportRow, ex *exportedExplanation) error {
+	if err := ex.parse(sr.Explanation); err != nil {
+		return fmt.Errorf("explanation of %s: %w", sr.ID, err)
+	}
+	top, err := ex.top3(r.top[:0])
+	if err != nil {
+		return fmt.Errorf("explanation of %s: %w", sr.ID, err)
+	}
+	*r = exportRow{ExportRow: *sr, modelName: ex.ModelName, modelVersion: ex.ModelVersion, review: ex.Review,
+		summary: ex.Summary, top: top}
+	r.Explanation = nil
+	return nil
 }
 
 // InvestigateExport downloads every transaction the page's filters keep, in
@@ -738,17 +814,20 @@ func (s *Server) InvestigateExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var ex exportedExplanation
 	var n int
 	var more bool
-	read := func(emit func(*store.ExportRow) error) (err error) {
-		n, more, err = store.ExportTransactions(ctx, p.Tenant, f, limit, emit)
+	var ex exportedExplanation
+	read := func(next func() (*exportRow, error)) (err error) {
+		n, more, err = store.ExportTransactions(ctx, p.Tenant, f, limit, func(r *store.ExportRow) error {
+			slot, err := next()
+			if err != nil {
+				return err
+			}
+			return slot.fill(r, &ex)
+		})
 		return err
 	}
-	err = pipeExport(ctx, read, func(r *store.ExportRow) error {
-		if err := ex.parse(r.Explanation); err != nil {
-			return fmt.Errorf("explanation of %s: %w", r.ID, err)
-		}
+	err = pipeExport(ctx, read, func(r *exportRow) error {
 		rec := out.rec[:0]
 		rec.text(r.ID)
 		rec.text(r.ExternalID)
@@ -764,23 +843,19 @@ func (s *Server) InvestigateExport(c echo.Context) error {
 		rec.number(r.Score)
 		rec.number(r.RawMargin)
 		rec.text(r.Band)
-		rec.text(strconv.FormatBool(ex.Review))
-		rec.text(ex.ModelName)
-		rec.integer(ex.ModelVersion)
-		top, err := ex.top3()
-		if err != nil {
-			return fmt.Errorf("explanation of %s: %w", r.ID, err)
-		}
+		rec.text(strconv.FormatBool(r.review))
+		rec.text(r.modelName)
+		rec.integer(r.modelVersion)
 		for i := range 3 {
-			if i < len(top) {
-				rec.text(top[i].Feature)
-				rec.number(top[i].Value)
-				rec.number(top[i].Contribution)
+			if i < len(r.top) {
+				rec.text(r.top[i].Feature)
+				rec.number(r.top[i].Value)
+				rec.number(r.top[i].Contribution)
 			} else {
 				rec = append(rec, "", "", "")
 			}
 		}
-		rec.text(ex.Summary)
+		rec.text(r.summary)
 		rec.text(r.Label)
 		rec.text(r.DecidedBy)
 		rec.time(r.DecidedAt)

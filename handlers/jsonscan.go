@@ -106,25 +106,42 @@ func (s *jsonScanner) array(elem func() error) error {
 }
 
 // rawString reads a string with its quotes, and whether it holds escapes.
+// It jumps from quote to quote (bytes.IndexByte) and checks the text
+// between: a quote after a backslash does not end the string.
 func (s *jsonScanner) rawString() ([]byte, bool, error) {
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return nil, false, s.fail("want a string")
 	}
 	start, escaped := s.i, false
-	for s.i++; s.i < len(s.b); s.i++ {
-		switch c := s.b[s.i]; {
-		case c == '\\':
-			escaped = true
-			s.i++
-		case c == '"':
-			s.i++
+	for s.i++; ; {
+		q := bytes.IndexByte(s.b[s.i:], '"')
+		if q < 0 {
+			s.i = len(s.b)
+			return nil, false, s.fail("unterminated string")
+		}
+		text := s.b[s.i : s.i+q]
+		for j, c := range text {
+			if c < 0x20 {
+				s.i += j
+				return nil, false, s.fail("control character in a string")
+			}
+		}
+		s.i += q + 1
+		if bytes.IndexByte(text, '\\') < 0 {
 			return s.b[start:s.i], escaped, nil
-		case c < 0x20:
-			return nil, false, s.fail("control character in a string")
+		}
+		escaped = true
+		// The quote ends the string unless an odd run of backslashes
+		// comes before it.
+		n := 0
+		for n < len(text) && text[len(text)-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			return s.b[start:s.i], escaped, nil
 		}
 	}
-	return nil, false, s.fail("unterminated string")
 }
 
 // str reads a string value.
@@ -147,16 +164,23 @@ func (s *jsonScanner) str() (string, error) {
 // rawNumber reads a number value as its text (number checks it).
 func (s *jsonScanner) rawNumber() ([]byte, error) {
 	s.ws()
-	start := s.i
-	for ; s.i < len(s.b); s.i++ {
-		if c := s.b[s.i]; (c < '0' || c > '9') && c != '-' && c != '+' && c != '.' && c != 'e' && c != 'E' {
-			break
-		}
-	}
-	if start == s.i {
+	n := numberLength(s.b[s.i:])
+	if n == 0 {
 		return nil, s.fail("want a number")
 	}
-	return s.b[start:s.i], nil
+	s.i += n
+	return s.b[s.i-n : s.i], nil
+}
+
+// numberLength is how many bytes at the start of b can belong to a number
+// (ParseFloat checks them).
+func numberLength(b []byte) int {
+	for i, c := range b {
+		if (c < '0' || c > '9') && c != '-' && c != '+' && c != '.' && c != 'e' && c != 'E' {
+			return i
+		}
+	}
+	return len(b)
 }
 
 // number reads a number value.

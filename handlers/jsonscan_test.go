@@ -89,13 +89,15 @@ func TestExplanationParseAgreesWithEncodingJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := scoring.TopContributions(all, 3)
-		got, err := ex.top3()
+		got, err := ex.top3(nil)
 		if err != nil || !slices.Equal(got, want) {
 			t.Fatalf("top3() = %v, %v; want %v", got, err, want)
 		}
 	})
 	t.Run("malformed documents fail", func(t *testing.T) {
-		for _, b := range []string{``, `{`, `{"model":}`, `{"model":{"name":1}}`, `[]`, `{"a":1}x`, "{\"a\":\"\x01\"}", `{"a" 1}`, `{"a":tru}`} {
+		for _, b := range []string{``, `{`, `{"model":}`, `{"model":{"name":1}}`, `[]`, `{"a":1}x`, "{\"a\":\"\x01\"}", `{"a" 1}`, `{"a":tru}`,
+			`{"explanation":{"contributions":[{"feature":"a","value":1,"contribution":1e}]}}`,
+			`{"explanation":{"contributions":[{"feature":"a","value":1,"contribution":1]}}`} {
 			var ex exportedExplanation
 			if err := ex.parse([]byte(b)); err == nil {
 				t.Errorf("parse(%q) = nil error", b)
@@ -126,4 +128,31 @@ func FuzzExplanationParse(f *testing.F) {
 			t.Errorf("parse(%q) = %+v, encoding/json %+v %v", b, got, *want, all)
 		}
 	})
+}
+
+func TestRawStringEndsAtTheFirstUnescapedQuote(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		escaped  bool
+	}{
+		{`"plain" rest`, `"plain"`, false},
+		{`"" rest`, `""`, false},
+		{`"a\"b" rest`, `"a\"b"`, true},
+		{`"a\\" rest"`, `"a\\"`, true},
+		{`"a\\\"b" rest`, `"a\\\"b"`, true},
+		{`"\"\"" rest`, `"\"\""`, true},
+		{`"tab\tx" rest`, `"tab\tx"`, true},
+	} {
+		sc := jsonScanner{b: []byte(tc.in)}
+		raw, escaped, err := sc.rawString()
+		if err != nil || string(raw) != tc.want || escaped != tc.escaped {
+			t.Errorf("rawString(%s) = %s, %v, %v; want %s, %v", tc.in, raw, escaped, err, tc.want, tc.escaped)
+		}
+	}
+	for _, bad := range []string{`"unterminated`, `"ends in a backslash\"`, "\"control\x01\"", `not a string`} {
+		sc := jsonScanner{b: []byte(bad)}
+		if _, _, err := sc.rawString(); err == nil {
+			t.Errorf("rawString(%q) = nil error", bad)
+		}
+	}
 }
