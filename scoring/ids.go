@@ -12,6 +12,13 @@ import (
 // (Unicode Cc, Cf, Zl, Zp), which would let "C123\u202Egpj.exe" show as
 // another id.
 func IDProblem(s string) string {
+	ascii := true
+	for i := 0; i < len(s) && ascii; i++ {
+		ascii = s[i] >= 0x20 && s[i] < 0x7f
+	}
+	if ascii {
+		return "" // printable ASCII, as almost every id is: no table lookups
+	}
 	if !utf8.ValidString(s) {
 		return "must be valid UTF-8"
 	}

@@ -15,15 +15,18 @@ func TestIDProblem(t *testing.T) {
 		{"C123456789", true},
 		{"M-42_é-ü", true},
 		{"client 7", true},
-		{"C123\u202Egpj.exe", false}, // right-to-left override (Cf)
-		{"C1\u200B23", false},        // zero-width space (Cf)
-		{"\uFEFFC123", false},        // byte order mark (Cf)
-		{"C1\u2028", false},          // line separator (Zl)
-		{"C1\u2029", false},          // paragraph separator (Zp)
-		{"C1\x00", false},            // NUL (Cc)
-		{"C1\n", false},              // newline (Cc)
-		{"C1\u0085", false},          // next line (Cc)
-		{"C1\xff", false},            // invalid UTF-8
+		{"C123\u202Egpj.exe", false},                  // right-to-left override (Cf)
+		{"C1\u200B23", false},                         // zero-width space (Cf)
+		{"\uFEFFC123", false},                         // byte order mark (Cf)
+		{"C1\u2028", false},                           // line separator (Zl)
+		{"C1\u2029", false},                           // paragraph separator (Zp)
+		{"C1\x00", false},                             // NUL (Cc)
+		{"C1\n", false},                               // newline (Cc)
+		{"C1\t", false},                               // tab (Cc)
+		{"C1\x7f", false},                             // delete (Cc)
+		{"~ !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}", true}, // printable ASCII
+		{"C1\u0085", false},                           // next line (Cc)
+		{"C1\xff", false},                             // invalid UTF-8
 	} {
 		if got := scoring.IDProblem(tc.id) == ""; got != tc.ok {
 			t.Errorf("IDProblem(%q) accepts = %v, want %v", tc.id, got, tc.ok)
