@@ -94,28 +94,26 @@ func (s *Server) entityPage(c echo.Context, account, via string) error {
 	t := currentPrincipal(c).Tenant
 	now := s.now()
 	var (
-		wg                          sync.WaitGroup
-		e, hop                      *store.Entity
-		days                        []store.DayActivity
-		panel                       views.EntityWatchProps
-		list                        views.EntityTransactionsProps
-		errProfile, errHop, errDays error
-		errPanel, errList           error
+		wg                 sync.WaitGroup
+		e, hop             *store.Entity
+		panel              views.EntityWatchProps
+		list               views.EntityTransactionsProps
+		errProfile, errHop error
+		errPanel, errList  error
 	)
 	wg.Go(func() { e, errProfile = store.ProfileEntity(ctx, t, account, now, graphTop) })
 	wg.Go(func() { hop, errHop = secondHop(ctx, t, via) })
-	wg.Go(func() { days, errDays = store.EntityActivity(ctx, t, account) })
 	wg.Go(func() { panel, errPanel = s.entityWatchProps(c, account) })
 	wg.Go(func() { list, errList = s.entityTransactions(c, account) })
 	wg.Wait()
-	if err := errors.Join(errProfile, errHop, errDays, errPanel, errList); err != nil {
+	if err := errors.Join(errProfile, errHop, errPanel, errList); err != nil {
 		return err
 	}
 	graph, err := s.graphProps(c, e, hop)
 	if err != nil {
 		return err
 	}
-	activity, err := activityChart(days)
+	activity, err := activityChart(e.Days)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -93,5 +94,21 @@ func TestIsUnavailable(t *testing.T) {
 				t.Errorf("IsUnavailable(%v) = %v, want %v", tc.err, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestPostgresConnectionsCompileNothing(t *testing.T) {
+	url := os.Getenv("SENTINEL_TEST_POSTGRES_URL")
+	if url == "" {
+		t.Skip("SENTINEL_TEST_POSTGRES_URL is not set")
+	}
+	db, err := Open(url, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var jit string
+	if err := db.gorm.Raw("SHOW jit").Scan(&jit).Error; err != nil || jit != "off" {
+		t.Fatalf("SHOW jit = %q, %v; want off (connectionSettings)", jit, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -129,6 +130,9 @@ type Entity struct {
 	// transaction confirmed as fraud (sending or receiving, with anyone);
 	// BlockedCounterparties those that are blocked now.
 	FraudCounterparties, BlockedCounterparties int
+	// Days are its transactions per day (UTC), oldest first (a profile's
+	// only, not a graph's).
+	Days []DayActivity
 }
 
 // sqlTime scans a time that PostgreSQL returns as a time and SQLite, for
@@ -254,14 +258,25 @@ func groupsQuery(columns string, balance bool) string {
 	FROM transactions WHERE tenant_id = @tenant AND name_dest = @account AND name_orig IN @accounts AND name_orig <> @account GROUP BY name_orig`
 }
 
-// totalsQuery sums all of an account's transactions per direction: a
-// plain sum over its index entries, without groups (and no row for a
-// direction without transactions).
-var totalsQuery = `SELECT 'out' AS dir, '' AS cp, ` + flowColumns + `, ` + balanceColumns + `
-	FROM transactions WHERE tenant_id = @tenant AND name_orig = @account HAVING COUNT(*) > 0
+// totalsQuery sums all of an account's transactions per direction and day
+// (UTC; day is the dialect's expression of a day number): one pass over its
+// index entries gives both the profile's sums and its activity chart.
+func totalsQuery(day string) string {
+	return `SELECT 'out' AS dir, CAST(` + day + ` AS TEXT) AS cp, ` + flowColumns + `, ` + balanceColumns + `
+	FROM transactions WHERE tenant_id = @tenant AND name_orig = @account GROUP BY 2
 	UNION ALL
-	SELECT 'in', '', ` + flowColumns + `, ` + noBalance + `
-	FROM transactions WHERE tenant_id = @tenant AND name_dest = @account AND name_orig <> @account HAVING COUNT(*) > 0`
+	SELECT 'in', CAST(` + day + ` AS TEXT), ` + flowColumns + `, ` + noBalance + `
+	FROM transactions WHERE tenant_id = @tenant AND name_dest = @account AND name_orig <> @account GROUP BY 2`
+}
+
+// dayNumber is the day (UTC) of received_at as days since 1970-01-01.
+func (t Tenant) dayNumber() string {
+	if t.db.Dialector.Name() == "postgres" {
+		return "CAST(floor(date_part('epoch', received_at) / 86400) AS BIGINT)"
+	}
+	// SQLite keeps UTC times as text that starts with the date.
+	return "CAST(julianday(substr(received_at, 1, 10)) - 2440587.5 AS INTEGER)"
+}
 
 // The group statements of ProfileEntity and EntityCounterparties.
 var (
@@ -302,15 +317,35 @@ func (t Tenant) entity(ctx context.Context, account string, now time.Time, top i
 	if profile {
 		totalsArgs := maps.Clone(args)
 		wg.Go(func() {
+			days := map[int64]*DayActivity{}
+			var badDay error
 			errTotals = t.customPlans(ctx, func(tx Tenant) error {
-				return tx.scanFlows(ctx, totalsQuery, totalsArgs, func(dir, _ string, f *Flow) {
+				return tx.scanFlows(ctx, totalsQuery(tx.dayNumber()), totalsArgs, func(dir, day string, f *Flow) {
 					if dir == "out" {
-						sent = *f
+						sent.add(f)
 					} else {
-						received = *f
+						received.add(f)
 					}
+					n, err := strconv.ParseInt(day, 10, 64)
+					if err != nil {
+						badDay = fmt.Errorf("day %q: %w", day, err)
+						return
+					}
+					d := days[n]
+					if d == nil {
+						d = &DayActivity{Day: time.Unix(n*86400, 0).UTC()}
+						days[n] = d
+					}
+					d.Count += f.Count
+					d.Flagged += f.Flagged
+					d.ScoreSum += f.ScoreSum
 				})
 			})
+			errTotals = errors.Join(errTotals, badDay)
+			for _, d := range days {
+				e.Days = append(e.Days, *d)
+			}
+			slices.SortFunc(e.Days, func(a, b DayActivity) int { return a.Day.Compare(b.Day) })
 		})
 	}
 	var self *Flow // transactions to itself
@@ -418,39 +453,6 @@ type DayActivity struct {
 	Count    int64
 	Flagged  int64
 	ScoreSum float64
-}
-
-// EntityActivity is the account's transactions per day (UTC), oldest
-// first, from the account indexes alone as ProfileEntity reads them.
-func EntityActivity(ctx context.Context, t Tenant, account string) ([]DayActivity, error) {
-	day := "CAST(floor(date_part('epoch', received_at) / 86400) AS BIGINT)"
-	if t.db.Dialector.Name() != "postgres" {
-		// SQLite keeps UTC times as text that starts with the date.
-		day = "CAST(julianday(substr(received_at, 1, 10)) - 2440587.5 AS INTEGER)"
-	}
-	part := `SELECT ` + day + ` AS day, COUNT(*) AS count,
-		SUM(CASE WHEN review_priority IS NOT NULL THEN 1 ELSE 0 END) AS flagged, SUM(score) AS score_sum
-		FROM transactions WHERE tenant_id = ? AND `
-	q := `SELECT day, SUM(count) AS count, SUM(flagged) AS flagged, SUM(score_sum) AS score_sum FROM (` +
-		part + `name_orig = ? GROUP BY 1 UNION ALL ` + part + `name_dest = ? AND name_orig <> ? GROUP BY 1) d
-		GROUP BY day ORDER BY day`
-	var rows []struct {
-		Day      int64
-		Count    int64
-		Flagged  int64
-		ScoreSum float64
-	}
-	err := t.customPlans(ctx, func(tx Tenant) error {
-		return tx.db.WithContext(ctx).Raw(q, t.id, account, t.id, account, account).Scan(&rows).Error
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: activity of %s: %w", account, err)
-	}
-	out := make([]DayActivity, len(rows))
-	for i, r := range rows {
-		out[i] = DayActivity{Day: time.Unix(r.Day*86400, 0).UTC(), Count: r.Count, Flagged: r.Flagged, ScoreSum: r.ScoreSum}
-	}
-	return out, nil
 }
 
 // customPlans runs fn so that PostgreSQL plans each of its statements for
