@@ -155,11 +155,18 @@ const formulaStarts = "=+-@\t\r＝＋－＠"
 // cell gets a leading single quote, which spreadsheets show as text.
 // Tab and carriage return count as starts, not as white space.
 func safeCell(s string) string {
+	if s == "" || isASCIIAlphanumeric(s[0]) {
+		return s // most cells: no formula, no white space to look past
+	}
 	rest := strings.TrimLeftFunc(s, func(r rune) bool { return unicode.IsSpace(r) && r != '\t' && r != '\r' })
 	if r, _ := utf8.DecodeRuneInString(rest); rest != "" && strings.ContainsRune(formulaStarts, r) {
 		return "'" + s
 	}
 	return s
+}
+
+func isASCIIAlphanumeric(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // exportFilename is sentinel-<tenant>-<what>-<UTC timestamp>.csv.

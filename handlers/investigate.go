@@ -573,6 +573,9 @@ type exportedExplanation struct {
 	// contributions keep their feature and value as the JSON has them:
 	// only the top three are read further.
 	contributions []rawContribution
+	// names holds the model and feature names read so far: a million rows
+	// name a handful, and each would otherwise be a new string.
+	names map[string]string
 }
 
 // rawContribution is a contribution whose feature (a JSON string, with its
@@ -583,12 +586,12 @@ type rawContribution struct {
 }
 
 // read turns c into a contribution.
-func (c *rawContribution) read() (scoring.Contribution, error) {
+func (c *rawContribution) read(names map[string]string) (scoring.Contribution, error) {
 	var out scoring.Contribution
 	sc := jsonScanner{b: c.feature}
 	var err error
 	if len(c.feature) > 0 {
-		if out.Feature, err = sc.str(); err != nil {
+		if out.Feature, err = sc.name(names); err != nil {
 			return out, err
 		}
 	}
@@ -608,7 +611,10 @@ func (c *rawContribution) read() (scoring.Contribution, error) {
 // reflection were most of the export's time. Key order and white space do
 // not matter; keys match in any case, as encoding/json matches them.
 func (ex *exportedExplanation) parse(b []byte) error {
-	*ex = exportedExplanation{contributions: ex.contributions[:0]}
+	if ex.names == nil {
+		ex.names = map[string]string{}
+	}
+	*ex = exportedExplanation{contributions: ex.contributions[:0], names: ex.names}
 	sc := jsonScanner{b: b}
 	is := func(key []byte, name string) bool {
 		return len(key) == len(name) && (string(key) == name || strings.EqualFold(unsafeString(key), name))
@@ -616,7 +622,7 @@ func (ex *exportedExplanation) parse(b []byte) error {
 	model := func(key []byte) (err error) {
 		switch {
 		case is(key, "name"):
-			ex.ModelName, err = sc.str()
+			ex.ModelName, err = sc.name(ex.names)
 		case is(key, "version"):
 			var f float64
 			f, err = sc.number()
@@ -753,7 +759,7 @@ func (ex *exportedExplanation) top3(out []scoring.Contribution) ([]scoring.Contr
 		if c == nil {
 			break
 		}
-		rc, err := c.read()
+		rc, err := c.read(ex.names)
 		if err != nil {
 			return nil, err
 		}

@@ -161,6 +161,26 @@ func (s *jsonScanner) str() (string, error) {
 	return out, nil
 }
 
+// name reads a string value that is one of a few names, kept in names
+// (up to 1,024 of them) so that a name read again is not a new string.
+func (s *jsonScanner) name(names map[string]string) (string, error) {
+	start := s.i
+	raw, escaped, err := s.rawString()
+	if err != nil || escaped || !utf8.Valid(raw) {
+		s.i = start
+		return s.str() // escapes or bad bytes: as str reads them, not kept
+	}
+	text := raw[1 : len(raw)-1]
+	if n, ok := names[string(text)]; ok { // the compiler does not copy text here
+		return n, nil
+	}
+	n := string(text)
+	if len(names) < 1024 {
+		names[n] = n
+	}
+	return n, nil
+}
+
 // rawNumber reads a number value as its text (number checks it).
 func (s *jsonScanner) rawNumber() ([]byte, error) {
 	s.ws()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/sentinel-fraud/sentinel/scoring"
 	"github.com/sentinel-fraud/sentinel/scoring/live"
@@ -25,7 +26,7 @@ func decodedByEncodingJSON(b []byte) (*exportedExplanation, []scoring.Contributi
 func (ex *exportedExplanation) readAll() ([]scoring.Contribution, error) {
 	var out []scoring.Contribution
 	for i := range ex.contributions {
-		c, err := ex.contributions[i].read()
+		c, err := ex.contributions[i].read(ex.names)
 		if err != nil {
 			return nil, err
 		}
@@ -154,5 +155,27 @@ func TestRawStringEndsAtTheFirstUnescapedQuote(t *testing.T) {
 		if _, _, err := sc.rawString(); err == nil {
 			t.Errorf("rawString(%q) = nil error", bad)
 		}
+	}
+}
+
+func TestNameKeepsOneStringPerName(t *testing.T) {
+	names := map[string]string{}
+	read := func(doc string) string {
+		sc := jsonScanner{b: []byte(doc)}
+		n, err := sc.name(names)
+		if err != nil {
+			t.Fatalf("name(%s): %v", doc, err)
+		}
+		return n
+	}
+	first, second := read(`"amount"`), read(`"amount"`)
+	if first != "amount" || unsafe.StringData(first) != unsafe.StringData(second) {
+		t.Errorf("name read twice = %q and %q, not one string", first, second)
+	}
+	if got := read(`"caf\u00e9"`); got != "café" {
+		t.Errorf("an escaped name = %q, want café", got)
+	}
+	if len(names) != 1 {
+		t.Errorf("names kept %v, want only amount (escaped names are not kept)", names)
 	}
 }
