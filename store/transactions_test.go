@@ -149,3 +149,44 @@ func TestPredictionKeyHoldsTheTenant(t *testing.T) {
 		t.Fatalf("prediction of the transaction's own tenant: %v", err)
 	}
 }
+
+// On PostgreSQL every table of a new database has statistics once migrated
+// (analyzeNewTables): without them, the key check of each stored
+// prediction could be planned on the amount index and read every
+// transaction of the tenant per row.
+func TestMigrateLeavesNoTableWithoutStatistics(t *testing.T) {
+	db, u := storetest.PostgresUnmigrated(t)
+	ctx := context.Background()
+	if err := store.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, `SELECT relname, reltuples FROM pg_class
+		WHERE relkind = 'r' AND relnamespace = CAST(current_schema() AS regnamespace)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var name string
+		var tuples float64
+		if err := rows.Scan(&name, &tuples); err != nil {
+			t.Fatal(err)
+		}
+		seen[name] = true
+		if tuples < 0 {
+			t.Errorf("table %s was never analyzed (reltuples %v)", name, tuples)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !seen["transactions"] || !seen["predictions"] {
+		t.Fatalf("tables of the schema = %v, want transactions and predictions among them", seen)
+	}
+}
