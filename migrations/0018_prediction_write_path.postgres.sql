@@ -11,15 +11,20 @@
 -- are.
 ALTER TABLE predictions SET (toast_tuple_target = 8160);
 
--- One index fewer to update per prediction: the covering index of 0011
--- becomes the unique one, and the unique constraint on transaction_id alone
--- goes. Transaction ids are unique in all tenants, and the key of 0005 ties
--- a prediction's (tenant_id, transaction_id) to its transaction, so "one
--- prediction per transaction" holds as before.
+-- Two indexes fewer to update per prediction: the covering index of 0011,
+-- (tenant_id, transaction_id), becomes the primary key, and the unique
+-- constraint on transaction_id alone and the index on the prediction's own
+-- id go. Transaction ids are unique in all tenants, and the key of 0005
+-- ties a prediction's (tenant_id, transaction_id) to its transaction, so
+-- "one prediction per transaction" holds as before. A prediction is only
+-- ever looked up by its transaction; its id (a UUIDv7 the store makes)
+-- orders equal scores, and the covering index carries it.
 DROP INDEX predictions_cover_idx;
 CREATE UNIQUE INDEX predictions_cover_idx ON predictions (tenant_id, transaction_id)
     INCLUDE (id, score, raw_margin, band, model_version_id);
 ALTER TABLE predictions DROP CONSTRAINT predictions_transaction_id_key;
+ALTER TABLE predictions DROP CONSTRAINT predictions_pkey;
+ALTER TABLE predictions ADD CONSTRAINT predictions_pkey PRIMARY KEY USING INDEX predictions_cover_idx;
 
 -- And one fewer per transaction: (tenant_id, id), unique since 0005 and
 -- the target of every key but one, becomes the primary key, and the index
