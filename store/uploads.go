@@ -34,6 +34,7 @@ const (
 	ActionUpload        = "upload.attempt"
 	ActionUploadConfirm = "upload.confirm"
 	ActionUploadCancel  = "upload.cancel"
+	ActionUploadExpire  = "upload.expire"
 	ActionUploadFinish  = "upload.finish"
 	ActionUploadExport  = "upload.errors_export"
 	// ActionUploadDenied is a look at the upload pages by a role that may
@@ -326,10 +327,25 @@ func ConfirmUpload(ctx context.Context, t Tenant, a Actor, id string) error {
 // CancelUpload cancels a waiting or running upload; a running job sees it
 // at its next batch and stops. The rows it stored stay.
 func CancelUpload(ctx context.Context, t Tenant, a Actor, id string, now time.Time) error {
+	return t.endUpload(ctx, a, id, []string{UploadConfirm, UploadQueued, UploadRunning}, "", ActionUploadCancel, now)
+}
+
+// ExpireUpload cancels an upload that still waits for its uploader's
+// confirmation, saying why in reason, and drops its file. It is
+// ErrUploadEnded when the upload no longer waits.
+func ExpireUpload(ctx context.Context, t Tenant, a Actor, id, reason string, now time.Time) error {
+	return t.endUpload(ctx, a, id, []string{UploadConfirm}, reason, ActionUploadExpire, now)
+}
+
+// endUpload cancels an upload in one of the states from, drops its stored
+// file and records action, in one transaction.
+func (t Tenant) endUpload(ctx context.Context, a Actor, id string, from []string, reason, action string, now time.Time) error {
 	return change(ctx, t, a, func(tx Tenant) (Event, error) {
-		res := tx.scoped(ctx).Model(&Upload{}).Where("id = ? AND status IN ?", id,
-			[]string{UploadConfirm, UploadQueued, UploadRunning}).
-			Updates(map[string]any{"status": UploadCancelled, "finished_at": now.UTC()})
+		cols := map[string]any{"status": UploadCancelled, "finished_at": now.UTC()}
+		if reason != "" {
+			cols["reason"] = reason
+		}
+		res := tx.scoped(ctx).Model(&Upload{}).Where("id = ? AND status IN ?", id, from).Updates(cols)
 		if res.Error != nil {
 			return Event{}, res.Error
 		}
@@ -342,7 +358,7 @@ func CancelUpload(ctx context.Context, t Tenant, a Actor, id string, now time.Ti
 		if err := tx.scoped(ctx).Where("upload_id = ?", id).Delete(&UploadChunk{}).Error; err != nil {
 			return Event{}, err
 		}
-		return Event{Action: ActionUploadCancel, ObjectType: "upload", ObjectID: id}, nil
+		return Event{Action: action, ObjectType: "upload", ObjectID: id}, nil
 	})
 }
 
@@ -467,6 +483,17 @@ func EachUploadError(ctx context.Context, t Tenant, id string, fn func(*UploadEr
 		}
 		after = rows[len(rows)-1].RowNumber
 	}
+}
+
+// AdminUnconfirmedUploads lists every tenant's uploads that have waited
+// for their uploader's confirmation since before the given time.
+func AdminUnconfirmedUploads(ctx context.Context, db *DB, before time.Time) ([]Upload, error) {
+	var rows []Upload
+	err := db.gorm.WithContext(ctx).Where("status = ? AND created_at < ?", UploadConfirm, before.UTC()).Order("id").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: unconfirmed uploads: %w", err)
+	}
+	return rows, nil
 }
 
 // AdminUploadJobs lists every tenant's uploads that wait for a job or run

@@ -95,7 +95,8 @@ func (s *Service) Wait() { s.wg.Wait() }
 // Sweep takes over every job that waits without a runner or whose runner
 // stopped beating: it resumes the job from its last stored batch when the
 // file is still stored, and marks it interrupted otherwise. A job is never
-// left shown as running.
+// left shown as running. It also discards the files that waited too long
+// for their uploader's confirmation (expireUnconfirmed).
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
 	jobs, err := store.AdminUploadJobs(ctx, s.db, now.Add(-s.stale))
@@ -127,6 +128,32 @@ func (s *Service) Sweep(ctx context.Context) error {
 		}
 		slog.Info("upload resumed", "upload_id", u.ID, "tenant_id", u.TenantID, "rows_done", u.RowsDone)
 		s.spawn(t, u.ID)
+	}
+	return s.expireUnconfirmed(ctx, now)
+}
+
+// ConfirmWindow is how long a file uploaded again (same SHA-256) waits for
+// its uploader to confirm it before the sweep discards it.
+const ConfirmWindow = 24 * time.Hour
+
+// sweepActor is who the audit trail names for what a sweep does on its own.
+var sweepActor = store.Actor{Email: "system:upload-sweep"}
+
+// expireUnconfirmed cancels the uploads that waited for confirmation longer
+// than ConfirmWindow and drops their files, which would otherwise stay in
+// the database for good.
+func (s *Service) expireUnconfirmed(ctx context.Context, now time.Time) error {
+	waiting, err := store.AdminUnconfirmedUploads(ctx, s.db, now.Add(-ConfirmWindow))
+	if err != nil {
+		return err
+	}
+	for _, u := range waiting {
+		t := store.ForTenant(s.db, u.TenantID)
+		err := store.ExpireUpload(ctx, t, sweepActor, u.ID,
+			"Not confirmed within 24 hours, so the file was discarded: upload it again to process it.", now)
+		if err != nil && !errors.Is(err, store.ErrUploadEnded) { // confirmed or cancelled meanwhile
+			return fmt.Errorf("expire upload %s: %w", u.ID, err)
+		}
 	}
 	return nil
 }

@@ -227,3 +227,62 @@ func TestRestartDuringAJob(t *testing.T) {
 		})
 	})
 }
+
+func TestSweepDiscardsFilesNeverConfirmed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := seed.Demo(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		u, err := store.AdminFindLoginUser(ctx, db, "senior@sentinel.demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn := store.ForTenant(db, u.TenantID)
+		clock := &fakeClock{t: time.Now().UTC()}
+		svc := upload.New(db, live.NewScorer(db), upload.Limits{}, clock.now)
+		who := upload.Uploader{Actor: store.Actor{UserID: u.ID, Email: u.Email}, UserID: u.ID}
+		f := tempFile(t, rows("EX", 5, true))
+		if _, err := svc.Submit(ctx, tn, who, f); err != nil {
+			t.Fatal(err)
+		}
+		again, err := svc.Submit(ctx, tn, who, f) // the same SHA-256: waits for confirmation
+		if err != nil || again.Status != store.UploadConfirm {
+			t.Fatalf("second upload = %+v, %v; want it waiting for confirmation", again, err)
+		}
+		sweep := func() *store.Upload {
+			t.Helper()
+			if err := svc.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+			svc.Wait()
+			got, err := store.GetUpload(ctx, tn, again.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		clock.add(upload.ConfirmWindow - time.Minute)
+		if got := sweep(); got.Status != store.UploadConfirm {
+			t.Fatalf("within the window the sweep ended it: %+v", got)
+		}
+		if has, _ := store.HasUploadFile(ctx, tn, again.ID); !has {
+			t.Fatal("within the window the sweep dropped the file")
+		}
+		clock.add(2 * time.Minute)
+		got := sweep()
+		if got.Status != store.UploadCancelled || got.FinishedAt == nil || !strings.Contains(got.Reason, "Not confirmed within 24 hours") {
+			t.Errorf("after the window: %+v, want cancelled with the reason", got)
+		}
+		if has, _ := store.HasUploadFile(ctx, tn, again.ID); has {
+			t.Error("the unconfirmed file is still stored")
+		}
+		events, err := store.ListAudit(ctx, tn, store.AuditFilter{Action: store.ActionUploadExpire})
+		if err != nil || len(events) != 1 || events[0].ObjectID != again.ID || events[0].ActorEmail != "system:upload-sweep" {
+			t.Errorf("audit of the expiry = %+v, %v; want one event by the sweep", events, err)
+		}
+		if err := svc.Confirm(ctx, tn, who.Actor, again.ID); err == nil {
+			t.Error("an expired upload could still be confirmed")
+		}
+	})
+}
