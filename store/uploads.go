@@ -341,10 +341,9 @@ func ExpireUpload(ctx context.Context, t Tenant, a Actor, id, reason string, now
 // file and records action, in one transaction.
 func (t Tenant) endUpload(ctx context.Context, a Actor, id string, from []string, reason, action string, now time.Time) error {
 	return change(ctx, t, a, func(tx Tenant) (Event, error) {
-		cols := map[string]any{"status": UploadCancelled, "finished_at": now.UTC()}
-		if reason != "" {
-			cols["reason"] = reason
-		}
+		// The reason replaces a confirmation's question, which no longer
+		// applies.
+		cols := map[string]any{"status": UploadCancelled, "finished_at": now.UTC(), "reason": reason}
 		res := tx.scoped(ctx).Model(&Upload{}).Where("id = ? AND status IN ?", id, from).Updates(cols)
 		if res.Error != nil {
 			return Event{}, res.Error
