@@ -527,18 +527,12 @@ func (s *Server) CasePriority(c echo.Context) error {
 func (s *Server) CaseAssign(c echo.Context) error {
 	p := currentPrincipal(c)
 	assignee := strings.TrimSpace(c.FormValue("assignee"))
-	if !Can(p.User.Role, PermAssignCases) {
-		cs, err := store.GetCase(c.Request().Context(), p.Tenant, c.Param("id"))
-		if err != nil {
-			return err
-		}
-		mine := cs.AssigneeID == nil || *cs.AssigneeID == p.User.ID
-		if (assignee != "" && assignee != p.User.ID) || !mine {
-			return echo.NewHTTPError(http.StatusForbidden, "Analysts may take a case or give up their own; a senior analyst or an admin assigns it to others.")
-		}
-	}
+	ownOnly := !Can(p.User.Role, PermAssignCases)
 	return s.caseChange(c, func(ctx context.Context, p *principal, id string) (string, error) {
-		_, err := store.AssignCase(ctx, p.Tenant, actorOf(c, p), id, assignee, s.now())
+		_, err := store.AssignCase(ctx, p.Tenant, actorOf(c, p), id, assignee, ownOnly, s.now())
+		if errors.Is(err, store.ErrNotYourCase) {
+			return "", echo.NewHTTPError(http.StatusForbidden, "Analysts may take a case or give up their own; a senior analyst or an admin assigns it to others.")
+		}
 		return "Assignee saved.", err
 	})
 }

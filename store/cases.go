@@ -91,6 +91,9 @@ var (
 	ErrCaseNotClosed = errors.New("the case is not closed")
 	// ErrBadAssignee: the user is disabled or an auditor (who changes nothing).
 	ErrBadAssignee = errors.New("cases go to active analysts, senior analysts and admins")
+	// ErrNotYourCase: an analyst may take an unassigned case or give up
+	// their own, nothing else.
+	ErrNotYourCase = errors.New("the case is someone else's to give")
 	ErrLinked      = errors.New("already linked to the case")
 	ErrNotLinked   = errors.New("not linked to the case")
 )
@@ -460,6 +463,10 @@ func changeCase(ctx context.Context, t Tenant, a Actor, id string, now time.Time
 		if err != nil {
 			return nil, err
 		}
+		if len(changes) == 0 && len(extra) == 0 {
+			out = c // nothing changed: the case keeps its time of change
+			return nil, nil
+		}
 		c.UpdatedAt = now // UpdateColumns: GORM would set its own clock's time
 		err = tx.scoped(ctx).Model(c).
 			Select("*").Omit("id", "tenant_id", "number", "created_at", "created_by", "opened_at").UpdateColumns(c).Error
@@ -540,11 +547,18 @@ func SetCasePriority(ctx context.Context, t Tenant, a Actor, id, priority string
 	})
 }
 
-// AssignCase gives a case to a user of the tenant ("" for nobody).
-func AssignCase(ctx context.Context, t Tenant, a Actor, id, assigneeID string, now time.Time) (*Case, error) {
+// AssignCase gives a case to a user of the tenant ("" for nobody). With
+// ownOnly (an analyst) the actor may only take an unassigned case or give
+// up their own: anything else is ErrNotYourCase.
+func AssignCase(ctx context.Context, t Tenant, a Actor, id, assigneeID string, ownOnly bool, now time.Time) (*Case, error) {
 	return changeCase(ctx, t, a, id, now, "assign", func(tx Tenant, c *Case) ([]caseChange, []Event, error) {
 		if c.Status == CaseClosed {
 			return nil, nil, ErrCaseClosed
+		}
+		// Checked on the locked row: a case given to someone else between
+		// the analyst's page and this request stays theirs.
+		if ownOnly && ((c.AssigneeID != nil && *c.AssigneeID != a.UserID) || (assigneeID != "" && assigneeID != a.UserID)) {
+			return nil, nil, ErrNotYourCase
 		}
 		var name, oldName string
 		if assigneeID != "" {

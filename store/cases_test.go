@@ -261,7 +261,7 @@ func TestCaseLinksStayInTheTenant(t *testing.T) {
 		if _, err := store.LinkCaseTransaction(ctx, f.a, f.actorA, c.ID, f.txs[0].ID, t0); !errors.Is(err, store.ErrLinked) {
 			t.Errorf("LinkCaseTransaction twice = %v, want ErrLinked", err)
 		}
-		if _, err := store.AssignCase(ctx, f.a, f.actorA, c.ID, f.actorB.UserID, t0); !errors.Is(err, store.ErrNotFound) {
+		if _, err := store.AssignCase(ctx, f.a, f.actorA, c.ID, f.actorB.UserID, false, t0); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("AssignCase(b's user) = %v, want ErrNotFound", err)
 		}
 		// Tenant b sees nothing of a's case.
@@ -301,7 +301,7 @@ func TestCaseLinksStayInTheTenant(t *testing.T) {
 		if _, err := store.AddCaseNote(ctx, f.a, f.actorA, c.ID, "checked", t0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.AssignCase(ctx, f.a, f.actorA, c.ID, f.ua.ID, t0); err != nil {
+		if _, err := store.AssignCase(ctx, f.a, f.actorA, c.ID, f.ua.ID, false, t0); err != nil {
 			t.Fatal(err)
 		}
 		want := []string{"opened", "transaction_added", "account_added", "transaction_added", "transaction_removed", "transaction_removed", "account_removed", "note", "assignee"}
@@ -447,5 +447,66 @@ func TestListCasesFiltersAndCounts(t *testing.T) {
 				t.Errorf("CountCases as b = %+v, %v", cb, err)
 			}
 		})
+	})
+}
+
+func TestAnAnalystTakesOnlyFreeCasesAndGivesUpOnlyTheirOwn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newCaseFixture(t, db)
+		other, err := store.CreateUser(ctx, f.a, store.NewUser{Email: "other@example.test", Name: "Other", Role: store.RoleAnalyst, PasswordHash: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		analyst := store.Actor{UserID: other.ID, Email: other.Email}
+		c, err := store.OpenCase(ctx, f.a, f.actorA, store.CaseInput{Title: "ring", Priority: "high", AssigneeID: f.ua.ID}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The case is someone else's: taking it, or giving it away, is refused.
+		for _, to := range []string{other.ID, ""} {
+			if _, err := store.AssignCase(ctx, f.a, analyst, c.ID, to, true, t0); !errors.Is(err, store.ErrNotYourCase) {
+				t.Errorf("analyst assigning another's case to %q = %v, want ErrNotYourCase", to, err)
+			}
+		}
+		if got, _ := store.GetCase(ctx, f.a, c.ID); got.AssigneeID == nil || *got.AssigneeID != f.ua.ID {
+			t.Fatalf("the refused change moved the case: %+v", got.AssigneeID)
+		}
+		// Free, the analyst takes it, may not hand it to someone else, and
+		// gives it up.
+		if _, err := store.AssignCase(ctx, f.a, f.actorA, c.ID, "", false, t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.AssignCase(ctx, f.a, analyst, c.ID, other.ID, true, t0); err != nil {
+			t.Fatalf("analyst taking a free case = %v", err)
+		}
+		if _, err := store.AssignCase(ctx, f.a, analyst, c.ID, f.ua.ID, true, t0); !errors.Is(err, store.ErrNotYourCase) {
+			t.Errorf("analyst handing their case to another = %v, want ErrNotYourCase", err)
+		}
+		if _, err := store.AssignCase(ctx, f.a, analyst, c.ID, "", true, t0); err != nil {
+			t.Fatalf("analyst giving up their case = %v", err)
+		}
+	})
+}
+
+func TestAChangeThatChangesNothingKeepsTheCaseTime(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newCaseFixture(t, db)
+		c, err := store.OpenCase(ctx, f.a, f.actorA, store.CaseInput{Title: "ring", Priority: "high"}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, _ := store.GetCase(ctx, f.a, c.ID)
+		if _, err := store.SetCasePriority(ctx, f.a, f.actorA, c.ID, "high", t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.AssignCase(ctx, f.a, f.actorA, c.ID, "", false, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := store.GetCase(ctx, f.a, c.ID)
+		if !after.UpdatedAt.Equal(before.UpdatedAt) {
+			t.Errorf("updated_at moved from %v to %v with nothing changed", before.UpdatedAt, after.UpdatedAt)
+		}
 	})
 }
