@@ -217,11 +217,13 @@ const (
 
 // pipeExport runs read on this goroutine and write on another, so that
 // reading rows from the database (and whatever read makes of them) and
-// formatting them overlap on two cores. read asks next for a slot to fill
-// with each row; the slots live in a few reused batches, so a slot's old
-// content must be overwritten. write receives the filled slots in order.
-// An error of write stops read; write's error wins over read's.
-func pipeExport[T any](ctx context.Context, read func(next func() (*T, error)) error, write func(*T) error) error {
+// formatting them overlap on two cores. read calls emit with a fill
+// function for each row; fill sets a slot (the slots live in a few reused
+// batches, so a slot's old content must be overwritten). write receives
+// the filled slots in order. When fill or read fails, every slot filled
+// before is still written; an error of write stops read; write's error
+// wins over read's.
+func pipeExport[T any](ctx context.Context, read func(emit func(fill func(*T) error) error) error, write func(*T) error) error {
 	type batch struct {
 		slots []T
 		n     int // how many are filled
@@ -253,28 +255,28 @@ func pipeExport[T any](ctx context.Context, read func(next func() (*T, error)) e
 			cur = nil
 		}
 	}
-	err := read(func() (*T, error) {
-		if cur != nil && cur.n == len(cur.slots) {
-			send()
-		}
+	err := read(func(fill func(*T) error) error {
 		if cur == nil {
 			// Checked first: with a batch free and the writer stopped,
 			// select would pick either at random.
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return err
 			}
 			select {
 			case cur = <-free:
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
 		}
-		cur.n++
-		return &cur.slots[cur.n-1], nil
+		if err := fill(&cur.slots[cur.n]); err != nil {
+			return err
+		}
+		if cur.n++; cur.n == len(cur.slots) {
+			send()
+		}
+		return nil
 	})
-	if err == nil {
-		send()
-	}
+	send()
 	close(full)
 	if werr := <-written; werr != nil {
 		return werr

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/sentinel-fraud/sentinel/store"
@@ -47,9 +48,10 @@ func TestSafeCell(t *testing.T) {
 type slot struct{ id, explanation string }
 
 // storeLike reads n rows as the store does (one row and one explanation
-// buffer, overwritten for each row) and fills a slot with each.
-func storeLike(n int, read *int) func(next func() (*slot, error)) error {
-	return func(next func() (*slot, error)) error {
+// buffer, overwritten for each row) and fills a slot with each; the row
+// numbered bad (when not -1) fails to fill.
+func storeLike(n, bad int, read *int) func(emit func(func(*slot) error) error) error {
+	return func(emit func(func(*slot) error) error) error {
 		var r store.ExportRow
 		buf := make([]byte, 0, 64)
 		for i := range n {
@@ -57,11 +59,16 @@ func storeLike(n int, read *int) func(next func() (*slot, error)) error {
 			buf = append(buf[:0], fmt.Sprintf(`{"row":%d}`, i)...)
 			r.Explanation = buf
 			*read = i + 1
-			s, err := next()
+			err := emit(func(s *slot) error {
+				if i == bad {
+					return errors.New("unreadable explanation")
+				}
+				*s = slot{id: r.ID, explanation: string(r.Explanation)}
+				return nil
+			})
 			if err != nil {
 				return err
 			}
-			*s = slot{id: r.ID, explanation: string(r.Explanation)}
 		}
 		return nil
 	}
@@ -71,7 +78,7 @@ func TestPipeExportKeepsEveryRowInOrder(t *testing.T) {
 	const n = exportBatchRows*exportBatches*3 + 17
 	var read int
 	var got []string
-	err := pipeExport(context.Background(), storeLike(n, &read), func(s *slot) error {
+	err := pipeExport(context.Background(), storeLike(n, -1, &read), func(s *slot) error {
 		got = append(got, s.id+" "+s.explanation)
 		return nil
 	})
@@ -89,7 +96,7 @@ func TestPipeExportStopsReadingWhenWritingFails(t *testing.T) {
 	const n = 100_000
 	broken := errors.New("client went away")
 	var read, written int
-	err := pipeExport(context.Background(), storeLike(n, &read), func(*slot) error {
+	err := pipeExport(context.Background(), storeLike(n, -1, &read), func(*slot) error {
 		if written == 300 {
 			return broken
 		}
@@ -107,16 +114,18 @@ func TestPipeExportStopsReadingWhenWritingFails(t *testing.T) {
 }
 
 func TestPipeExportReturnsTheReadersError(t *testing.T) {
-	failed := errors.New("database gone")
-	err := pipeExport(context.Background(), func(next func() (*slot, error)) error {
-		for range 10 {
-			if _, err := next(); err != nil {
-				return err
-			}
-		}
-		return failed
-	}, func(*slot) error { return nil })
-	if !errors.Is(err, failed) {
+	// Row 300 cannot be filled: the 300 rows before it are still written,
+	// in order, and the error is the reader's.
+	var read int
+	var got []string
+	err := pipeExport(context.Background(), storeLike(1000, 300, &read), func(s *slot) error {
+		got = append(got, s.id)
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "unreadable explanation") {
 		t.Fatalf("pipeExport() = %v, want the reader's error", err)
+	}
+	if len(got) != 300 || got[0] != "0" || got[299] != "299" {
+		t.Fatalf("written before the failing row: %d rows (%v…), want rows 0-299", len(got), got[:min(3, len(got))])
 	}
 }

@@ -823,13 +823,9 @@ func (s *Server) InvestigateExport(c echo.Context) error {
 	var n int
 	var more bool
 	var ex exportedExplanation
-	read := func(next func() (*exportRow, error)) (err error) {
+	read := func(emit func(func(*exportRow) error) error) (err error) {
 		n, more, err = store.ExportTransactions(ctx, p.Tenant, f, limit, func(r *store.ExportRow) error {
-			slot, err := next()
-			if err != nil {
-				return err
-			}
-			return slot.fill(r, &ex)
+			return emit(func(slot *exportRow) error { return slot.fill(r, &ex) })
 		})
 		return err
 	}

@@ -14,9 +14,8 @@ ALTER TABLE predictions SET (toast_tuple_target = 8160);
 -- Two indexes fewer to update per prediction: the covering index of 0011,
 -- (tenant_id, transaction_id), becomes the primary key, and the unique
 -- constraint on transaction_id alone and the index on the prediction's own
--- id go. Transaction ids are unique in all tenants, and the key of 0005
--- ties a prediction's (tenant_id, transaction_id) to its transaction, so
--- "one prediction per transaction" holds as before. A prediction is only
+-- id go. The key of 0005 ties a prediction's (tenant_id, transaction_id) to
+-- its transaction, so "one prediction per transaction" holds as before. A prediction is only
 -- ever looked up by its transaction; its id (a UUIDv7 the store makes)
 -- orders equal scores, and the covering index carries it.
 DROP INDEX predictions_cover_idx;
@@ -28,7 +27,8 @@ ALTER TABLE predictions ADD CONSTRAINT predictions_pkey PRIMARY KEY USING INDEX 
 
 -- And one fewer per transaction: (tenant_id, id), unique since 0005 and
 -- the target of every key but one, becomes the primary key, and the index
--- on id alone goes. The last key on it, a decision's, now names the tenant
+-- on id alone goes (ids are UUIDv7s the store makes, and every statement
+-- names the tenant). The last key on it, a decision's, now names the tenant
 -- too: a decision can only point at a transaction of its own tenant.
 ALTER TABLE analyst_decisions DROP CONSTRAINT analyst_decisions_transaction_id_fkey;
 ALTER TABLE analyst_decisions ADD CONSTRAINT analyst_decisions_transaction_fkey

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"time"
 
 	"gorm.io/gorm"
@@ -327,23 +328,29 @@ func ConfirmUpload(ctx context.Context, t Tenant, a Actor, id string) error {
 // CancelUpload cancels a waiting or running upload; a running job sees it
 // at its next batch and stops. The rows it stored stay.
 func CancelUpload(ctx context.Context, t Tenant, a Actor, id string, now time.Time) error {
-	return t.endUpload(ctx, a, id, []string{UploadConfirm, UploadQueued, UploadRunning}, "", ActionUploadCancel, now)
+	return t.endUpload(ctx, a, id, []string{UploadConfirm, UploadQueued, UploadRunning}, nil, ActionUploadCancel, now)
 }
+
+// UploadExpired is the reason code of an upload cancelled because nobody
+// confirmed it in time.
+const UploadExpired = "expired"
 
 // ExpireUpload cancels an upload that still waits for its uploader's
-// confirmation, saying why in reason, and drops its file. It is
+// confirmation, saying why in reason (code UploadExpired), and drops its
+// file. It is
 // ErrUploadEnded when the upload no longer waits.
 func ExpireUpload(ctx context.Context, t Tenant, a Actor, id, reason string, now time.Time) error {
-	return t.endUpload(ctx, a, id, []string{UploadConfirm}, reason, ActionUploadExpire, now)
+	return t.endUpload(ctx, a, id, []string{UploadConfirm}, map[string]any{"reason_code": UploadExpired, "reason": reason},
+		ActionUploadExpire, now)
 }
 
-// endUpload cancels an upload in one of the states from, drops its stored
-// file and records action, in one transaction.
-func (t Tenant) endUpload(ctx context.Context, a Actor, id string, from []string, reason, action string, now time.Time) error {
+// endUpload cancels an upload in one of the states from (also setting the
+// columns set), drops its stored file and records action, in one
+// transaction.
+func (t Tenant) endUpload(ctx context.Context, a Actor, id string, from []string, set map[string]any, action string, now time.Time) error {
 	return change(ctx, t, a, func(tx Tenant) (Event, error) {
-		// The reason replaces a confirmation's question, which no longer
-		// applies.
-		cols := map[string]any{"status": UploadCancelled, "finished_at": now.UTC(), "reason": reason}
+		cols := map[string]any{"status": UploadCancelled, "finished_at": now.UTC()}
+		maps.Copy(cols, set)
 		res := tx.scoped(ctx).Model(&Upload{}).Where("id = ? AND status IN ?", id, from).Updates(cols)
 		if res.Error != nil {
 			return Event{}, res.Error

@@ -271,7 +271,8 @@ func TestSweepDiscardsFilesNeverConfirmed(t *testing.T) {
 		}
 		clock.add(2 * time.Minute)
 		got := sweep()
-		if got.Status != store.UploadCancelled || got.FinishedAt == nil || !strings.Contains(got.Reason, "Not confirmed within 24 hours") {
+		if got.Status != store.UploadCancelled || got.FinishedAt == nil || got.ReasonCode != store.UploadExpired ||
+			!strings.Contains(got.Reason, "Not confirmed within 24 hours") {
 			t.Errorf("after the window: %+v, want cancelled with the reason", got)
 		}
 		if has, _ := store.HasUploadFile(ctx, tn, again.ID); has {

@@ -690,7 +690,7 @@ func UploadPage(p UploadProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if p.Row.Reason != "" && (p.Row.Status == "refused" || p.Row.Status == "failed" || p.Row.Status == "interrupted" || p.Row.Status == "cancelled") {
+			if p.Row.Reason != "" && (p.Row.Status == "refused" || p.Row.Status == "failed" || p.Row.Status == "interrupted" || p.Row.ReasonCode == "expired") {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<div class=\"alert alert-error\" role=\"alert\" data-testid=\"upload-reason\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
