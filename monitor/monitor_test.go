@@ -4,16 +4,24 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -653,4 +661,31 @@ func TestDeliveriesStopWhenTheirTimeIsSpent(t *testing.T) {
 			t.Errorf("next run: %d posts, deliveries %+v; want the waiting one delivered", posts.Load(), d)
 		}
 	})
+}
+
+func TestDeliveryProblemsNameNoInternalAddress(t *testing.T) {
+	wrap := func(err error) error {
+		return &url.Error{Op: "Post", URL: "https://hooks.example.com/sentinel", Err: err}
+	}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{wrap(&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "hooks.example.com", Server: "10.255.255.53:53", IsNotFound: true}}),
+			"the host name hooks.example.com could not be resolved"},
+		{wrap(&net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 443}, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}),
+			"the connection was refused"},
+		{wrap(context.DeadlineExceeded), "no answer in time"},
+		{wrap(fmt.Errorf("dial: %w", ErrPrivateAddress)), ErrPrivateAddress.Error()},
+		{wrap(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), "the server's TLS certificate was not accepted"},
+		{wrap(errors.New("read tcp 10.0.0.5:51234->203.0.113.9:443: connection reset by peer")), "the request failed before an answer came (the server log has the details)"},
+	} {
+		got := deliveryProblem(tc.err)
+		if got != tc.want {
+			t.Errorf("deliveryProblem(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+		if strings.Contains(got, "10.") || strings.Contains(got, ":53") {
+			t.Errorf("deliveryProblem(%v) = %q names an internal address", tc.err, got)
+		}
+	}
 }

@@ -5,14 +5,18 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -190,7 +194,7 @@ func (w *Webhooks) Deliver(ctx context.Context, t store.Tenant, now time.Time) e
 }
 
 // post sends one attempt and returns the status (0 when no answer came)
-// and an error text for the log.
+// and, when it failed, what went wrong in words for the deliveries table.
 func (w *Webhooks) post(ctx context.Context, d *store.WebhookDelivery, secret string, now time.Time) (int, string) {
 	if err := ValidateWebhookURL(d.URL); err != nil {
 		return 0, err.Error()
@@ -208,11 +212,8 @@ func (w *Webhooks) post(ctx context.Context, d *store.WebhookDelivery, secret st
 	req.Header.Set("X-Sentinel-Delivery", d.ID)
 	res, err := w.client.Do(req)
 	if err != nil {
-		msg := err.Error()
-		if errors.Is(err, ErrPrivateAddress) {
-			msg = ErrPrivateAddress.Error()
-		}
-		return 0, scoring.Truncate(msg, 300)
+		slog.Warn("webhook delivery failed", "delivery_id", d.ID, "tenant_id", d.TenantID, "error", err)
+		return 0, deliveryProblem(err)
 	}
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
@@ -220,4 +221,30 @@ func (w *Webhooks) post(ctx context.Context, d *store.WebhookDelivery, secret st
 		return res.StatusCode, "answered " + res.Status
 	}
 	return res.StatusCode, ""
+}
+
+// deliveryProblem says in words why a webhook got no answer, for the
+// admins who read the deliveries table: the transport's own error names
+// this server's resolver and addresses, so it goes to the log only.
+func deliveryProblem(err error) string {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	var certErr *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	switch {
+	case errors.Is(err, ErrPrivateAddress):
+		return ErrPrivateAddress.Error()
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
+		return "no answer in time"
+	case errors.As(err, &dnsErr):
+		return "the host name " + scoring.Truncate(dnsErr.Name, 200) + " could not be resolved"
+	case errors.As(err, &certErr) || errors.As(err, &unknownCA) || errors.As(err, &hostErr):
+		return "the server's TLS certificate was not accepted"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the connection was refused"
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return "no connection could be made"
+	}
+	return "the request failed before an answer came (the server log has the details)"
 }
