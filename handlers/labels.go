@@ -150,3 +150,15 @@ var uploadStatusLabels = map[string]string{
 	store.UploadRunning: "Processing", store.UploadDone: "Done", store.UploadCancelled: "Cancelled",
 	store.UploadInterrupted: "Interrupted", store.UploadFailed: "Failed",
 }
+
+// uploadOutcomeWords are the reason codes of refused, re-uploaded and
+// expired uploads (upload.Check, upload.Submit, store.ExpireUpload) in
+// words.
+var uploadOutcomeWords = map[string]string{
+	"too_large": "File too large", "extension": "Not a .csv or .csv.gz file", "binary": "Not a text file",
+	"utf8": "Not UTF-8 text", "gzip_bomb": "Expands past the limits", "long_line": "A line is too long",
+	"not_gzip": "Not a readable gzip file", "too_many_rows": "Too many rows", "no_rows": "No rows",
+	"columns": "Required columns missing", "empty": "Empty file", "header": "Unreadable header",
+	"rate_limited": "Too many uploads", "no_file": "No file", "same_file": "Same file as an earlier upload",
+	store.UploadExpired: "Not confirmed in time",
+}

@@ -290,7 +290,7 @@ func (s *Server) uploadRow(c echo.Context, u *store.Upload) views.UploadRow {
 		ID: u.ID, Href: string(views.URL(ctx, "UploadShow", u.ID)), User: u.UserEmail, ClientIP: u.ClientIP, UserAgent: u.UserAgent,
 		When: u.CreatedAt.UTC().Format("2006-01-02 15:04:05"), File: u.FileName, ContentType: u.ContentType,
 		Size: formatBytes(u.SizeBytes), SHA256: u.SHA256, Status: u.Status, StatusLabel: uploadStatusLabels[u.Status],
-		Reason: u.Reason, ReasonCode: u.ReasonCode, HTTPStatus: u.HTTPStatus,
+		Reason: u.Reason, ReasonCode: u.ReasonCode, Outcome: word(uploadOutcomeWords, u.ReasonCode), HTTPStatus: u.HTTPStatus,
 		Rows: formatCount(u.RowsTotal), Scored: formatCount(u.RowsScored), Present: formatCount(u.RowsPresent),
 		Refused: formatCount(u.RowsRefused), Active: u.Active(),
 	}

@@ -417,6 +417,9 @@ func TestUploadAgain(t *testing.T) {
 		if !strings.Contains(page.Body, "Process it again") || !strings.Contains(page.Body, "was uploaded on") {
 			t.Errorf("no warning on the page:\n%.3000s", page.Body)
 		}
+		if !strings.Contains(page.Body, "Same file as an earlier upload") || strings.Contains(page.Body, "same_file") {
+			t.Errorf("the outcome is not in words on the page:\n%.3000s", page.Body)
+		}
 		if res := b.post("/upload/"+second.ID+"/confirm", url.Values{}, true); res.Status != http.StatusSeeOther {
 			t.Fatalf("confirm = %d", res.Status)
 		}
