@@ -221,7 +221,7 @@ func UploadsPage(p UploadsProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<div class=\"table-wrap\"><table data-testid=\"upload-table\"><thead><tr><th>When (UTC)</th><th>Who</th><th>File</th><th>Size</th><th>SHA-256</th><th>Status</th><th>Rows</th><th>Scored</th><th>Already present</th><th>Refused</th><th>Bands</th><th>Duration</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<div class=\"table-wrap\"><table class=\"upload-table card-rows\" data-testid=\"upload-table\"><thead><tr><th>When (UTC)</th><th>Who</th><th>File</th><th>Size</th><th>SHA-256</th><th>Status</th><th>Rows</th><th>Scored</th><th>Already present</th><th>Refused</th><th>Bands</th><th>Duration</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -426,7 +426,7 @@ func WatchlistResults(p WatchlistsProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "<div class=\"table-wrap\"><table class=\"watch-table\" data-testid=\"watch-table\"><thead><tr><th>Account</th><th>List</th><th>Reason</th><th>Added by</th><th>Added (UTC)</th><th>Expires (UTC)</th>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "<div class=\"table-wrap\"><table class=\"watch-table card-rows\" data-testid=\"watch-table\"><thead><tr><th>Account</th><th>List</th><th>Reason</th><th>Added by</th><th>Added (UTC)</th><th>Expires (UTC)</th>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
