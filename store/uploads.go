@@ -337,8 +337,7 @@ const UploadExpired = "expired"
 
 // ExpireUpload cancels an upload that still waits for its uploader's
 // confirmation, saying why in reason (code UploadExpired), and drops its
-// file. It is
-// ErrUploadEnded when the upload no longer waits.
+// file. It is ErrUploadEnded when the upload no longer waits.
 func ExpireUpload(ctx context.Context, t Tenant, a Actor, id, reason string, now time.Time) error {
 	return t.endUpload(ctx, a, id, []string{UploadConfirm}, map[string]any{"reason_code": UploadExpired, "reason": reason},
 		ActionUploadExpire, now)

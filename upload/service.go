@@ -149,8 +149,8 @@ func (s *Service) expireUnconfirmed(ctx context.Context, now time.Time) error {
 	}
 	for _, u := range waiting {
 		t := store.ForTenant(s.db, u.TenantID)
-		err := store.ExpireUpload(ctx, t, sweepActor, u.ID,
-			"Not confirmed within 24 hours, so the file was discarded: upload it again to process it.", now)
+		err := store.ExpireUpload(ctx, t, sweepActor, u.ID, fmt.Sprintf(
+			"Not confirmed within %d hours, so the file was discarded: upload it again to process it.", int(ConfirmWindow.Hours())), now)
 		if err != nil && !errors.Is(err, store.ErrUploadEnded) { // confirmed or cancelled meanwhile
 			return fmt.Errorf("expire upload %s: %w", u.ID, err)
 		}

@@ -142,18 +142,25 @@ func tempFile(t *testing.T, data string) upload.File {
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(data)), nil }}
 }
 
+// demoSenior seeds the demo data and returns the demo bank's senior
+// analyst, their tenant, and a clock the test moves.
+func demoSenior(t *testing.T, db *store.DB) (*store.User, store.Tenant, *fakeClock) {
+	t.Helper()
+	ctx := context.Background()
+	if err := seed.Demo(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.AdminFindLoginUser(ctx, db, "senior@sentinel.demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, store.ForTenant(db, u.TenantID), &fakeClock{t: time.Now().UTC()}
+}
+
 func TestRestartDuringAJob(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		if err := seed.Demo(ctx, db); err != nil {
-			t.Fatal(err)
-		}
-		u, err := store.AdminFindLoginUser(ctx, db, "senior@sentinel.demo")
-		if err != nil {
-			t.Fatal(err)
-		}
-		tn := store.ForTenant(db, u.TenantID)
-		clock := &fakeClock{t: time.Now().UTC()}
+		u, tn, clock := demoSenior(t, db)
 		lim := upload.Limits{SyncRows: 10}
 		who := upload.Uploader{Actor: store.Actor{UserID: u.ID, Email: u.Email, IP: "192.0.2.1", UserAgent: "test"}, UserID: u.ID}
 
@@ -231,15 +238,7 @@ func TestRestartDuringAJob(t *testing.T) {
 func TestSweepDiscardsFilesNeverConfirmed(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		if err := seed.Demo(ctx, db); err != nil {
-			t.Fatal(err)
-		}
-		u, err := store.AdminFindLoginUser(ctx, db, "senior@sentinel.demo")
-		if err != nil {
-			t.Fatal(err)
-		}
-		tn := store.ForTenant(db, u.TenantID)
-		clock := &fakeClock{t: time.Now().UTC()}
+		u, tn, clock := demoSenior(t, db)
 		svc := upload.New(db, live.NewScorer(db), upload.Limits{}, clock.now)
 		who := upload.Uploader{Actor: store.Actor{UserID: u.ID, Email: u.Email}, UserID: u.ID}
 		f := tempFile(t, rows("EX", 5, true))
