@@ -65,8 +65,17 @@ func (s *Server) renderAlerts(c echo.Context, status int, notice, problem string
 	if err != nil {
 		return err
 	}
+	rules, err := store.ListAlertRules(c.Request().Context(), p.Tenant)
+	if err != nil {
+		return err
+	}
 	props := views.AlertsProps{CanAcknowledge: Can(p.User.Role, PermAckAlerts), CanManageRules: Can(p.User.Role, PermManageAlertRules),
 		Notice: notice, Error: problem}
+	for _, r := range rules {
+		if r.Enabled {
+			props.RulesOn++
+		}
+	}
 	for i := range rows {
 		a := &rows[i]
 		row := views.AlertRow{ID: a.ID, Rule: ruleText(a.Kind, a.Feature, a.Threshold), Value: alertValue(a.Kind, a.Value),
@@ -124,9 +133,28 @@ func validVariable(v string) bool {
 	return false
 }
 
-// AlertRuleList is the alert rules page with the webhook delivery log.
+// sessRuleSecret is the session key of a webhook secret made by the last
+// save, shown once on the next rules page.
+const sessRuleSecret = "rule-secret"
+
+// AlertRuleList is the alert rules page with the webhook delivery log, and
+// what the last save said (a save answers with a redirect here, so that
+// reloading the page does not post the rule again).
 func (s *Server) AlertRuleList(c echo.Context) error {
-	return s.renderRules(c, http.StatusOK, views.AlertRulesProps{Form: views.AlertRuleForm{Kind: monitor.KindPSI, Threshold: "0.25"}}, "", "")
+	ctx := c.Request().Context()
+	return s.renderRules(c, http.StatusOK, views.AlertRulesProps{Form: views.AlertRuleForm{Kind: monitor.KindPSI, Threshold: "0.25"},
+		Notice: s.sessions.PopString(ctx, sessFlash), Secret: s.sessions.PopString(ctx, sessRuleSecret)}, "", "")
+}
+
+// rulesSaved sends the browser back to the rules page with notice and, for
+// a new webhook, its secret.
+func (s *Server) rulesSaved(c echo.Context, notice, secret string) error {
+	ctx := c.Request().Context()
+	s.sessions.Put(ctx, sessFlash, notice)
+	if secret != "" {
+		s.sessions.Put(ctx, sessRuleSecret, secret)
+	}
+	return c.Redirect(http.StatusSeeOther, routePath(c, "AlertRuleList"))
 }
 
 func (s *Server) renderRules(c echo.Context, status int, props views.AlertRulesProps, errRule, errText string) error {
@@ -201,7 +229,8 @@ func readRule(c echo.Context, kind string) (threshold float64, feature, webhook,
 	return threshold, feature, webhook, ""
 }
 
-// AlertRuleCreate adds a rule; a webhook gets a new signing secret, shown once.
+// AlertRuleCreate adds a rule; a webhook gets a new signing secret, shown
+// once on the rules page it redirects to.
 func (s *Server) AlertRuleCreate(c echo.Context) error {
 	p := currentPrincipal(c)
 	form := views.AlertRuleForm{Kind: c.FormValue("kind"), Feature: c.FormValue("feature"), Threshold: c.FormValue("threshold"), WebhookURL: c.FormValue("webhook_url")}
@@ -227,8 +256,7 @@ func (s *Server) AlertRuleCreate(c echo.Context) error {
 	if err := store.CreateAlertRule(c.Request().Context(), p.Tenant, actorOf(c, p), r); err != nil {
 		return err
 	}
-	return s.renderRules(c, http.StatusCreated, views.AlertRulesProps{Notice: "Rule added: " + ruleText(r.Kind, r.Feature, r.Threshold) + ".",
-		Secret: secret, Form: views.AlertRuleForm{Kind: r.Kind, Threshold: form.Threshold}}, "", "")
+	return s.rulesSaved(c, "Rule added: "+ruleText(r.Kind, r.Feature, r.Threshold)+".", secret)
 }
 
 // AlertRuleUpdate changes a rule's threshold, variable, webhook and switch.
@@ -256,8 +284,7 @@ func (s *Server) AlertRuleUpdate(c echo.Context) error {
 	if err := store.UpdateAlertRule(ctx, p.Tenant, actorOf(c, p), r); err != nil {
 		return err
 	}
-	return s.renderRules(c, http.StatusOK, views.AlertRulesProps{Notice: "Rule saved: " + ruleText(r.Kind, r.Feature, r.Threshold) + ".",
-		Secret: secret, Form: views.AlertRuleForm{Kind: monitor.KindPSI, Threshold: "0.25"}}, "", "")
+	return s.rulesSaved(c, "Rule saved: "+ruleText(r.Kind, r.Feature, r.Threshold)+".", secret)
 }
 
 // AlertRuleDelete removes a rule with its alerts and deliveries.

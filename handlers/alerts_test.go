@@ -49,8 +49,20 @@ func TestAlertsPages(t *testing.T) {
 		})
 		t.Run("another tenant sees neither the alert nor its count", func(t *testing.T) {
 			b := a.signedIn("admin@acme.demo")
-			if res := b.get("/alerts"); strings.Contains(res.Body, id) {
+			res := b.get("/alerts")
+			if strings.Contains(res.Body, id) {
 				t.Errorf("acme's alerts page shows demo-bank's alert")
+			}
+			// Acme has no rule, and its empty page says why and where to add one.
+			if !strings.Contains(res.Body, "No alert rule is switched on") || !strings.Contains(res.Body, `href="/settings/alerts"`) {
+				t.Errorf("acme's empty alerts page does not say that no rule is on:\n%.3000s", res.Body)
+			}
+			alertRuleForTest(a, "admin@acme.demo")
+			if res := b.get("/alerts"); !strings.Contains(res.Body, "when the one rule that is on passes its threshold") {
+				t.Errorf("acme's empty alerts page does not count its rule:\n%.3000s", res.Body)
+			}
+			if res := a.signedIn("analyst@acme.demo").get("/alerts"); strings.Contains(res.Body, `href="/settings/alerts"`) {
+				t.Errorf("an analyst's alerts page links the rules page, which the role cannot open")
 			}
 			if res := b.get("/alerts/bell"); strings.Contains(res.Body, "alert-bell-count") {
 				t.Errorf("acme's bell counts demo-bank's alert:\n%s", res.Body)
@@ -81,17 +93,21 @@ func TestAlertsPages(t *testing.T) {
 			b.get("/settings/alerts")
 			res := b.post("/settings/alerts", url.Values{"kind": {monitor.KindPSI}, "feature": {"amount"}, "threshold": {"0.2"},
 				"webhook_url": {"https://hooks.example.com/x"}}, true)
-			if res.Status != http.StatusCreated || !strings.Contains(res.Body, `data-testid="rule-secret"`) || !strings.Contains(res.Body, "PSI of Amount above 0.2") {
-				t.Fatalf("create rule = %d\n%.2000s", res.Status, res.Body)
+			if res.Status != http.StatusSeeOther || res.Header.Get("Location") != "/settings/alerts" {
+				t.Fatalf("create rule = %d to %q, want 303 to the rules page (a reload must not post it again)", res.Status, res.Header.Get("Location"))
 			}
-			if res := b.get("/settings/alerts"); strings.Contains(res.Body, `data-testid="rule-secret"`) {
+			res = b.get("/settings/alerts")
+			if !strings.Contains(res.Body, `data-testid="rule-secret"`) || !strings.Contains(res.Body, "Rule added: PSI of Amount above 0.2") {
+				t.Fatalf("the rules page after the save shows no secret or notice\n%.2000s", res.Body)
+			}
+			if res := b.get("/settings/alerts"); strings.Contains(res.Body, `data-testid="rule-secret"`) || strings.Contains(res.Body, "Rule added") {
 				t.Errorf("the secret is shown again")
 			}
 		})
 		t.Run("a webhook added to a rule later gets a secret that is kept", func(t *testing.T) {
 			b := a.signedIn("admin@sentinel.demo")
 			b.get("/settings/alerts")
-			if res := b.post("/settings/alerts", url.Values{"kind": {monitor.KindQueueBacklog}, "threshold": {"7"}}, true); res.Status != http.StatusCreated {
+			if res := b.post("/settings/alerts", url.Values{"kind": {monitor.KindQueueBacklog}, "threshold": {"7"}}, true); res.Status != http.StatusSeeOther {
 				t.Fatalf("create rule = %d", res.Status)
 			}
 			tn := a.tenantOf("admin@sentinel.demo")
@@ -105,10 +121,13 @@ func TestAlertsPages(t *testing.T) {
 					id = r.ID
 				}
 			}
-			res := b.post("/settings/alerts/"+id, url.Values{"threshold": {"7"}, "enabled": {"1"}, "webhook_url": {"https://hooks.example.com/later"}}, true)
+			if res := b.post("/settings/alerts/"+id, url.Values{"threshold": {"7"}, "enabled": {"1"}, "webhook_url": {"https://hooks.example.com/later"}}, true); res.Status != http.StatusSeeOther {
+				t.Fatalf("add a webhook = %d, want 303", res.Status)
+			}
+			res := b.get("/settings/alerts")
 			shown := regexp.MustCompile(`data-testid="rule-secret"[^>]*>(?s:.*?)<code[^>]*>([0-9a-f]{48})</code>`).FindStringSubmatch(res.Body)
-			if res.Status != http.StatusOK || shown == nil {
-				t.Fatalf("add a webhook = %d, want 200 with the secret shown\n%.2000s", res.Status, res.Body)
+			if shown == nil {
+				t.Fatalf("the rules page after adding a webhook shows no secret\n%.2000s", res.Body)
 			}
 			r, err := store.GetAlertRule(context.Background(), tn, id)
 			if err != nil || r.WebhookSecret != shown[1] {
@@ -152,6 +171,17 @@ func TestSettingsHub(t *testing.T) {
 				if strings.Contains(body, `href="`+n+`"`) {
 					t.Errorf("%s: hub links %s, which the role cannot open", c.email, n)
 				}
+			}
+			// The pages it cannot open are named, so that nobody looks for them.
+			note := ""
+			if j := strings.Index(body, `data-testid="settings-closed"`); j >= 0 {
+				note = body[j : j+strings.Index(body[j:], "</p>")]
+			}
+			switch {
+			case len(c.not) == 0 && note != "":
+				t.Errorf("%s: the hub says some pages are closed: %s", c.email, note)
+			case len(c.not) > 0 && (!strings.Contains(note, "Users") || !strings.Contains(note, "Alert rules")):
+				t.Errorf("%s: the hub does not name the pages its role cannot open: %q", c.email, note)
 			}
 		}
 	})

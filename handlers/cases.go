@@ -637,13 +637,16 @@ func slaProps(policy map[string]time.Duration) views.SLAProps {
 	return p
 }
 
-// SLAShow is the SLA policy page.
+// SLAShow is the SLA policy page, with what the last save said.
 func (s *Server) SLAShow(c echo.Context) error {
-	policy, err := store.SLAPolicy(c.Request().Context(), currentPrincipal(c).Tenant)
+	ctx := c.Request().Context()
+	policy, err := store.SLAPolicy(ctx, currentPrincipal(c).Tenant)
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.SLAPage(slaProps(policy)), nil)
+	props := slaProps(policy)
+	props.Message = s.sessions.PopString(ctx, sessFlash)
+	return render(c, http.StatusOK, views.SLAPage(props), nil)
 }
 
 // SLAUpdate saves the SLA policy: whole hours per priority, 1 to 8,760.
@@ -660,20 +663,19 @@ func (s *Server) SLAUpdate(c echo.Context) error {
 		}
 		policy[pr] = time.Duration(h) * time.Hour
 	}
-	if problem == "" {
-		if err := store.SetSLAPolicy(ctx, p.Tenant, actorOf(c, p), policy, s.now()); err != nil {
+	if problem != "" {
+		current, err := store.SLAPolicy(ctx, p.Tenant)
+		if err != nil {
 			return err
 		}
-	}
-	current, err := store.SLAPolicy(ctx, p.Tenant)
-	if err != nil {
-		return err
-	}
-	props := slaProps(current)
-	if problem != "" {
+		props := slaProps(current)
 		props.Error = problem
 		return render(c, http.StatusUnprocessableEntity, views.SLAPage(props), nil)
 	}
-	props.Message = "SLA policy saved. It applies to cases opened from now on and to cases whose priority changes."
-	return render(c, http.StatusOK, views.SLAPage(props), nil)
+	if err := store.SetSLAPolicy(ctx, p.Tenant, actorOf(c, p), policy, s.now()); err != nil {
+		return err
+	}
+	// A redirect, so that reloading the page does not save it again.
+	s.sessions.Put(ctx, sessFlash, "SLA policy saved. It applies to cases opened from now on and to cases whose priority changes.")
+	return c.Redirect(http.StatusSeeOther, routePath(c, "SLAShow"))
 }

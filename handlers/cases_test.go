@@ -420,9 +420,15 @@ func TestSLAPolicyPage(t *testing.T) {
 		if res := b.post("/settings/sla", url.Values{"critical": {"0"}, "high": {"24"}, "medium": {"72"}, "low": {"168"}}, true); res.Status != http.StatusUnprocessableEntity {
 			t.Errorf("0 hours = %d, want 422", res.Status)
 		}
-		if res := b.post("/settings/sla", url.Values{"critical": {"2"}, "high": {"24"}, "medium": {"72"}, "low": {"168"}}, true); res.Status != http.StatusOK ||
-			!strings.Contains(res.Body, "SLA policy saved") {
-			t.Fatalf("save = %d", res.Status)
+		if res := b.post("/settings/sla", url.Values{"critical": {"2"}, "high": {"24"}, "medium": {"72"}, "low": {"168"}}, true); res.Status != http.StatusSeeOther ||
+			res.Header.Get("Location") != "/settings/sla" {
+			t.Fatalf("save = %d to %q, want 303 to the SLA page", res.Status, res.Header.Get("Location"))
+		}
+		if page := b.get("/settings/sla"); !strings.Contains(page.Body, "SLA policy saved") || !strings.Contains(page.Body, `name="critical" value="2"`) {
+			t.Fatalf("the SLA page after the save lacks its notice or the new hours:\n%.2000s", page.Body)
+		}
+		if page := b.get("/settings/sla"); strings.Contains(page.Body, "SLA policy saved") {
+			t.Errorf("the save's notice is shown twice")
 		}
 		now := time.Now().UTC().Truncate(time.Second)
 		c := a.openCaseWith("analyst@sentinel.demo", store.CaseInput{Priority: store.PriorityCritical}, now)

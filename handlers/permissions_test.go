@@ -235,7 +235,7 @@ func permissionTable() []permRow {
 			return permRequest{path: "/cases/" + a.openCaseWithAccount(tx(a), "C999") + "/accounts/C999/remove", form: url.Values{}}
 		}},
 		{"GET", "/settings/sla", [callers]int{303, 403, 403, 200, 403}, false, path("/settings/sla")},
-		{"POST", "/settings/sla", [callers]int{303, 403, 403, 200, 403}, false, func(*testApp) permRequest {
+		{"POST", "/settings/sla", [callers]int{303, 403, 403, 303, 403}, false, func(*testApp) permRequest {
 			return permRequest{path: "/settings/sla", form: url.Values{"critical": {"4"}, "high": {"24"}, "medium": {"72"}, "low": {"168"}}}
 		}},
 		// Uploads: senior analysts and admins; others 403 (audited).
@@ -271,10 +271,10 @@ func permissionTable() []permRow {
 		}},
 		{"GET", "/settings", [callers]int{303, 200, 200, 200, 200}, false, path("/settings")},
 		{"GET", "/settings/alerts", [callers]int{303, 403, 403, 200, 403}, false, path("/settings/alerts")},
-		{"POST", "/settings/alerts", [callers]int{303, 403, 403, 201, 403}, false, func(*testApp) permRequest {
+		{"POST", "/settings/alerts", [callers]int{303, 403, 403, 303, 403}, false, func(*testApp) permRequest {
 			return permRequest{path: "/settings/alerts", form: url.Values{"kind": {"queue_backlog"}, "threshold": {"1000"}}}
 		}},
-		{"POST", "/settings/alerts/:id", [callers]int{303, 403, 403, 200, 403}, false, func(a *testApp) permRequest {
+		{"POST", "/settings/alerts/:id", [callers]int{303, 403, 403, 303, 403}, false, func(a *testApp) permRequest {
 			return permRequest{path: "/settings/alerts/" + alertRuleForTest(a, "admin@sentinel.demo").ID, form: url.Values{"threshold": {"5"}, "enabled": {"1"}}}
 		}},
 		{"POST", "/settings/alerts/:id/delete", [callers]int{303, 403, 403, 303, 403}, false, func(a *testApp) permRequest {

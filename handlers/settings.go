@@ -24,13 +24,16 @@ var settingsLinks = []struct {
 	{"Watchlists", "Blocked and trusted accounts.", "WatchlistList", PermViewWatchlist},
 }
 
-// SettingsShow is the settings hub: the settings pages the viewer may open.
+// SettingsShow is the settings hub: the settings pages the viewer may
+// open, and the names of those an admin manages.
 func (s *Server) SettingsShow(c echo.Context) error {
 	role := currentPrincipal(c).User.Role
 	var props views.SettingsProps
 	for _, l := range settingsLinks {
 		if Can(role, l.perm) {
 			props.Links = append(props.Links, views.SettingsLink{Label: l.label, Description: l.description, Href: routePath(c, l.route)})
+		} else {
+			props.Closed = append(props.Closed, l.label)
 		}
 	}
 	return render(c, http.StatusOK, views.SettingsPage(props), nil)
