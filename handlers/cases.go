@@ -170,6 +170,13 @@ func (s *Server) CaseList(c echo.Context) error {
 		return err
 	}
 	props.Counts = caseCounts(list, counts)
+	if len(rows) == 0 && counts.Open == 0 {
+		any, err := store.HasCases(ctx, p.Tenant)
+		if err != nil {
+			return err
+		}
+		props.NoneYet = !any
+	}
 	props.Statuses = append([]views.Option{{Value: store.CaseStatusActive, Label: "Not closed"}, {Value: store.CaseStatusAny, Label: "Any"}},
 		options(store.CaseStatuses, caseStatusWords)...)
 	props.Priorities = options(store.CasePriorities, casePriorityWords)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -307,14 +308,15 @@ func riskMixChart(tb []store.TypeBandSums, investigate string, from url.Values) 
 		if total > 0 {
 			share = 100 * float64(counts[band]) / float64(total)
 		}
-		series = append(series, obj{"name": bandWord(band), "type": "bar", "stack": "mix", "data": []float64{round4(share)},
+		// One decimal, as the table beside it says it.
+		series = append(series, obj{"name": bandWord(band), "type": "bar", "stack": "mix", "data": []float64{math.Round(10*share) / 10},
 			"itemStyle": obj{"color": bandColors[band]}, "label": obj{"show": share >= 4, "formatter": "{a} {c}%"}})
 		table.Rows = append(table.Rows, []string{bandWord(band), formatCount(counts[band]), percent(float64(counts[band]), float64(total))})
 		table.Hrefs = append(table.Hrefs, withQuery(investigate, mergeValues(from, "band", band)))
 	}
 	return views.ChartProps{TestID: "chart-risk-mix", Label: "Share of transactions in each risk band", Class: "chart-mix", Table: table,
 		Options: chartJSON(obj{"animation": false, "tooltip": obj{"trigger": "item", "valueFormatter": nil}, "legend": obj{"bottom": 0},
-			"grid":  obj{"left": 8, "right": 8, "top": 8, "bottom": 40, "containLabel": true},
+			"grid":  obj{"left": 8, "right": 24, "top": 8, "bottom": 40, "containLabel": true}, // room for "100%"
 			"xAxis": obj{"type": "value", "max": 100, "axisLabel": obj{"formatter": "{value}%"}},
 			"yAxis": obj{"type": "category", "data": []string{""}, "show": false}, "series": series})}
 }
@@ -356,7 +358,10 @@ func volumeChart(series []bucket, step time.Duration) views.ChartProps {
 		Options: chartJSON(obj{"animation": false, "tooltip": obj{"trigger": "axis"}, "legend": obj{"bottom": 0},
 			"grid":  obj{"left": 8, "right": 8, "top": 24, "bottom": 40, "containLabel": true},
 			"xAxis": obj{"type": "category", "data": labels},
-			"yAxis": []obj{{"type": "value", "name": "Transactions"}, {"type": "value", "name": "Fraud rate", "axisLabel": obj{"formatter": "{value}%"}, "splitLine": obj{"show": false}}},
+			// The axes' names start at their axis, inward: centred on it, the
+			// left one was cut off at the chart's edge.
+			"yAxis": []obj{{"type": "value", "name": "Transactions", "nameTextStyle": obj{"align": "left"}},
+				{"type": "value", "name": "Fraud rate", "nameTextStyle": obj{"align": "right"}, "axisLabel": obj{"formatter": "{value}%"}, "splitLine": obj{"show": false}}},
 			"series": []obj{
 				{"name": "Transactions", "type": "bar", "data": n, "itemStyle": obj{"color": "var(--color-primary)"}},
 				{"name": "Flagged", "type": "line", "data": flagged, "showSymbol": false, "itemStyle": obj{"color": "var(--color-warning)"}},
@@ -539,7 +544,8 @@ func heatmapChart(hours []store.HourSums, metric string) views.ChartProps {
 	}
 	return views.ChartProps{TestID: "chart-heatmap", Label: metricLabel(metric) + " by weekday and hour of day, UTC", Table: table, Class: "chart-sm",
 		Options: chartJSON(obj{"animation": false, "tooltip": obj{"position": "top"},
-			"grid":      obj{"left": 8, "right": 8, "top": 8, "bottom": 56, "containLabel": true},
+			// Room under the hours for the colour scale and its handles' values.
+			"grid":      obj{"left": 8, "right": 8, "top": 8, "bottom": 84, "containLabel": true},
 			"xAxis":     obj{"type": "category", "data": hourLabels(), "splitArea": obj{"show": true}},
 			"yAxis":     obj{"type": "category", "data": weekdays, "inverse": true, "splitArea": obj{"show": true}},
 			"visualMap": obj{"min": 0, "max": maxV, "calculable": true, "orient": "horizontal", "left": "center", "bottom": 0, "inRange": obj{"color": []string{"var(--color-info-soft)", "var(--color-primary)", "var(--color-danger)"}}},

@@ -372,7 +372,9 @@ func activityChart(days []store.DayActivity) (views.ChartProps, error) {
 	b.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis", BackgroundColor: colorSurface, BorderColor: colorBorder}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "0", TextStyle: &opts.TextStyle{Color: colorText}}),
-		charts.WithGridOpts(opts.Grid{Left: "3%", Right: "3%", Top: "14%", Bottom: "3%", ContainLabel: opts.Bool(true)}),
+		// Room beside the axes for half of their names, which are centred
+		// on them ("transactions" was cut off at the left edge).
+		charts.WithGridOpts(opts.Grid{Left: "44", Right: "24", Top: "14%", Bottom: "3%", ContainLabel: opts.Bool(true)}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: x, AxisLabel: &opts.AxisLabel{Color: colorMuted, HideOverlap: opts.Bool(true)}}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "transactions", AxisLabel: &opts.AxisLabel{Color: colorMuted},
 			SplitLine: &opts.SplitLine{Show: opts.Bool(true), LineStyle: &opts.LineStyle{Color: colorBorder}}}),

@@ -299,7 +299,15 @@ func (s *Server) investigateProps(c echo.Context, f store.InvestigateFilter, vf 
 	if page.HasPrev || (len(page.Rows) == 0 && (f.After != "" || f.Before != "")) {
 		props.FirstHref = queueHref(self, params)
 	}
-	if Can(p.User.Role, PermExport) {
+	if len(page.Rows) == 0 && stats.Count == 0 {
+		// "None yet" rather than "none match" for a tenant without traffic.
+		any, err := store.HasTransactions(ctx, p.Tenant)
+		if err != nil {
+			return views.InvestigateProps{}, err
+		}
+		props.NoneYet = !any
+	}
+	if Can(p.User.Role, PermExport) && !props.NoneYet {
 		props.ExportHref = string(views.WithQuery(views.URL(ctx, "InvestigateExport"), params))
 	}
 	today := time.Now().UTC().Format(dateLayout)

@@ -537,3 +537,30 @@ func TestInvestigateFilterOfAnotherTenantsModel(t *testing.T) {
 		}
 	})
 }
+
+// A tenant without traffic or cases is told that nothing has arrived yet,
+// not that its filters match nothing, and is offered no empty export.
+func TestEmptyTenantPagesSayNoneYet(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		b := a.signedIn("admin@acme.demo")
+		inv := b.get("/investigate")
+		if !strings.Contains(inv.Body, "No transactions yet") || strings.Contains(inv.Body, "Nothing matches these filters") ||
+			strings.Contains(inv.Body, `data-testid="export"`) {
+			t.Errorf("investigate of a tenant without transactions:\n%.3000s", inv.Body)
+		}
+		cases := b.get("/cases")
+		if !strings.Contains(cases.Body, "No cases yet") || strings.Contains(cases.Body, "No case matches") {
+			t.Errorf("cases of a tenant without cases:\n%.3000s", cases.Body)
+		}
+		// Once it has traffic and a case, an empty result is the filters'.
+		a.scoreN("admin@acme.demo", 1, "none-yet")
+		a.openCaseWith("analyst@acme.demo", store.CaseInput{Priority: store.PriorityLow}, time.Now())
+		if res := b.get("/investigate?type=DEBIT&min_amount=999999999"); !strings.Contains(res.Body, "Nothing matches these filters") ||
+			!strings.Contains(res.Body, `data-testid="export"`) {
+			t.Errorf("investigate with traffic and no match does not say the filters match nothing")
+		}
+		if res := b.get("/cases?priority=critical"); !strings.Contains(res.Body, "No case matches these filters") {
+			t.Errorf("cases with a case and no match does not say the filters match nothing")
+		}
+	})
+}

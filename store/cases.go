@@ -888,6 +888,15 @@ type CaseCounts struct {
 	Open, Overdue, Critical, Unassigned, Mine int64
 }
 
+// HasCases says whether the tenant has any case, closed ones included.
+func HasCases(ctx context.Context, t Tenant) (bool, error) {
+	var ids []string
+	if err := t.scoped(ctx).Model(&Case{}).Limit(1).Pluck("id", &ids).Error; err != nil {
+		return false, fmt.Errorf("store: any case: %w", err)
+	}
+	return len(ids) > 0, nil
+}
+
 // CountCases counts the tenant's case load at now; Mine counts userID's.
 // It reads the cases that are not closed from one partial index alone
 // (cases_open_idx), however many are closed.
