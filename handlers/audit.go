@@ -17,6 +17,18 @@ import (
 
 const auditPageSize = 50
 
+// auditObjectRoutes are the pages of the objects an audit event can name,
+// by object type, with the permission each route needs (a test checks it
+// against the route table).
+var auditObjectRoutes = map[string]struct {
+	route string
+	perm  Permission
+}{
+	"case": {"CaseShow", PermViewCases}, "transaction": {"TransactionShow", PermViewQueue},
+	"account": {"EntityShow", PermViewEntities}, "user": {"UserShow", PermViewUsers},
+	"upload": {"UploadShow", PermUpload}, "model_version": {"ModelShow", PermViewModels},
+}
+
 // auditFilter reads the audit trail's filters: actor (part of an email),
 // action (or what comes before its dot), object (a type, an id, or both)
 // and a range of days (UTC, the last one included). Bad dates are reported
@@ -76,7 +88,10 @@ func (s *Server) AuditList(c echo.Context) error {
 			Action: e.Action, IP: e.IP, Details: auditDetails(e.Details),
 		}
 		if e.ObjectType != "" {
-			row.Object = e.ObjectType + " " + e.ObjectID
+			row.ObjectType, row.ObjectID = e.ObjectType, e.ObjectID
+			if r, ok := auditObjectRoutes[e.ObjectType]; ok && e.ObjectID != "" && Can(p.User.Role, r.perm) {
+				row.ObjectHref = routePath(c, r.route, e.ObjectID)
+			}
 		}
 		props.Rows = append(props.Rows, row)
 	}

@@ -208,3 +208,35 @@ func TestAuditTrailFiltersPagesAndExport(t *testing.T) {
 		})
 	})
 }
+
+// The trail links what an event changed to its page, for the viewers who
+// may open it, and names it without a link otherwise.
+func TestAuditTrailLinksObjects(t *testing.T) {
+	for typ, r := range auditObjectRoutes {
+		i := slices.IndexFunc(appRoutes, func(x route) bool { return x.Name == r.route })
+		if i < 0 || appRoutes[i].Perm != r.perm || appRoutes[i].Method != http.MethodGet {
+			t.Errorf("%s: route %s with %v is not a page of the route table with that permission", typ, r.route, r.perm)
+		}
+	}
+	eachApp(t, func(t *testing.T, a *testApp) {
+		ids := a.scoreN("analyst@sentinel.demo", 1, "linked")
+		b := a.signedIn("analyst@sentinel.demo")
+		b.get("/transactions/" + ids[0])
+		if res := b.post("/transactions/"+ids[0]+"/decisions", url.Values{"decision": {"confirmed_fraud"}, "rationale": {"checked"}}, true); res.Status >= 400 {
+			t.Fatalf("decide = %d", res.Status)
+		}
+		page := a.signedIn("auditor@sentinel.demo").get("/audit?action=transaction.decide")
+		if !strings.Contains(page.Body, `href="/transactions/`+ids[0]+`"`) {
+			t.Errorf("the decision's event does not link its transaction:\n%.3000s", page.Body)
+		}
+		// A type without a page is named, not linked.
+		tn := a.tenantOf("admin@sentinel.demo")
+		if err := store.Record(context.Background(), tn, store.Actor{Email: "bot@x.test"}, store.Event{Action: "test.tick", ObjectType: "clock", ObjectID: "c-17"}); err != nil {
+			t.Fatal(err)
+		}
+		page = a.signedIn("auditor@sentinel.demo").get("/audit?action=test.tick")
+		if !strings.Contains(page.Body, "c-17") || strings.Contains(page.Body, `href="c-17"`) || strings.Contains(page.Body, `/c-17"`) {
+			t.Errorf("an object without a page:\n%.3000s", page.Body)
+		}
+	})
+}

@@ -283,7 +283,7 @@ func navItems(c echo.Context, role string) []views.NavItem {
 		{views.NavItem{Label: "Sign-in security", Section: "Admin"}, "SecurityShow", PermManageSettings},
 		{views.NavItem{Label: "SLA policy", Section: "Admin"}, "SLAShow", PermManageSLA},
 		{views.NavItem{Label: "API keys", Section: "Admin"}, "APIKeyList", PermManageAPIKeys},
-		{views.NavItem{Label: "Audit trail", Section: "Admin"}, "AuditList", PermViewAudit},
+		{views.NavItem{Label: "Audit trail", Section: "Oversight"}, "AuditList", PermViewAudit},
 	}
 	var out []views.NavItem
 	for _, a := range all {
