@@ -250,7 +250,7 @@ func graphOptions(nodes []graphNode, edges []graphEdge, href func(string) string
 				"left": "center", "top": "6%", "bottom": "6%"}}}},
 			map[string]any{"query": map[string]any{"maxWidth": graphNarrow},
 				"option": map[string]any{"series": []any{map[string]any{"label": map[string]any{"show": false},
-					"left": "4%", "right": "4%", "top": "middle"}}}},
+					"left": 28, "right": 28, "top": "middle"}}}}, // room for the largest node at each side
 		},
 	}
 	js, err := json.Marshal(options)
