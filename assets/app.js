@@ -86,10 +86,25 @@
     });
   }
 
+  // chartTheme gives every chart the theme's text, axis and grid colours,
+  // so that labels stay readable on the dark theme too (ECharts' own are
+  // grey for a light page).
+  function chartTheme() {
+    var text = resolve("var(--color-text)"), muted = resolve("var(--color-text-muted)"), border = resolve("var(--color-border)");
+    var axis = {
+      axisLine: { lineStyle: { color: border } }, axisTick: { lineStyle: { color: border } },
+      axisLabel: { color: muted }, nameTextStyle: { color: muted }, splitLine: { lineStyle: { color: [border] } }
+    };
+    return {
+      textStyle: { color: text }, legend: { textStyle: { color: muted } }, visualMap: { textStyle: { color: muted } },
+      categoryAxis: axis, valueAxis: axis, logAxis: axis, timeAxis: axis
+    };
+  }
+
   function mountChart(el) {
     {
       if (el._chart) el._chart.dispose();
-      el._chart = window.echarts.init(el, null, { renderer: "canvas" });
+      el._chart = window.echarts.init(el, chartTheme(), { renderer: "canvas" });
       el._chart.setOption(resolve(JSON.parse(el.getAttribute("data-echarts"))));
       // A data item that names a page of this site (a graph's node) opens
       // it when clicked.
