@@ -424,7 +424,8 @@ func scoreChart(tb []store.TypeBandSums) views.ChartProps {
 		Options: chartJSON(obj{"animation": false, "tooltip": obj{"trigger": "axis"},
 			"grid":  obj{"left": 8, "right": 8, "top": 8, "bottom": 8, "containLabel": true},
 			"xAxis": obj{"type": "category", "data": labels, "axisLabel": obj{"rotate": 45}},
-			"yAxis": obj{"type": "log", "min": 1}, "series": []obj{{"type": "bar", "data": h[:], "itemStyle": obj{"color": "var(--color-primary)"}}}})}
+			// From 0.5, so that a bucket of one transaction has a bar.
+			"yAxis": obj{"type": "log", "min": 0.5}, "series": []obj{{"type": "bar", "data": h[:], "itemStyle": obj{"color": "var(--color-primary)"}}}})}
 }
 
 // metricValue is a sums' value in the chosen metric (a rate in percent).

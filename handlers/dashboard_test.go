@@ -276,8 +276,12 @@ func TestReplayRoutes(t *testing.T) {
 		analyst := a.signedIn("analyst@sentinel.demo")
 		status := analyst.get("/replay")
 		if !strings.Contains(status.Body, `data-testid="replay-state">Running`) || strings.Contains(status.Body, "replay-stop") ||
-			strings.Contains(status.Body, "replay-form") || !strings.Contains(status.Body, `hx-trigger="every 2s"`) {
-			t.Errorf("an analyst's view of a running replay is wrong")
+			strings.Contains(status.Body, "replay-form") || !strings.Contains(status.Body, `hx-trigger="every 2s"`) ||
+			!strings.Contains(status.Body, `data-testid="replay-role"`) {
+			t.Errorf("an analyst's view of a running replay is wrong (or does not say who may control it)")
+		}
+		if strings.Contains(senior.get("/replay").Body, `data-testid="replay-role"`) {
+			t.Errorf("a senior is told that others control replays")
 		}
 		if !strings.Contains(senior.get("/replay").Body, `data-testid="replay-stop"`) {
 			t.Errorf("a senior sees no stop button")

@@ -413,7 +413,8 @@ func histogramOptions(labels []string, buckets []int64) (string, error) {
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
 		charts.WithGridOpts(opts.Grid{Left: "2%", Right: "2%", Top: "8%", Bottom: "2%", ContainLabel: opts.Bool(true)}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: labels, AxisLabel: &opts.AxisLabel{Color: colorMuted, Rotate: 45, Interval: "0"}}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "log", AxisLabel: &opts.AxisLabel{Color: colorMuted},
+		// From 0.5, so that a bucket of one transaction has a bar.
+		charts.WithYAxisOpts(opts.YAxis{Type: "log", Min: 0.5, AxisLabel: &opts.AxisLabel{Color: colorMuted},
 			SplitLine: &opts.SplitLine{Show: opts.Bool(true), LineStyle: &opts.LineStyle{Color: colorBorder}}}),
 	)
 	b.AddSeries("transactions", data)
