@@ -139,29 +139,33 @@ func convert(in, object, out string, precision float64, flipY bool, code func(id
 		}
 		f := feature{Type: "Feature", Properties: map[string]string{"name": c, "label": g.Properties["name"]}}
 		f.Geometry.Type = g.Type
+		var polys [][][]int
 		switch g.Type {
 		case "Polygon":
 			var rings [][]int
 			must(json.Unmarshal(g.Arcs, &rings))
+			polys = [][][]int{rings}
+		case "MultiPolygon":
+			must(json.Unmarshal(g.Arcs, &polys))
+		default:
+			continue
+		}
+		var multi [][][][2]float64
+		for _, rings := range polys {
 			var poly [][][2]float64
 			for _, r := range rings {
 				poly = append(poly, ring(r))
 			}
-			f.Geometry.Coordinates = poly
-		case "MultiPolygon":
-			var polys [][][]int
-			must(json.Unmarshal(g.Arcs, &polys))
-			var multi [][][][2]float64
-			for _, rings := range polys {
-				var poly [][][2]float64
-				for _, r := range rings {
-					poly = append(poly, ring(r))
-				}
+			if !flipY {
+				multi = append(multi, splitAntimeridian(poly)...)
+			} else {
 				multi = append(multi, poly)
 			}
-			f.Geometry.Coordinates = multi
-		default:
-			continue
+		}
+		if len(multi) == 1 {
+			f.Geometry.Type, f.Geometry.Coordinates = "Polygon", multi[0]
+		} else {
+			f.Geometry.Type, f.Geometry.Coordinates = "MultiPolygon", multi
 		}
 		fc.Features = append(fc.Features, f)
 	}
@@ -169,6 +173,57 @@ func convert(in, object, out string, precision float64, flipY bool, code func(id
 	must(err)
 	must(os.WriteFile(out, b, 0o644))
 	log.Printf("%s: %d features, %d bytes", out, len(fc.Features), len(b))
+}
+
+// splitAntimeridian cuts a polygon whose outer ring crosses longitude 180
+// (Fiji, Russia's far east) into its part east of -180 and its part west
+// of 180: drawn as it comes, its edge from 179° to -180° ran across the
+// whole map. A ring that goes round a pole (Antarctica: unwrapped, it ends
+// 360° from where it began) is left as it is, as are its holes.
+func splitAntimeridian(poly [][][2]float64) [][][][2]float64 {
+	outer := poly[0]
+	u := make([][2]float64, len(outer))
+	u[0] = outer[0]
+	crosses := false
+	for i := 1; i < len(outer); i++ {
+		x := outer[i][0]
+		for x-u[i-1][0] > 180 {
+			x, crosses = x-360, true
+		}
+		for u[i-1][0]-x > 180 {
+			x, crosses = x+360, true
+		}
+		u[i] = [2]float64{x, outer[i][1]}
+	}
+	if !crosses || math.Abs(u[len(u)-1][0]-u[0][0]) > 180 {
+		return [][][][2]float64{poly}
+	}
+	// u is continuous and lies across one of the meridians ±180: clamp it
+	// to that meridian, and clamp its copy 360° over to the other one.
+	shift, edge := -360.0, 180.0
+	for _, p := range u {
+		if p[0] < -180 {
+			shift, edge = 360, -180
+		}
+	}
+	clamp := func(off, at float64) [][2]float64 {
+		var out [][2]float64
+		for _, p := range u {
+			x := p[0] + off
+			if (at > 0 && x > at) || (at < 0 && x < at) {
+				x = at
+			}
+			// Points clamped one after another onto the meridian make a
+			// straight edge: its ends are enough.
+			if n := len(out); n >= 2 && x == at && out[n-1][0] == at && out[n-2][0] == at {
+				out[n-1] = [2]float64{x, p[1]}
+				continue
+			}
+			out = append(out, [2]float64{x, p[1]})
+		}
+		return out
+	}
+	return [][][][2]float64{{clamp(0, edge)}, {clamp(shift, -edge)}}
 }
 
 func readJSON(path string, v any) {
