@@ -506,12 +506,19 @@ func geoChart(cs []store.CountrySums, dq dashboardQuery, investigate string, fro
 	if dq.Map == mapUS {
 		series["aspectScale"] = 1
 	}
-	return views.ChartProps{TestID: "chart-geo", Label: metricLabel(dq.Metric) + " by " + strings.ToLower(place) + " on a map; select a place to investigate it",
+	return views.ChartProps{TestID: "chart-geo", Class: "chart-geo", Label: metricLabel(dq.Metric) + " by " + strings.ToLower(place) + " on a map; select a place to investigate it",
 		Map: mapName, Table: table,
-		Options: chartJSON(obj{"animation": false, "tooltip": obj{"trigger": "item"},
-			"visualMap": obj{"min": 0, "max": maxV, "calculable": true, "left": "left", "bottom": 0, "text": []string{"High", "Low"},
+		// The map lies above its colour scale (beside it, the scale covered
+		// the map on a phone) and keeps its aspect: wide, its height is
+		// given and its width follows; narrow, the other way round.
+		Options: chartJSON(obj{"baseOption": obj{"animation": false, "tooltip": obj{"trigger": "item"},
+			"visualMap": obj{"min": 0, "max": maxV, "calculable": true, "orient": "horizontal", "left": "center", "bottom": 0, "text": []string{"High", "Low"},
 				"inRange": obj{"color": []string{"var(--color-info-soft)", "var(--color-primary)", "var(--color-danger)"}}},
-			"series": []obj{series}})}
+			"series": []obj{series}},
+			"media": []obj{
+				{"option": obj{"series": []obj{{"left": "center", "top": 8, "bottom": 64}}}},
+				{"query": obj{"maxWidth": graphNarrow}, "option": obj{"series": []obj{{"left": 8, "right": 8, "top": "middle"}}}},
+			}})}
 }
 
 var weekdays = []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
