@@ -133,27 +133,25 @@ func validVariable(v string) bool {
 	return false
 }
 
-// sessRuleSecret is the session key of a webhook secret made by the last
-// save, shown once on the next rules page.
-const sessRuleSecret = "rule-secret"
-
 // AlertRuleList is the alert rules page with the webhook delivery log, and
 // what the last save said (a save answers with a redirect here, so that
 // reloading the page does not post the rule again).
 func (s *Server) AlertRuleList(c echo.Context) error {
-	ctx := c.Request().Context()
 	return s.renderRules(c, http.StatusOK, views.AlertRulesProps{Form: views.AlertRuleForm{Kind: monitor.KindPSI, Threshold: "0.25"},
-		Notice: s.sessions.PopString(ctx, sessFlash), Secret: s.sessions.PopString(ctx, sessRuleSecret)}, "", "")
+		Notice: s.sessions.PopString(c.Request().Context(), sessFlash)}, "", "")
 }
 
-// rulesSaved sends the browser back to the rules page with notice and, for
-// a new webhook, its secret.
-func (s *Server) rulesSaved(c echo.Context, notice, secret string) error {
-	ctx := c.Request().Context()
-	s.sessions.Put(ctx, sessFlash, notice)
+// rulesSaved answers a save: back to the rules page with notice, or, when
+// the save made a webhook secret, the rules page at once with the secret
+// shown this one time. A secret never goes through the session, where a
+// failed page or a concurrent request's save of the session could lose it
+// (a rule's secret is made only once) or show it again.
+func (s *Server) rulesSaved(c echo.Context, status int, notice, secret string) error {
 	if secret != "" {
-		s.sessions.Put(ctx, sessRuleSecret, secret)
+		return s.renderRules(c, status, views.AlertRulesProps{Form: views.AlertRuleForm{Kind: monitor.KindPSI, Threshold: "0.25"},
+			Notice: notice, Secret: secret}, "", "")
 	}
+	s.sessions.Put(c.Request().Context(), sessFlash, notice)
 	return c.Redirect(http.StatusSeeOther, routePath(c, "AlertRuleList"))
 }
 
@@ -230,7 +228,7 @@ func readRule(c echo.Context, kind string) (threshold float64, feature, webhook,
 }
 
 // AlertRuleCreate adds a rule; a webhook gets a new signing secret, shown
-// once on the rules page it redirects to.
+// once.
 func (s *Server) AlertRuleCreate(c echo.Context) error {
 	p := currentPrincipal(c)
 	form := views.AlertRuleForm{Kind: c.FormValue("kind"), Feature: c.FormValue("feature"), Threshold: c.FormValue("threshold"), WebhookURL: c.FormValue("webhook_url")}
@@ -256,7 +254,7 @@ func (s *Server) AlertRuleCreate(c echo.Context) error {
 	if err := store.CreateAlertRule(c.Request().Context(), p.Tenant, actorOf(c, p), r); err != nil {
 		return err
 	}
-	return s.rulesSaved(c, "Rule added: "+ruleText(r.Kind, r.Feature, r.Threshold)+".", secret)
+	return s.rulesSaved(c, http.StatusCreated, "Rule added: "+ruleText(r.Kind, r.Feature, r.Threshold)+".", secret)
 }
 
 // AlertRuleUpdate changes a rule's threshold, variable, webhook and switch.
@@ -284,7 +282,7 @@ func (s *Server) AlertRuleUpdate(c echo.Context) error {
 	if err := store.UpdateAlertRule(ctx, p.Tenant, actorOf(c, p), r); err != nil {
 		return err
 	}
-	return s.rulesSaved(c, "Rule saved: "+ruleText(r.Kind, r.Feature, r.Threshold)+".", secret)
+	return s.rulesSaved(c, http.StatusOK, "Rule saved: "+ruleText(r.Kind, r.Feature, r.Threshold)+".", secret)
 }
 
 // AlertRuleDelete removes a rule with its alerts and deliveries.

@@ -229,6 +229,15 @@ func TestAuditTrailLinksObjects(t *testing.T) {
 		if !strings.Contains(page.Body, `href="/transactions/`+ids[0]+`"`) {
 			t.Errorf("the decision's event does not link its transaction:\n%.3000s", page.Body)
 		}
+		// A page the viewer's role cannot open is not linked: an auditor does
+		// not see users' pages, so a sign-in's user is named only.
+		if !Can(store.RoleAuditor, PermViewUsers) {
+			auditor := a.user("auditor@sentinel.demo")
+			page := a.signedIn("auditor@sentinel.demo").get("/audit?action=auth.login")
+			if !strings.Contains(page.Body, auditor.ID) || strings.Contains(page.Body, `href="/settings/users/`+auditor.ID+`"`) {
+				t.Errorf("an auditor's trail links a user's page, or does not name the user")
+			}
+		}
 		// A type without a page is named, not linked.
 		tn := a.tenantOf("admin@sentinel.demo")
 		if err := store.Record(context.Background(), tn, store.Actor{Email: "bot@x.test"}, store.Event{Action: "test.tick", ObjectType: "clock", ObjectID: "c-17"}); err != nil {

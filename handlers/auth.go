@@ -185,7 +185,9 @@ func (s *Server) signIn(c echo.Context, u *store.User) error {
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return err
 	}
-	for _, k := range []string{sessPendingUserID, sessPendingTenantID, sessPendingSince, sessPendingNext, sessPendingEnroll} {
+	// A message left for the next page was someone's, maybe another
+	// user's of this browser: it goes too.
+	for _, k := range []string{sessPendingUserID, sessPendingTenantID, sessPendingSince, sessPendingNext, sessPendingEnroll, sessFlash} {
 		s.sessions.Remove(ctx, k)
 	}
 	s.sessions.Put(ctx, sessUserID, u.ID)

@@ -13,3 +13,8 @@ func SessionTokensForTest(ctx context.Context, db *DB) ([]string, error) {
 	err := db.gorm.WithContext(ctx).Model(&sessionRow{}).Pluck("token", &toks).Error
 	return toks, err
 }
+
+// QueryRowForTest scans the one value a raw SQL statement returns.
+func QueryRowForTest(ctx context.Context, db *DB, sql string, dest any) error {
+	return db.gorm.WithContext(ctx).Raw(sql).Row().Scan(dest)
+}

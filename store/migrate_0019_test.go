@@ -32,6 +32,11 @@ func TestMigration0019(t *testing.T) {
 	if err := store.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
+	var typ string
+	if err := store.QueryRowForTest(ctx, db, `SELECT data_type FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'predictions' AND column_name = 'explanation'`, &typ); err != nil || typ != "text" {
+		t.Errorf("explanation's type after 0019 = %q (%v), want text", typ, err)
+	}
 	s, err := store.GetScored(ctx, store.ForTenant(db, "t1"), "x1")
 	if err != nil {
 		t.Fatal(err)
