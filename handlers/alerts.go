@@ -133,11 +133,14 @@ func validVariable(v string) bool {
 	return false
 }
 
+// newRuleForm is the add-a-rule form as a fresh rules page shows it.
+var newRuleForm = views.AlertRuleForm{Kind: monitor.KindPSI, Threshold: "0.25"}
+
 // AlertRuleList is the alert rules page with the webhook delivery log, and
 // what the last save said (a save answers with a redirect here, so that
 // reloading the page does not post the rule again).
 func (s *Server) AlertRuleList(c echo.Context) error {
-	return s.renderRules(c, http.StatusOK, views.AlertRulesProps{Form: views.AlertRuleForm{Kind: monitor.KindPSI, Threshold: "0.25"},
+	return s.renderRules(c, http.StatusOK, views.AlertRulesProps{Form: newRuleForm,
 		Notice: s.sessions.PopString(c.Request().Context(), sessFlash)}, "", "")
 }
 
@@ -148,7 +151,7 @@ func (s *Server) AlertRuleList(c echo.Context) error {
 // (a rule's secret is made only once) or show it again.
 func (s *Server) rulesSaved(c echo.Context, status int, notice, secret string) error {
 	if secret != "" {
-		return s.renderRules(c, status, views.AlertRulesProps{Form: views.AlertRuleForm{Kind: monitor.KindPSI, Threshold: "0.25"},
+		return s.renderRules(c, status, views.AlertRulesProps{Form: newRuleForm,
 			Notice: notice, Secret: secret}, "", "")
 	}
 	s.sessions.Put(c.Request().Context(), sessFlash, notice)
@@ -267,7 +270,7 @@ func (s *Server) AlertRuleUpdate(c echo.Context) error {
 	}
 	threshold, feature, webhook, problem := readRule(c, r.Kind)
 	if problem != "" {
-		return s.renderRules(c, http.StatusUnprocessableEntity, views.AlertRulesProps{Form: views.AlertRuleForm{Kind: monitor.KindPSI}}, r.ID, problem)
+		return s.renderRules(c, http.StatusUnprocessableEntity, views.AlertRulesProps{Form: newRuleForm}, r.ID, problem)
 	}
 	secret := ""
 	if webhook != "" && r.WebhookSecret == "" {

@@ -301,11 +301,11 @@ func (s *Server) investigateProps(c echo.Context, f store.InvestigateFilter, vf 
 	}
 	if len(page.Rows) == 0 && stats.Count == 0 {
 		// "None yet" rather than "none match" for a tenant without traffic.
-		any, err := store.HasTransactions(ctx, p.Tenant)
+		newest, err := store.NewestTransactionID(ctx, p.Tenant)
 		if err != nil {
 			return views.InvestigateProps{}, err
 		}
-		props.NoneYet = !any
+		props.NoneYet = newest == ""
 	}
 	if Can(p.User.Role, PermExport) && !props.NoneYet {
 		props.ExportHref = string(views.WithQuery(views.URL(ctx, "InvestigateExport"), params))

@@ -202,16 +202,6 @@ func ScoredByExternalIDs(ctx context.Context, t Tenant, ids []string) (map[strin
 	return out, nil
 }
 
-// HasTransactions says whether the tenant has stored any transaction: an
-// empty page can then say "none yet" rather than "none match".
-func HasTransactions(ctx context.Context, t Tenant) (bool, error) {
-	var ids []string
-	if err := t.scoped(ctx).Model(&Transaction{}).Limit(1).Pluck("id", &ids).Error; err != nil {
-		return false, fmt.Errorf("store: any transaction: %w", err)
-	}
-	return len(ids) > 0, nil
-}
-
 // CountTransactions counts the tenant's transactions.
 func CountTransactions(ctx context.Context, t Tenant) (int64, error) {
 	var n int64
