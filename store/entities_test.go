@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,17 @@ func profileFixture(t *testing.T, tn store.Tenant, prefix string, n int, seed ui
 	if err != nil {
 		t.Fatal(err)
 	}
+	txs, ps := profileRows(prefix, n, seed, mv.ID)
+	if err := store.SaveScoredBatch(ctx, tn, txs, ps); err != nil {
+		t.Fatal(err)
+	}
+	return txs, ps
+}
+
+// profileRows are n random transactions among a few accounts over the
+// last ten days, scored by the model version mv: every band, decision and
+// balance case, transactions to itself included.
+func profileRows(prefix string, n int, seed uint64, mv string) ([]store.Transaction, []store.Prediction) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	accounts := []string{"C1", "C2", "C3", "C4", "M5", "M6", "B7"}
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -44,15 +56,12 @@ func profileFixture(t *testing.T, tn store.Tenant, prefix string, n int, seed ui
 		tx := store.Transaction{ID: store.NewIDAt(at), ExternalID: fmt.Sprintf("%s-%d", prefix, i), Step: i, Type: "TRANSFER",
 			Amount: float64(1+rng.IntN(100000)) / 100, NameOrig: accounts[rng.IntN(len(accounts))],
 			NameDest: accounts[rng.IntN(len(accounts))], OldBalanceOrg: old, NewBalanceOrig: old * float64(rng.IntN(2)) / 2,
-			ReceivedAt: at, Label: labels[rng.IntN(len(labels))],
+			ReceivedAt: at, Label: labels[rng.IntN(len(labels))], Score: score,
 			// Some low transactions need review too (a watchlist hit).
 			ReviewPriority: store.ReviewPriority(band, score, 0.9, rng.IntN(4) == 0)}
 		txs = append(txs, tx)
-		ps = append(ps, store.Prediction{ID: store.NewID(), ModelVersionID: mv.ID, Score: score, Band: band,
+		ps = append(ps, store.Prediction{ID: store.NewID(), ModelVersionID: mv, Score: score, Band: band,
 			Threshold: 0.9, Explanation: []byte("{}"), CreatedAt: now})
-	}
-	if err := store.SaveScoredBatch(ctx, tn, txs, ps); err != nil {
-		t.Fatal(err)
 	}
 	return txs, ps
 }
@@ -342,6 +351,146 @@ func TestFanInAndFanOutOfAMule(t *testing.T) {
 		}
 		if e.Sent.BalanceMoved != e.Sent.BalanceBefore || e.Received.Count != 20 || e.Sent.Count != 4 {
 			t.Errorf("mule flows: sent %+v, received %d", e.Sent, e.Received.Count)
+		}
+	})
+}
+
+// A hub's profile reads its rollups once they are kept: the same numbers
+// as counting its transactions one by one, right after they are kept and
+// after more transactions and decisions, for kept accounts and the others
+// alike; a profile keeps them when the account reaches hubTransactions.
+func TestKeptRollupsEqualBruteForce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, b, ua, _ := twoTenants(t, db)
+		txs, ps := profileFixture(t, a, "a", 300, 5)
+		profileFixture(t, b, "b", 100, 6) // the same accounts in another tenant
+		now := time.Now().UTC()
+		same := func(t *testing.T, txs []store.Transaction, ps []store.Prediction) {
+			t.Helper()
+			// The smaller tops rank the counterparties.
+			for account, top := range map[string]int{"C1": 25, "C2": 2, "M5": 1, "B7": 3} {
+				want := bruteProfile(account, txs, ps, now, top, nil)
+				got, err := store.ProfileEntity(ctx, a, account, now, top)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := gocmp.Diff(want, *got, floats); diff != "" {
+					t.Errorf("ProfileEntity(%s) differs from the brute-force count (-want +got):\n%s", account, diff)
+				}
+				graph, err := store.EntityCounterparties(ctx, a, account, top)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := gocmp.Diff(graphOnly(want), *graph, floats); diff != "" {
+					t.Errorf("EntityCounterparties(%s) differs from the brute-force count (-want +got):\n%s", account, diff)
+				}
+			}
+		}
+		for _, account := range []string{"C1", "C2", "M5"} {
+			if err := store.KeepRollupsForTest(ctx, a, account); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Run("kept rollups sum the transactions so far", func(t *testing.T) { same(t, txs, ps) })
+		t.Run("and those stored and decided after", func(t *testing.T) {
+			more, morePs := profileRows("more", 150, 8, ps[0].ModelVersionID)
+			if err := store.SaveScoredBatch(ctx, a, more[:100], morePs[:100]); err != nil {
+				t.Fatal(err)
+			}
+			for i := 100; i < len(more); i++ { // one at a time, as the API stores them
+				if _, _, err := store.SaveScored(ctx, a, &more[i], &morePs[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			all, allPs := append(slices.Clone(txs), more...), append(slices.Clone(ps), morePs...)
+			// Decisions move transactions of kept accounts between labels,
+			// out of confirmed fraud and into it, stored before and after.
+			moves := map[string]string{store.DecisionConfirmedFraud: store.DecisionFalsePositive, "": store.DecisionConfirmedFraud,
+				store.DecisionEscalated: store.DecisionConfirmedFraud}
+			decided := 0
+			for k := range all {
+				to, ok := moves[all[k].Label]
+				if !ok || k%9 != 0 || !slices.Contains([]string{"C1", "C2", "M5"}, all[k].NameOrig) {
+					continue
+				}
+				if _, err := store.Decide(ctx, a, store.Actor{UserID: ua.ID, Email: ua.Email}, all[k].ID, to, "checked"); err != nil {
+					t.Fatal(err)
+				}
+				all[k].Label = to
+				decided++
+			}
+			if decided < 10 {
+				t.Fatalf("the fixture gave only %d decisions", decided)
+			}
+			same(t, all, allPs)
+			txs, ps = all, allPs
+		})
+		t.Run("a profile keeps them from hubTransactions on", func(t *testing.T) {
+			defer store.SetHubTransactionsForTest(store.SetHubTransactionsForTest(60))
+			if _, err := store.ProfileEntity(ctx, a, "B7", now, 25); err != nil {
+				t.Fatal(err)
+			}
+			kept, err := store.RollupsKeptForTest(ctx, a)
+			if err != nil || !slices.Equal(kept, []string{"B7", "C1", "C2", "M5"}) {
+				t.Errorf("kept rollups = %v (%v), want B7 too", kept, err)
+			}
+			if other, err := store.RollupsKeptForTest(ctx, b); err != nil || len(other) != 0 {
+				t.Errorf("another tenant's kept rollups = %v (%v), want none", other, err)
+			}
+			same(t, txs, ps)
+		})
+	})
+}
+
+// Transactions stored while an account's rollups start to be kept are
+// counted once: either in the sums taken when they start or by their
+// writer.
+func TestRollupsKeptWhileWriting(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, _, _, _ := twoTenants(t, db)
+		txs, ps := profileFixture(t, a, "a", 200, 9)
+		const writers, batches = 4, 12
+		rows := make([][]store.Transaction, writers)
+		preds := make([][]store.Prediction, writers)
+		for w := range writers {
+			rows[w], preds[w] = profileRows(fmt.Sprintf("w%d", w), batches*5, uint64(20+w), ps[0].ModelVersionID)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, writers+1)
+		for w := range writers {
+			wg.Go(func() {
+				for i := range batches {
+					if err := store.SaveScoredBatch(ctx, a, rows[w][i*5:i*5+5], preds[w][i*5:i*5+5]); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Go(func() {
+			time.Sleep(5 * time.Millisecond)
+			errs <- store.KeepRollupsForTest(ctx, a, "C1")
+		})
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for w := range writers {
+			txs, ps = append(txs, rows[w]...), append(ps, preds[w]...)
+		}
+		now := time.Now().UTC()
+		want := bruteProfile("C1", txs, ps, now, 25, nil)
+		got, err := store.ProfileEntity(ctx, a, "C1", now, 25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := gocmp.Diff(want, *got, floats); diff != "" {
+			t.Errorf("ProfileEntity(C1) differs from the brute-force count (-want +got):\n%s", diff)
 		}
 	})
 }

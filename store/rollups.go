@@ -161,21 +161,24 @@ func scoredDeltas(txs []Transaction, ps []Prediction) rollupChanges {
 }
 
 // rollupChanges are the changes to the rollups: the daily ones the
-// investigate page reads, and the hourly and place ones of the dashboard.
+// investigate page reads, the hourly and place ones of the dashboard, and
+// the account ones of entity profiles.
 type rollupChanges struct {
-	days   rollupDeltas
-	hours  hourDeltas
-	places placeDeltas
+	days     rollupDeltas
+	hours    hourDeltas
+	places   placeDeltas
+	accounts *accountChanges
 }
 
 func newRollupChanges() rollupChanges {
-	return rollupChanges{days: rollupDeltas{}, hours: hourDeltas{}, places: placeDeltas{}}
+	return rollupChanges{days: rollupDeltas{}, hours: hourDeltas{}, places: placeDeltas{}, accounts: &accountChanges{}}
 }
 
 // add counts tx, scored score by the model version, with label, in (sign
 // 1) or out of (sign -1) its rollups.
 func (c rollupChanges) add(tx *Transaction, modelVersionID string, score float64, label string, sign int) {
 	c.days.add(rollupOf(tx, modelVersionID, score, label), sign, tx.Amount, score)
+	c.accounts.moves = append(c.accounts.moves, accountMove{tx, score, label, sign})
 	if hourlyOff.Load() {
 		return
 	}
@@ -219,6 +222,9 @@ func SetHourlyRollupsForBench(on bool) { hourlyOff.Store(!on) }
 
 // apply writes them on this handle, inside the caller's transaction.
 func (c rollupChanges) apply(ctx context.Context, t Tenant) error {
+	if err := c.keptOnly(ctx, t); err != nil {
+		return fmt.Errorf("store: rollups: %w", err)
+	}
 	for _, st := range c.upserts(t.id, func(int) string { return "?" }) {
 		if err := t.db.WithContext(ctx).Exec(st.SQL, st.Args...).Error; err != nil {
 			return fmt.Errorf("store: rollups: %w", err)
@@ -227,12 +233,13 @@ func (c rollupChanges) apply(ctx context.Context, t Tenant) error {
 	return nil
 }
 
-// upserts are the statements of all three, always in the same order of
+// upserts are the statements of all of them, always in the same order of
 // tables (every writer takes them in this order).
 func (c rollupChanges) upserts(tenantID string, placeholder func(i int) string) []rollupStatement {
 	out := c.days.upserts(tenantID, placeholder)
 	out = append(out, c.hours.upserts(tenantID, placeholder)...)
-	return append(out, c.places.upserts(tenantID, placeholder)...)
+	out = append(out, c.places.upserts(tenantID, placeholder)...)
+	return append(out, c.accounts.upserts(tenantID, placeholder)...)
 }
 
 // HourLayout is how the dashboard's rollups write an hour (UTC): it sorts
@@ -285,15 +292,10 @@ func (d placeDeltas) at(k placeKey) *placeSum {
 
 // upsertSQL builds the chunked multi-row upserts of rows (each of width
 // parameters) into table, adding every column after the key's to the
-// stored one.
-func upsertSQL(table string, columns []string, keyLen int, rows [][]any, placeholder func(i int) string) []rollupStatement {
-	var set strings.Builder
-	for i, c := range columns[keyLen:] {
-		if i > 0 {
-			set.WriteString(", ")
-		}
-		fmt.Fprintf(&set, "%s = %s.%s + excluded.%s", c, table, c, c)
-	}
+// stored one, but those combine names "min" or "max": they keep the
+// smaller or larger of the two (a NULL one gives way).
+func upsertSQL(table string, columns []string, keyLen int, rows [][]any, combine map[string]string, placeholder func(i int) string) []rollupStatement {
+	set := onConflict(table, columns, keyLen, combine)
 	width := len(columns)
 	var out []rollupStatement
 	for chunk := range slices.Chunk(rows, 20000/width) {
@@ -314,10 +316,30 @@ func upsertSQL(table string, columns []string, keyLen int, rows [][]any, placeho
 			b.WriteByte(')')
 			args = append(args, r...)
 		}
-		b.WriteString(" ON CONFLICT (" + strings.Join(columns[:keyLen], ", ") + ") DO UPDATE SET " + set.String())
+		b.WriteString(set)
 		out = append(out, rollupStatement{b.String(), args})
 	}
 	return out
+}
+
+// onConflict is the clause of upsertSQL that adds a row to the stored one.
+func onConflict(table string, columns []string, keyLen int, combine map[string]string) string {
+	var set strings.Builder
+	set.WriteString(" ON CONFLICT (" + strings.Join(columns[:keyLen], ", ") + ") DO UPDATE SET ")
+	for i, c := range columns[keyLen:] {
+		if i > 0 {
+			set.WriteString(", ")
+		}
+		switch combine[c] {
+		case "min", "max":
+			op := map[string]string{"min": "<", "max": ">"}[combine[c]]
+			fmt.Fprintf(&set, "%s = CASE WHEN %s.%s IS NULL OR excluded.%s %s %s.%s THEN excluded.%s ELSE %s.%s END",
+				c, table, c, c, op, table, c, c, table, c)
+		default:
+			fmt.Fprintf(&set, "%s = %s.%s + excluded.%s", c, table, c, c)
+		}
+	}
+	return set.String()
 }
 
 var hourColumns = []string{"tenant_id", "hour", "type", "band", "n", "amount", "score", "flagged", "fraud", "fraud_amount",
@@ -338,7 +360,7 @@ func (d hourDeltas) upserts(tenantID string, placeholder func(i int) string) []r
 		}
 		rows[i] = r
 	}
-	return upsertSQL("hourly_rollups", hourColumns, 4, rows, placeholder)
+	return upsertSQL("hourly_rollups", hourColumns, 4, rows, nil, placeholder)
 }
 
 var placeColumns = []string{"tenant_id", "hour", "country", "region", "n", "amount", "score", "risky", "fraud"}
@@ -353,5 +375,5 @@ func (d placeDeltas) upserts(tenantID string, placeholder func(i int) string) []
 		s := d[k]
 		rows[i] = []any{tenantID, k.Hour, k.Country, k.Region, s.N, s.Amount, s.Score, s.Risky, s.Fraud}
 	}
-	return upsertSQL("place_rollups", placeColumns, 4, rows, placeholder)
+	return upsertSQL("place_rollups", placeColumns, 4, rows, nil, placeholder)
 }

@@ -278,7 +278,23 @@ func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Predictio
 			}
 			// Last, so that the rollups another writer adds to are locked
 			// only until the commit that follows.
-			for _, st := range scoredDeltas(txs, ps).upserts(t.id, func(i int) string { return "$" + strconv.Itoa(i) }) {
+			deltas := scoredDeltas(txs, ps)
+			if names := deltas.accounts.names(); len(names) > 0 {
+				// As keptOnly, on this connection.
+				if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))`, t.id); err != nil {
+					return err
+				}
+				rows, err := tx.Query(ctx, `SELECT account FROM account_rollups WHERE tenant_id = $1 AND account = ANY($2)`, t.id, names)
+				if err != nil {
+					return err
+				}
+				kept, err := pgx.CollectRows(rows, pgx.RowTo[string])
+				if err != nil {
+					return err
+				}
+				deltas.accounts.sumKept(kept)
+			}
+			for _, st := range deltas.upserts(t.id, func(i int) string { return "$" + strconv.Itoa(i) }) {
 				if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
 					return err
 				}
