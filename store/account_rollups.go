@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
@@ -25,6 +26,14 @@ var hubTransactions atomic.Int64
 
 func init() { hubTransactions.Store(5000) }
 
+// rollupLock is the key of the tenant's rollup lock on PostgreSQL (an
+// advisory lock).
+func rollupLock(tenantID string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("account rollups " + tenantID))
+	return int64(h.Sum64())
+}
+
 // keepRollups starts keeping the account's rollups: it lists the account
 // and sums its transactions so far into them, in one database transaction
 // that holds the tenant's rollup lock alone. Every writer holds it shared
@@ -37,7 +46,7 @@ func (t Tenant) keepRollups(ctx context.Context, account string) error {
 	err := t.Tx(ctx, func(tx Tenant) error {
 		db := tx.db.WithContext(ctx)
 		if tx.db.Dialector.Name() == "postgres" {
-			if err := db.Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, tx.id).Error; err != nil {
+			if err := db.Exec(`SELECT pg_advisory_xact_lock(?)`, rollupLock(tx.id)).Error; err != nil {
 				return err
 			}
 		}
@@ -89,7 +98,7 @@ func (c rollupChanges) keptOnly(ctx context.Context, t Tenant) error {
 	}
 	db := t.db.WithContext(ctx)
 	if t.db.Dialector.Name() == "postgres" {
-		if err := db.Exec(`SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0))`, t.id).Error; err != nil {
+		if err := db.Exec(`SELECT pg_advisory_xact_lock_shared(?)`, rollupLock(t.id)).Error; err != nil {
 			return err
 		}
 	}
