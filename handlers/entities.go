@@ -86,9 +86,9 @@ func (s *Server) EntityGraph(c echo.Context) error {
 }
 
 // entityPage renders the whole profile, with a second hop through via
-// ("" for none). Its reads run side by side: on PostgreSQL each has a
-// connection of its own, and a hub's profile and activity take a pass over
-// 100,000 index entries each.
+// ("" for none). Its reads run side by side, each on a connection of its
+// own on PostgreSQL: the profile (two), the second hop (two), the
+// watchlist entry and the page of transactions.
 func (s *Server) entityPage(c echo.Context, account, via string) error {
 	ctx := c.Request().Context()
 	t := currentPrincipal(c).Tenant

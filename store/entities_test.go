@@ -364,7 +364,7 @@ func TestKeptRollupsEqualBruteForce(t *testing.T) {
 		ctx := context.Background()
 		a, b, ua, _ := twoTenants(t, db)
 		txs, ps := profileFixture(t, a, "a", 300, 5)
-		profileFixture(t, b, "b", 100, 6) // the same accounts in another tenant
+		bTxs, bPs := profileFixture(t, b, "b", 100, 6) // the same accounts in another tenant
 		now := time.Now().UTC()
 		same := func(t *testing.T, txs []store.Transaction, ps []store.Prediction) {
 			t.Helper()
@@ -440,29 +440,76 @@ func TestKeptRollupsEqualBruteForce(t *testing.T) {
 			}
 			same(t, txs, ps)
 		})
+		t.Run("another tenant's writers leave them alone", func(t *testing.T) {
+			// C1 is kept in a only: b's writers add nothing, and keeping it
+			// in b sums b's transactions.
+			more, morePs := profileRows("b-more", 40, 10, bPs[0].ModelVersionID)
+			if err := store.SaveScoredBatch(ctx, b, more, morePs); err != nil {
+				t.Fatal(err)
+			}
+			bTxs, bPs = append(bTxs, more...), append(bPs, morePs...)
+			if err := store.KeepRollupsForTest(ctx, b, "C1"); err != nil {
+				t.Fatal(err)
+			}
+			want := bruteProfile("C1", bTxs, bPs, now, 25, nil)
+			got, err := store.ProfileEntity(ctx, b, "C1", now, 25)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := gocmp.Diff(want, *got, floats); diff != "" {
+				t.Errorf("ProfileEntity(C1) in b differs from the brute-force count (-want +got):\n%s", diff)
+			}
+		})
 	})
 }
 
-// Transactions stored while an account's rollups start to be kept are
-// counted once: either in the sums taken when they start or by their
-// writer.
+// Transactions stored and decided while an account's rollups start to be
+// kept are counted once: either in the sums taken when they start or by
+// their writer. Writers store batches (COPY on PostgreSQL), store one at a
+// time and decide.
 func TestRollupsKeptWhileWriting(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		a, _, _, _ := twoTenants(t, db)
-		txs, ps := profileFixture(t, a, "a", 200, 9)
-		const writers, batches = 4, 12
+		a, _, ua, _ := twoTenants(t, db)
+		txs, ps := profileFixture(t, a, "a", 300, 9)
+		const writers, each = 4, 30
 		rows := make([][]store.Transaction, writers)
 		preds := make([][]store.Prediction, writers)
 		for w := range writers {
-			rows[w], preds[w] = profileRows(fmt.Sprintf("w%d", w), batches*5, uint64(20+w), ps[0].ModelVersionID)
+			rows[w], preds[w] = profileRows(fmt.Sprintf("w%d", w), each, uint64(20+w), ps[0].ModelVersionID)
+		}
+		// Transactions of C1 without a decision, decided meanwhile.
+		var toDecide []int
+		for i := range txs {
+			if txs[i].Label == "" && (txs[i].NameOrig == "C1" || txs[i].NameDest == "C1") {
+				toDecide = append(toDecide, i)
+			}
 		}
 		var wg sync.WaitGroup
-		errs := make(chan error, writers+1)
+		errs := make(chan error, writers+3)
 		for w := range writers {
 			wg.Go(func() {
-				for i := range batches {
-					if err := store.SaveScoredBatch(ctx, a, rows[w][i*5:i*5+5], preds[w][i*5:i*5+5]); err != nil {
+				for i := 0; i < each; i += 5 {
+					var err error
+					if w%2 == 0 {
+						err = store.SaveScoredBatch(ctx, a, rows[w][i:i+5], preds[w][i:i+5])
+					} else {
+						for j := i; j < i+5 && err == nil; j++ {
+							_, _, err = store.SaveScored(ctx, a, &rows[w][j], &preds[w][j])
+						}
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		for d := range 2 {
+			wg.Go(func() {
+				for j := d; j < len(toDecide); j += 2 {
+					if _, err := store.Decide(ctx, a, store.Actor{UserID: ua.ID, Email: ua.Email}, txs[toDecide[j]].ID,
+						store.DecisionConfirmedFraud, "checked"); err != nil {
 						errs <- err
 						return
 					}
@@ -470,7 +517,7 @@ func TestRollupsKeptWhileWriting(t *testing.T) {
 			})
 		}
 		wg.Go(func() {
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond)
 			errs <- store.KeepRollupsForTest(ctx, a, "C1")
 		})
 		wg.Wait()
@@ -479,6 +526,9 @@ func TestRollupsKeptWhileWriting(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+		}
+		for _, i := range toDecide {
+			txs[i].Label = store.DecisionConfirmedFraud
 		}
 		for w := range writers {
 			txs, ps = append(txs, rows[w]...), append(ps, preds[w]...)
