@@ -263,21 +263,25 @@ func topCounterparties(pairs string) string {
 	LIMIT @top`
 }
 
-// counterpartyCounts counts, among pairs, the account's counterparties,
-// what it sent and received (to itself aside), its fans in and out, and
-// its counterparties that took part in confirmed fraud or are blocked.
-func counterpartyCounts(pairs string) string {
-	return `SELECT COUNT(*) AS counterparties,
+// counterpartyCounts counts, among pairs, the account's counterparties
+// and what it sent and received (to itself aside) and, with signals, its
+// fans in and out and its counterparties that took part in confirmed
+// fraud or are blocked (a profile's; a graph does without).
+func counterpartyCounts(pairs string, signals bool) string {
+	columns := `COUNT(*) AS counterparties,
 	COALESCE(SUM(out_n), 0) AS sent_n, COALESCE(SUM(out_amount), 0) AS sent_amount,
-	COALESCE(SUM(in_n), 0) AS received_n, COALESCE(SUM(in_amount), 0) AS received_amount,
+	COALESCE(SUM(in_n), 0) AS received_n, COALESCE(SUM(in_amount), 0) AS received_amount`
+	if signals {
+		columns += `,
 	COUNT(*) FILTER (WHERE in_last >= @day) AS fan_in24h, COUNT(*) FILTER (WHERE in_last >= @week) AS fan_in7d,
 	COUNT(*) FILTER (WHERE out_last >= @day) AS fan_out24h, COUNT(*) FILTER (WHERE out_last >= @week) AS fan_out7d,
 	COUNT(*) FILTER (WHERE counterparty IN (
 		SELECT name_orig FROM transactions WHERE tenant_id = @tenant AND label = 'confirmed_fraud' AND label <> ''
 		UNION SELECT name_dest FROM transactions WHERE tenant_id = @tenant AND label = 'confirmed_fraud' AND label <> '')) AS fraud,
 	COUNT(*) FILTER (WHERE counterparty IN (SELECT account FROM watchlist_entries
-		WHERE tenant_id = @tenant AND kind = 'blocked' AND (expires_at IS NULL OR expires_at > @now))) AS blocked
-	FROM (` + pairs + `) p`
+		WHERE tenant_id = @tenant AND kind = 'blocked' AND (expires_at IS NULL OR expires_at > @now))) AS blocked`
+	}
+	return `SELECT ` + columns + ` FROM (` + pairs + `) p`
 }
 
 // accountDays are days as scanFlows reads them: the day, as text, in the
@@ -324,9 +328,9 @@ func ProfileEntity(ctx context.Context, t Tenant, account string, now time.Time,
 
 // EntityCounterparties is what a graph of the account draws: its top
 // riskiest counterparties with the count, amount, times and bands of what
-// went each way, and the count and amount of what it sent and received
-// (All stays empty, as do decisions, scores, balances and signals but the
-// counts of counterparties). It skips ProfileEntity's days.
+// went each way, how many counterparties it has, and the count and amount
+// of what it sent and received (All stays empty, as do decisions, scores,
+// balances and signals). It skips ProfileEntity's days and signals.
 func EntityCounterparties(ctx context.Context, t Tenant, account string, top int) (*Entity, error) {
 	return t.entity(ctx, account, time.Now(), top, false)
 }
@@ -360,7 +364,7 @@ func (t Tenant) entity(ctx context.Context, account string, now time.Time, top i
 	countArgs := maps.Clone(args)
 	wg.Go(func() {
 		errCounts = t.customPlans(ctx, func(tx Tenant) error {
-			return tx.db.WithContext(ctx).Raw(counterpartyCounts(pairs), countArgs).Scan(&counts).Error
+			return tx.db.WithContext(ctx).Raw(counterpartyCounts(pairs, profile), countArgs).Scan(&counts).Error
 		})
 	})
 	var sent, received Flow

@@ -209,16 +209,14 @@ func bruteProfile(account string, txs []store.Transaction, ps []store.Prediction
 
 // graphOnly is what EntityCounterparties keeps of a profile: the
 // counterparties' counts, amounts, times and bands, the account's counts
-// and amounts, and the counts of counterparties.
+// and amounts, and how many counterparties it has.
 func graphOnly(e store.Entity) store.Entity {
 	keep := func(f store.Flow) store.Flow {
 		return store.Flow{Count: f.Count, Amount: f.Amount, FirstSeen: f.FirstSeen, LastSeen: f.LastSeen,
 			Critical: f.Critical, High: f.High, Medium: f.Medium, Low: f.Low}
 	}
 	sums := func(f store.Flow) store.Flow { return store.Flow{Count: f.Count, Amount: f.Amount} }
-	out := store.Entity{Account: e.Account, Sent: sums(e.Sent), Received: sums(e.Received),
-		CounterpartyCount: e.CounterpartyCount, FanIn24h: e.FanIn24h, FanIn7d: e.FanIn7d, FanOut24h: e.FanOut24h,
-		FanOut7d: e.FanOut7d, FraudCounterparties: e.FraudCounterparties, BlockedCounterparties: e.BlockedCounterparties}
+	out := store.Entity{Account: e.Account, Sent: sums(e.Sent), Received: sums(e.Received), CounterpartyCount: e.CounterpartyCount}
 	for _, c := range e.Counterparties {
 		out.Counterparties = append(out.Counterparties, store.Counterparty{Account: c.Account, Out: keep(c.Out), In: keep(c.In)})
 	}
