@@ -90,10 +90,10 @@ type accountMove struct {
 
 // keptOnly sums the moves into the rollups of the accounts whose rollups
 // are kept, inside the writer's transaction, after it has taken the
-// tenant's rollup lock shared (keepRollups).
+// tenant's rollup lock shared (keepRollups). It reads the tenant's whole
+// list, a few hubs: cheaper than looking up each of a batch's accounts.
 func (c rollupChanges) keptOnly(ctx context.Context, t Tenant) error {
-	names := c.accounts.names()
-	if len(names) == 0 {
+	if len(c.accounts.moves) == 0 {
 		return nil
 	}
 	db := t.db.WithContext(ctx)
@@ -103,34 +103,27 @@ func (c rollupChanges) keptOnly(ctx context.Context, t Tenant) error {
 		}
 	}
 	var kept []string
-	for chunk := range slices.Chunk(names, 500) {
-		var some []string
-		if err := db.Raw(`SELECT account FROM account_rollups WHERE tenant_id = ? AND account IN ?`, t.id, chunk).
-			Scan(&some).Error; err != nil {
-			return err
-		}
-		kept = append(kept, some...)
+	if err := db.Raw(`SELECT account FROM account_rollups WHERE tenant_id = ?`, t.id).Scan(&kept).Error; err != nil {
+		return err
 	}
 	c.accounts.sumKept(kept)
 	return nil
-}
-
-// names are the accounts of the moves.
-func (c *accountChanges) names() []string {
-	seen := map[string]bool{}
-	for _, m := range c.moves {
-		seen[m.tx.NameOrig], seen[m.tx.NameDest] = true, true
-	}
-	return slices.Sorted(maps.Keys(seen))
 }
 
 // sumKept sums the moves into the pairs and days of the kept accounts.
 // A transaction to itself is a sent one of its day and no pair.
 func (c *accountChanges) sumKept(kept []string) {
 	c.pairs, c.days = pairDeltas{}, accountDeltas{}
+	if len(kept) == 0 {
+		return
+	}
+	isKept := map[string]bool{}
+	for _, a := range kept {
+		isKept[a] = true
+	}
 	for _, m := range c.moves {
 		tx, sign := m.tx, m.sign
-		orig, dest := slices.Contains(kept, tx.NameOrig), slices.Contains(kept, tx.NameDest)
+		orig, dest := isKept[tx.NameOrig], isKept[tx.NameDest]
 		if !orig && !dest {
 			continue
 		}

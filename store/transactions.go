@@ -279,12 +279,12 @@ func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Predictio
 			// Last, so that the rollups another writer adds to are locked
 			// only until the commit that follows.
 			deltas := scoredDeltas(txs, ps)
-			if names := deltas.accounts.names(); len(names) > 0 {
+			if len(deltas.accounts.moves) > 0 {
 				// As keptOnly, on this connection.
 				if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, rollupLock(t.id)); err != nil {
 					return err
 				}
-				rows, err := tx.Query(ctx, `SELECT account FROM account_rollups WHERE tenant_id = $1 AND account = ANY($2)`, t.id, names)
+				rows, err := tx.Query(ctx, `SELECT account FROM account_rollups WHERE tenant_id = $1`, t.id)
 				if err != nil {
 					return err
 				}
