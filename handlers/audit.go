@@ -19,14 +19,18 @@ const auditPageSize = 50
 
 // auditObjectRoutes are the pages of the objects an audit event can name,
 // by object type, with the permission each route needs (a test checks it
-// against the route table).
+// against the route table): the object's id is the route's parameter, or
+// the query parameter named by query. Accounts are named by watchlist
+// changes, and an account on a watchlist may have no transaction (its
+// profile is a 404): the link is the watchlist filtered to it.
 var auditObjectRoutes = map[string]struct {
 	route string
 	perm  Permission
+	query string
 }{
-	"case": {"CaseShow", PermViewCases}, "transaction": {"TransactionShow", PermViewQueue},
-	"account": {"EntityShow", PermViewEntities}, "user": {"UserShow", PermViewUsers},
-	"upload": {"UploadShow", PermUpload}, "model_version": {"ModelShow", PermViewModels},
+	"case": {"CaseShow", PermViewCases, ""}, "transaction": {"TransactionShow", PermViewQueue, ""},
+	"account": {"WatchlistList", PermViewWatchlist, "account"}, "user": {"UserShow", PermViewUsers, ""},
+	"upload": {"UploadShow", PermUpload, ""}, "model_version": {"ModelShow", PermViewModels, ""},
 }
 
 // auditFilter reads the audit trail's filters: actor (part of an email),
@@ -91,6 +95,9 @@ func (s *Server) AuditList(c echo.Context) error {
 			row.ObjectType, row.ObjectID = e.ObjectType, e.ObjectID
 			if r, ok := auditObjectRoutes[e.ObjectType]; ok && e.ObjectID != "" && Can(p.User.Role, r.perm) {
 				row.ObjectHref = routePath(c, r.route, e.ObjectID)
+				if r.query != "" {
+					row.ObjectHref = routePath(c, r.route) + "?" + url.Values{r.query: {e.ObjectID}}.Encode()
+				}
 			}
 		}
 		props.Rows = append(props.Rows, row)

@@ -229,6 +229,21 @@ func TestAuditTrailLinksObjects(t *testing.T) {
 		if !strings.Contains(page.Body, `href="/transactions/`+ids[0]+`"`) {
 			t.Errorf("the decision's event does not link its transaction:\n%.3000s", page.Body)
 		}
+		// An account blocked before any transaction of it has no profile:
+		// its event links the watchlist, filtered to it, which shows it.
+		senior := a.signedIn("senior@sentinel.demo")
+		senior.get("/watchlists")
+		if res := senior.post("/watchlists", url.Values{"account": {"CNOTXYET01"}, "list": {"blocked"}, "reason": {"tip-off"}}, true); res.Status >= 400 {
+			t.Fatalf("add to the watchlist = %d", res.Status)
+		}
+		auditor := a.signedIn("auditor@sentinel.demo")
+		page = auditor.get("/audit?action=watchlist.add")
+		if !strings.Contains(page.Body, `href="/watchlists?account=CNOTXYET01"`) {
+			t.Errorf("the watchlist event does not link the account's entry:\n%.3000s", page.Body)
+		}
+		if list := auditor.get("/watchlists?account=CNOTXYET01"); list.Status != http.StatusOK || !strings.Contains(list.Body, "tip-off") {
+			t.Errorf("the linked watchlist = %d, without the entry", list.Status)
+		}
 		// A page the viewer's role cannot open is not linked: an auditor does
 		// not see users' pages, so a sign-in's user is named only.
 		if !Can(store.RoleAuditor, PermViewUsers) {
