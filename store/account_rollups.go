@@ -40,7 +40,7 @@ func rollupLock(tenantID string) int64 {
 // from before it looks for kept accounts until it commits (keptOnly), so
 // a writer either committed before the sums were taken, and is in them,
 // or looks after this commit and adds to the rollups itself. The tenant's
-// writers wait meanwhile: about a second for a hub of 100,000
+// writers wait meanwhile: one to two seconds for a hub of 100,000
 // transactions, once. SQLite has one writer at a time, which is the same.
 func (t Tenant) keepRollups(ctx context.Context, account string) error {
 	err := t.Tx(ctx, func(tx Tenant) error {
