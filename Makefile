@@ -20,7 +20,7 @@ run: ## serve with demo data on the embedded database (http://127.0.0.1:8080)
 	$(GO) run . serve
 
 test: ## run every test (PostgreSQL too when SENTINEL_TEST_POSTGRES_URL is set)
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
 
 generate: ## regenerate templ components
 	$(GO) tool templ generate
