@@ -52,7 +52,7 @@ func SQLite(t testing.TB) *store.DB {
 // Postgres opens a migrated database of its own on the server at
 // SENTINEL_TEST_POSTGRES_URL, dropped when the test ends. It is a copy of
 // a template database migrated once per set of migrations (template):
-// 0.16 s a test, where a new schema and its migrations took 0.6–0.8 s. It
+// about 0.1 s a test, where a new schema and its migrations took 0.6–0.8 s. It
 // skips the test when the variable is unset.
 func Postgres(t testing.TB) *store.DB {
 	t.Helper()
