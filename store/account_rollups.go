@@ -131,7 +131,7 @@ func (c *accountChanges) sumKept(kept []string) {
 		day := dayOf(at)
 		band := bandRankOf(tx.ReviewPriority)
 		if orig {
-			out := c.days.at(accountDayKey{tx.NameOrig, day, "out"})
+			out := entry(c.days, accountDayKey{tx.NameOrig, day, "out"}, nil)
 			out.addSigned(tx, m.score, m.label, sign, at)
 			if tx.OldBalanceOrg > 0 {
 				out.BalanceBefore += float64(sign) * tx.OldBalanceOrg
@@ -147,11 +147,11 @@ func (c *accountChanges) sumKept(kept []string) {
 			continue
 		}
 		if orig {
-			c.pairs.at(pairKey{tx.NameOrig, tx.NameDest})[0].add(sign, tx.Amount, at, band)
+			entry(c.pairs, pairKey{tx.NameOrig, tx.NameDest}, newPair)[0].add(sign, tx.Amount, at, band)
 		}
 		if dest {
-			c.days.at(accountDayKey{tx.NameDest, day, "in"}).addSigned(tx, m.score, m.label, sign, at)
-			c.pairs.at(pairKey{tx.NameDest, tx.NameOrig})[1].add(sign, tx.Amount, at, band)
+			entry(c.days, accountDayKey{tx.NameDest, day, "in"}, nil).addSigned(tx, m.score, m.label, sign, at)
+			entry(c.pairs, pairKey{tx.NameDest, tx.NameOrig}, newPair)[1].add(sign, tx.Amount, at, band)
 		}
 	}
 }
@@ -192,14 +192,8 @@ func (s *pairSide) add(sign int, amount float64, at time.Time, band int) {
 
 type pairDeltas map[pairKey]*[2]pairSide // out, in
 
-func (d pairDeltas) at(k pairKey) *[2]pairSide {
-	s := d[k]
-	if s == nil {
-		s = &[2]pairSide{{Band: noBand}, {Band: noBand}}
-		d[k] = s
-	}
-	return s
-}
+// newPair is a pair's two sides before anything went either way.
+func newPair() *[2]pairSide { return &[2]pairSide{{Band: noBand}, {Band: noBand}} }
 
 // accountDayKey is one row of account_days, tenant aside.
 type accountDayKey struct {
@@ -218,15 +212,6 @@ func dayOf(at time.Time) int64 {
 		d-- // floor, before 1970
 	}
 	return d
-}
-
-func (d accountDeltas) at(k accountDayKey) *Flow {
-	f := d[k]
-	if f == nil {
-		f = &Flow{}
-		d[k] = f
-	}
-	return f
 }
 
 // addSigned counts tx in (sign 1) or out of (sign -1) f, balances aside;

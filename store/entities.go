@@ -371,7 +371,7 @@ func (t Tenant) entity(ctx context.Context, account string, now time.Time, top i
 	var self *Flow // transactions to itself
 	err := t.customPlans(ctx, func(tx Tenant) error {
 		if profile {
-			if err := tx.accountDays(ctx, days, args, e, &sent, &received); err != nil {
+			if err := tx.readDays(ctx, days, args, e, &sent, &received); err != nil {
 				return err
 			}
 		}
@@ -445,9 +445,9 @@ func (t Tenant) entity(ctx context.Context, account string, now time.Time, top i
 	return e, nil
 }
 
-// accountDays reads the account's days from source into e.Days (oldest first) and
+// readDays reads the account's days from source into e.Days (oldest first) and
 // sums them per direction into sent and received.
-func (t Tenant) accountDays(ctx context.Context, source string, args map[string]any, e *Entity, sent, received *Flow) error {
+func (t Tenant) readDays(ctx context.Context, source string, args map[string]any, e *Entity, sent, received *Flow) error {
 	days := map[int64]*DayActivity{}
 	var badDay error
 	err := t.scanFlows(ctx, accountDays(source), args, func(dir, day string, f *Flow) {

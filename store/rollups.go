@@ -184,8 +184,8 @@ func (c rollupChanges) add(tx *Transaction, modelVersionID string, score float64
 	}
 	hour := tx.ReceivedAt.UTC().Format(HourLayout)
 	band := bandOfPriority(tx.ReviewPriority)
-	h := c.hours.at(hourKey{Hour: hour, Type: tx.Type, Band: band})
-	pl := c.places.at(placeKey{Hour: hour, Country: tx.OrigCountry, Region: tx.OrigRegion})
+	h := entry(c.hours, hourKey{Hour: hour, Type: tx.Type, Band: band}, nil)
+	pl := entry(c.places, placeKey{Hour: hour, Country: tx.OrigCountry, Region: tx.OrigRegion}, nil)
 	n := int64(sign)
 	h.N += n
 	h.Amount += float64(sign) * tx.Amount
@@ -261,13 +261,19 @@ type hourSum struct {
 
 type hourDeltas map[hourKey]*hourSum
 
-func (d hourDeltas) at(k hourKey) *hourSum {
-	s := d[k]
-	if s == nil {
-		s = &hourSum{}
-		d[k] = s
+// entry is m's value at k, made by fresh (new(V) when fresh is nil) the
+// first time.
+func entry[K comparable, V any](m map[K]*V, k K, fresh func() *V) *V {
+	v := m[k]
+	if v == nil {
+		if fresh != nil {
+			v = fresh()
+		} else {
+			v = new(V)
+		}
+		m[k] = v
 	}
-	return s
+	return v
 }
 
 // placeKey is one row of place_rollups, tenant aside.
@@ -280,15 +286,6 @@ type placeSum struct {
 }
 
 type placeDeltas map[placeKey]*placeSum
-
-func (d placeDeltas) at(k placeKey) *placeSum {
-	s := d[k]
-	if s == nil {
-		s = &placeSum{}
-		d[k] = s
-	}
-	return s
-}
 
 // upsertSQL builds the chunked multi-row upserts of rows (each of width
 // parameters) into table, adding every column after the key's to the
