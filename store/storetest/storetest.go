@@ -56,32 +56,49 @@ func SQLite(t testing.TB) *store.DB {
 // skips the test when the variable is unset.
 func Postgres(t testing.TB) *store.DB {
 	t.Helper()
-	base := os.Getenv(PostgresURLEnv)
-	if base == "" {
-		t.Skipf("%s is not set", PostgresURLEnv)
-	}
+	base, admin := server(t)
 	tmpl := template(t, base)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("connect postgres: %v", err)
-	}
 	name := "test_" + randomHex()
 	if _, err := admin.Exec("CREATE DATABASE " + name + " TEMPLATE " + tmpl); err != nil {
 		admin.Close()
 		t.Fatalf("create database from %s: %v", tmpl, err)
 	}
-	db, err := store.Open(databaseURL(t, base, name), "")
+	db := openThenDrop(t, admin, databaseURL(t, base, name), "DROP DATABASE "+name+" WITH (FORCE)")
+	guard(t, db)
+	return db
+}
+
+// server is the PostgreSQL server at SENTINEL_TEST_POSTGRES_URL and a
+// connection to it, or skips the test when the variable is unset.
+func server(t testing.TB) (string, *sql.DB) {
+	t.Helper()
+	base := os.Getenv(PostgresURLEnv)
+	if base == "" {
+		t.Skipf("%s is not set", PostgresURLEnv)
+	}
+	admin, err := sql.Open("pgx", base)
 	if err != nil {
+		t.Fatalf("connect postgres: %v", err)
+	}
+	return base, admin
+}
+
+// openThenDrop opens the database at dsn and, when the test ends, closes
+// it, runs drop on admin and closes admin.
+func openThenDrop(t testing.TB, admin *sql.DB, dsn, drop string) *store.DB {
+	t.Helper()
+	db, err := store.Open(dsn, "")
+	if err != nil {
+		admin.Close()
 		t.Fatalf("open postgres: %v", err)
 	}
 	t.Cleanup(func() {
 		db.Close()
-		if _, err := admin.Exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
+		if _, err := admin.Exec(drop); err != nil {
+			t.Errorf("%s: %v", drop, err)
 		}
 		admin.Close()
 	})
-	guard(t, db)
 	return db
 }
 
@@ -117,10 +134,7 @@ func template(t testing.TB, base string) string {
 	}
 	name := "sentinel_template_" + hex.EncodeToString(h.Sum(nil))[:16]
 	ctx := context.Background()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("connect postgres: %v", err)
-	}
+	_, admin := server(t)
 	defer admin.Close()
 	conn, err := admin.Conn(ctx) // the lock is the session's
 	if err != nil {
@@ -181,15 +195,8 @@ func randomHex() string {
 // connection URL of the schema.
 func PostgresUnmigrated(t testing.TB) (*store.DB, string) {
 	t.Helper()
-	base := os.Getenv(PostgresURLEnv)
-	if base == "" {
-		t.Skipf("%s is not set", PostgresURLEnv)
-	}
+	base, admin := server(t)
 	schema := "test_" + randomHex()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("connect postgres: %v", err)
-	}
 	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
 		admin.Close()
 		t.Fatalf("create schema: %v", err)
@@ -201,18 +208,7 @@ func PostgresUnmigrated(t testing.TB) (*store.DB, string) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	db, err := store.Open(u.String(), "")
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() {
-		db.Close()
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
-	})
-	return db, u.String()
+	return openThenDrop(t, admin, u.String(), "DROP SCHEMA "+schema+" CASCADE"), u.String()
 }
 
 // guard turns on the tenant guard: a statement on a tenant table without a
