@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -219,7 +220,16 @@ var (
 	predictionColumns = []string{"id", "tenant_id", "transaction_id", "model_version_id", "score", "raw_margin",
 		"band", "threshold", "explanation", "latency_us", "created_at",
 		"shadow_model_version_id", "shadow_score", "shadow_band", "shadow_latency_us"}
+	copyTransactions = "COPY transactions (" + strings.Join(transactionColumns, ", ") + ") FROM STDIN BINARY"
+	copyPredictions  = "COPY predictions (" + strings.Join(predictionColumns, ", ") + ") FROM STDIN BINARY"
 )
+
+// copyIn sends n rows, each written by row in the order of the statement's
+// fields, to a COPY in binary format on tx's connection.
+func copyIn(ctx context.Context, tx pgx.Tx, statement string, fields, n int, row func(c *copyRows, i int)) error {
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(fields, n, row), statement)
+	return err
+}
 
 // copyScored writes a batch with PostgreSQL's binary COPY in one database
 // transaction: no statement to parse and no text to convert, which makes it
@@ -242,25 +252,54 @@ func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Predictio
 			return fmt.Errorf("store: batch copy needs the pgx driver, not %T", dc)
 		}
 		return pgx.BeginFunc(ctx, sc.Conn(), func(tx pgx.Tx) error {
-			_, err := tx.CopyFrom(ctx, pgx.Identifier{"transactions"}, transactionColumns,
-				pgx.CopyFromSlice(len(txs), func(i int) ([]any, error) {
-					r := &txs[i]
-					return []any{r.ID, r.TenantID, r.ExternalID, r.Step, r.Type, r.Amount, r.NameOrig,
-						r.OldBalanceOrg, r.NewBalanceOrig, r.NameDest, r.OldBalanceDest, r.NewBalanceDest, r.IsFraud,
-						r.ReceivedAt, r.Label, r.Source, r.SubmittedByKey, r.SubmittedByUser, r.ReviewPriority, r.Score, r.UploadID,
-						r.OrigCountry, r.DestCountry, r.OrigRegion, r.DestRegion}, nil
-				}))
-			if err != nil {
+			if err := copyIn(ctx, tx, copyTransactions, len(transactionColumns), len(txs), func(c *copyRows, i int) {
+				r := &txs[i]
+				c.text(r.ID)
+				c.text(r.TenantID)
+				c.text(r.ExternalID)
+				c.int4(r.Step)
+				c.text(r.Type)
+				c.float8(r.Amount)
+				c.text(r.NameOrig)
+				c.float8(r.OldBalanceOrg)
+				c.float8(r.NewBalanceOrig)
+				c.text(r.NameDest)
+				c.float8(r.OldBalanceDest)
+				c.float8(r.NewBalanceDest)
+				c.boolOrNull(r.IsFraud)
+				c.timestamptz(r.ReceivedAt)
+				c.text(r.Label)
+				c.text(r.Source)
+				c.textOrNull(r.SubmittedByKey)
+				c.textOrNull(r.SubmittedByUser)
+				c.float8OrNull(r.ReviewPriority)
+				c.float8(r.Score)
+				c.textOrNull(r.UploadID)
+				c.text(r.OrigCountry)
+				c.text(r.DestCountry)
+				c.text(r.OrigRegion)
+				c.text(r.DestRegion)
+			}); err != nil {
 				return err
 			}
-			_, err = tx.CopyFrom(ctx, pgx.Identifier{"predictions"}, predictionColumns,
-				pgx.CopyFromSlice(len(ps), func(i int) ([]any, error) {
-					r := &ps[i]
-					return []any{r.ID, r.TenantID, r.TransactionID, r.ModelVersionID, r.Score, r.RawMargin,
-						r.Band, r.Threshold, []byte(r.Explanation), r.LatencyUS, r.CreatedAt,
-						r.ShadowModelVersionID, r.ShadowScore, r.ShadowBand, r.ShadowLatencyUS}, nil
-				}))
-			if err != nil {
+			if err := copyIn(ctx, tx, copyPredictions, len(predictionColumns), len(ps), func(c *copyRows, i int) {
+				r := &ps[i]
+				c.text(r.ID)
+				c.text(r.TenantID)
+				c.text(r.TransactionID)
+				c.text(r.ModelVersionID)
+				c.float8(r.Score)
+				c.float8(r.RawMargin)
+				c.text(r.Band)
+				c.float8(r.Threshold)
+				c.bytes(r.Explanation)
+				c.int8(r.LatencyUS)
+				c.timestamptz(r.CreatedAt)
+				c.textOrNull(r.ShadowModelVersionID)
+				c.float8OrNull(r.ShadowScore)
+				c.textOrNull(r.ShadowBand)
+				c.int8OrNull(r.ShadowLatencyUS)
+			}); err != nil {
 				return err
 			}
 			if ev != nil {
