@@ -1,9 +1,10 @@
 package scoring
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -98,8 +99,8 @@ func TopContributions(all []Contribution, k int) []Contribution {
 			idx = append(idx, i)
 		}
 	}
-	sort.SliceStable(idx, func(a, b int) bool {
-		return math.Abs(all[idx[a]].Contribution) > math.Abs(all[idx[b]].Contribution)
+	slices.SortStableFunc(idx, func(a, b int) int {
+		return cmp.Compare(math.Abs(all[b].Contribution), math.Abs(all[a].Contribution))
 	})
 	if len(idx) > k {
 		idx = idx[:k]

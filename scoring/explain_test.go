@@ -2,6 +2,7 @@ package scoring_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/sentinel-fraud/sentinel/scoring"
@@ -35,5 +36,22 @@ func TestFormatScore(t *testing.T) {
 		if got := scoring.FormatScore(tc.score); got != tc.want {
 			t.Errorf("FormatScore(%v) = %q, want %q", tc.score, got, tc.want)
 		}
+	}
+}
+
+// The top list is the k largest by size, zeros left out, and ties in the
+// model's feature order.
+func TestTopContributionsOrder(t *testing.T) {
+	all := []scoring.Contribution{{Feature: "a", Contribution: 0.5}, {Feature: "b", Contribution: -2}, {Feature: "c"},
+		{Feature: "d", Contribution: -0.5}, {Feature: "e", Contribution: 2}, {Feature: "f", Contribution: 0.25}}
+	var got []string
+	for _, c := range scoring.TopContributions(all, 4) {
+		got = append(got, c.Feature)
+	}
+	if want := []string{"b", "e", "a", "d"}; !slices.Equal(got, want) {
+		t.Fatalf("scoring.TopContributions() = %v, want %v", got, want)
+	}
+	if n := len(scoring.TopContributions(all, 10)); n != 5 {
+		t.Fatalf("scoring.TopContributions(k 10) has %d, want the 5 non-zero", n)
 	}
 }

@@ -353,10 +353,13 @@ func (s *Service) process(ctx context.Context, t store.Tenant, u *store.Upload, 
 		return ctx.Err()
 	}
 	workers := max(2, runtime.GOMAXPROCS(0))
-	cur := &batch{}
+	newBatch := func() *batch {
+		return &batch{ins: make([]live.Input, 0, batchRows), rowOf: make([]int64, 0, batchRows)}
+	}
+	cur := newBatch()
 	send := func() error {
 		b := cur
-		cur = &batch{}
+		cur = newBatch()
 		b.done = make(chan struct{})
 		inflight = append(inflight, b)
 		wg.Add(1)

@@ -294,7 +294,9 @@ func (lm *Version) Score(in Input, ws store.WatchStatus) (*store.Transaction, *s
 	if watch != (scoring.Watch{}) {
 		frozen.WatchOverride = &watch
 	}
-	exJSON, err := frozen.AppendStored(make([]byte, 0, 1536))
+	// About 1.8 KB for the shipped model's 16 features: room enough that
+	// the buffer is not grown and copied on the way.
+	exJSON, err := frozen.AppendStored(make([]byte, 0, 768+96*len(ex.All)))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -394,11 +396,12 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input, au
 		return nil, err
 	}
 	shadow := s.Shadow(t)
-	var txs []store.Transaction
-	var ps []store.Prediction
-	var fes []*Frozen
-	fresh := map[string]int{} // external id → index in txs
-	for i, in := range ins {
+	txs := make([]store.Transaction, 0, len(ids))
+	ps := make([]store.Prediction, 0, len(ids))
+	fes := make([]*Frozen, 0, len(ids))
+	fresh := make(map[string]int, len(ids)) // external id → index in txs
+	for i := range ins {
+		in := &ins[i]
 		if out[i].Invalid != nil {
 			continue
 		}
@@ -407,12 +410,12 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input, au
 			continue
 		}
 		ws := store.StatusOf(kinds, in.Tx.NameOrig, in.Tx.NameDest)
-		tx, p, fe, err := lm.Score(in, ws)
+		tx, p, fe, err := lm.Score(*in, ws)
 		if err != nil {
 			return nil, err
 		}
 		if shadow != nil {
-			shadow.scoreShadow(&in, ws, p)
+			shadow.scoreShadow(in, ws, p)
 		}
 		fresh[in.ExternalID] = len(txs)
 		txs = append(txs, *tx)
@@ -451,12 +454,15 @@ func (s *Scorer) ScoreBatch(ctx context.Context, t store.Tenant, ins []Input, au
 	if err != nil {
 		return nil, err
 	}
-	for i, in := range ins {
+	stored := make([]store.Scored, len(txs))
+	for i := range ins {
+		in := &ins[i]
 		if j, ok := fresh[in.ExternalID]; ok && out[i].Invalid == nil && out[i].Scored == nil {
-			out[i].Scored = &store.Scored{Transaction: txs[j], Prediction: ps[j]}
+			stored[j] = store.Scored{Transaction: txs[j], Prediction: ps[j]}
+			out[i].Scored = &stored[j]
 			out[i].Frozen = fes[j]
 			out[i].Created = true
-			s.metrics.countScored(&in, out[i].Scored.Prediction.Band)
+			s.metrics.countScored(in, out[i].Scored.Prediction.Band)
 		}
 	}
 	return out, nil
