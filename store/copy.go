@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math"
 	"time"
@@ -14,7 +15,10 @@ import (
 // columns, whose types the writers below must match: a mismatch fails the
 // COPY ("incorrect binary data format"), which the PostgreSQL tests of a
 // batch would show.
-type copyRows struct{ b []byte }
+type copyRows struct {
+	b   []byte
+	err error // the first value that does not fit its column
+}
 
 // copyReader is the COPY data of n rows, each written by row, encoded a
 // piece at a time as PostgreSQL reads it: never the whole batch in memory.
@@ -49,6 +53,9 @@ func (r *copyReader) Read(p []byte) (int, error) {
 		for ; r.next < r.n && len(r.c.b) < copyPiece; r.next++ {
 			r.c.row(r.fields)
 			r.row(&r.c, r.next)
+		}
+		if r.c.err != nil {
+			return 0, r.c.err // pgconn ends the COPY with it, storing nothing
 		}
 		if r.next == r.n {
 			r.c.b = binary.BigEndian.AppendUint16(r.c.b, 0xffff) // end of data
@@ -87,6 +94,9 @@ func (c *copyRows) bytes(p []byte) {
 }
 
 func (c *copyRows) int4(n int) {
+	if n != int(int32(n)) && c.err == nil {
+		c.err = fmt.Errorf("copy: %d does not fit a PostgreSQL integer", n)
+	}
 	c.b = binary.BigEndian.AppendUint32(c.b, 4)
 	c.b = binary.BigEndian.AppendUint32(c.b, uint32(int32(n)))
 }

@@ -172,6 +172,27 @@ func TestSaveScoredBatchKeepsEveryField(t *testing.T) {
 	})
 }
 
+// On PostgreSQL a step that does not fit the INTEGER column fails the
+// batch (the COPY's writer checks it) and nothing of it is stored. SQLite's
+// integers hold it; the scorer refuses such steps long before either.
+func TestSaveScoredBatchRefusesAStepOutOfRange(t *testing.T) {
+	db := storetest.Postgres(t) // skips without PostgreSQL
+	ctx := context.Background()
+	a, _, _, _ := twoTenants(t, db)
+	mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
+	if err != nil {
+		t.Fatal(err)
+	}
+	txs, ps := scoredRows(mv, "range", 3)
+	txs[2].Step = 1 << 31
+	if err := store.SaveScoredBatch(ctx, a, txs, ps); err == nil || !strings.Contains(err.Error(), "does not fit") {
+		t.Fatalf("SaveScoredBatch() = %v, want the step refused", err)
+	}
+	if n, err := store.CountTransactions(ctx, a); err != nil || n != 0 {
+		t.Fatalf("CountTransactions() = %d, %v; want nothing stored", n, err)
+	}
+}
+
 func TestPredictionKeyHoldsTheTenant(t *testing.T) {
 	db, u := storetest.PostgresUnmigrated(t)
 	ctx := context.Background()
