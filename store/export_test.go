@@ -15,8 +15,8 @@ func SessionTokensForTest(ctx context.Context, db *DB) ([]string, error) {
 }
 
 // QueryRowForTest scans the one value a raw SQL statement returns.
-func QueryRowForTest(ctx context.Context, db *DB, sql string, dest any) error {
-	return db.gorm.WithContext(ctx).Raw(sql).Row().Scan(dest)
+func QueryRowForTest(ctx context.Context, db *DB, sql string, dest ...any) error {
+	return db.gorm.WithContext(ctx).Raw(sql).Row().Scan(dest...)
 }
 
 // SetHubTransactionsForTest sets how many transactions make a profile keep
