@@ -223,8 +223,12 @@ func WatchKinds(ctx context.Context, t Tenant, accounts []string) (map[string][]
 		return out, nil
 	}
 	var rows []WatchlistEntry
-	err := t.scoped(ctx).Where("account IN ?", accounts).
-		Where("expires_at IS NULL OR expires_at > ?", time.Now().UTC()).Find(&rows).Error
+	q := t.scoped(ctx).Where("account IN ?", accounts)
+	if t.db.Dialector.Name() == "postgres" {
+		// One array parameter, not one per account: a batch asks for 2,000.
+		q = t.scoped(ctx).Where("account = ANY(CAST(? AS text[]))", textArray(accounts))
+	}
+	err := q.Where("expires_at IS NULL OR expires_at > ?", time.Now().UTC()).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: watchlist: %w", err)
 	}
