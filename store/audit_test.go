@@ -15,10 +15,7 @@ func TestChangesAndTheirAuditEventsCommitTogether(t *testing.T) {
 		ctx := context.Background()
 		a, _, ua, _ := twoTenants(t, db)
 		actor := store.Actor{UserID: ua.ID, Email: ua.Email}
-		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mv := productionModel(t, a)
 		txs, ps := scoredRows(mv, "ext", 1)
 		if err := store.SaveScoredBatch(ctx, a, txs, ps); err != nil {
 			t.Fatal(err)

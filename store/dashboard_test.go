@@ -117,10 +117,7 @@ func TestLoadDashboard(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		a, b, ua, _ := twoTenants(t, db)
-		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mv := productionModel(t, a)
 		base := time.Date(2026, 3, 21, 12, 10, 0, 0, time.UTC)
 		txs := placedRows(t, a, mv.ID, base, 40)
 		actor := store.Actor{UserID: ua.ID, Email: ua.Email}

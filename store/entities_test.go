@@ -27,10 +27,7 @@ import (
 func profileFixture(t *testing.T, tn store.Tenant, prefix string, n int, seed uint64) ([]store.Transaction, []store.Prediction) {
 	t.Helper()
 	ctx := context.Background()
-	mv, err := store.RegisterModel(ctx, tn, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mv := productionModel(t, tn)
 	txs, ps := profileRows(prefix, n, seed, mv.ID)
 	if err := store.SaveScoredBatch(ctx, tn, txs, ps); err != nil {
 		t.Fatal(err)
@@ -293,10 +290,7 @@ func TestFanInAndFanOutOfAMule(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		a, _, _, _ := twoTenants(t, db)
-		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mv := productionModel(t, a)
 		now := time.Now().UTC().Truncate(time.Second)
 		var txs []store.Transaction
 		var ps []store.Prediction

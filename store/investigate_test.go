@@ -30,10 +30,7 @@ func invData(t *testing.T, db *store.DB) (a, b store.Tenant, ua *store.User, row
 	ctx := context.Background()
 	a, b, ua, _ = twoTenants(t, db)
 	for i := range models {
-		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mv := productionModel(t, a)
 		models[i] = mv.ID
 	}
 	scores := []struct {
@@ -72,10 +69,7 @@ func invData(t *testing.T, db *store.DB) (a, b store.Tenant, ua *store.User, row
 		}
 	}
 	// Tenant b has lookalikes that a never sees.
-	mb, err := store.RegisterModel(ctx, b, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mb := productionModel(t, b)
 	btxs, bps := scoredRows(mb, "x", 3)
 	for i := range btxs {
 		btxs[i].NameOrig, btxs[i].ReceivedAt = "C003", base

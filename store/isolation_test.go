@@ -18,10 +18,7 @@ func TestStoreFunctionsStayInTheirTenant(t *testing.T) {
 		a, b, ua, ub := twoTenants(t, db)
 		actorA := store.Actor{UserID: ua.ID, Email: ua.Email}
 		actorB := store.Actor{UserID: ub.ID, Email: ub.Email}
-		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mv := productionModel(t, a)
 		txs, ps := scoredRows(mv, "iso", 2)
 		if err := store.SaveScoredBatch(ctx, a, txs, ps); err != nil {
 			t.Fatal(err)

@@ -30,10 +30,7 @@ func TestModelRegistryStages(t *testing.T) {
 		ctx := context.Background()
 		a, _, ua, _ := twoTenants(t, db)
 		actor := store.Actor{UserID: ua.ID, Email: ua.Email}
-		v1, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-		if err != nil {
-			t.Fatal(err)
-		}
+		v1 := productionModel(t, a)
 		imp := func(name string) *store.ModelVersion {
 			t.Helper()
 			mv, err := store.ImportModel(ctx, a, actor, store.NewModelVersion{Name: name, Bundle: []byte(`{"x":1}`), Stage: store.StageStaging,
@@ -139,10 +136,7 @@ func TestModelRegistryStaysInItsTenant(t *testing.T) {
 		ctx := context.Background()
 		a, b, ua, ub := twoTenants(t, db)
 		actorB := store.Actor{UserID: ub.ID, Email: ub.Email}
-		prod, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-		if err != nil {
-			t.Fatal(err)
-		}
+		prod := productionModel(t, a)
 		staged, err := store.ImportModel(ctx, a, store.Actor{UserID: ua.ID, Email: ua.Email},
 			store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageShadow})
 		if err != nil {
@@ -211,10 +205,7 @@ func TestThresholdShiftsCountMoves(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		a, _, _, _ := twoTenants(t, db)
-		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mv := productionModel(t, a)
 		txs, ps := scoredRows(mv, "shift", 4)
 		for i, s := range []float64{0.1, 0.35, 0.7, 0.9} {
 			ps[i].Score = s

@@ -17,10 +17,7 @@ func TestSimilarTransactions(t *testing.T) {
 		a, b, _, _ := twoTenants(t, db)
 		var models [2]*store.ModelVersion
 		for i, tn := range []store.Tenant{a, b} {
-			mv, err := store.RegisterModel(ctx, tn, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-			if err != nil {
-				t.Fatal(err)
-			}
+			mv := productionModel(t, tn)
 			models[i] = mv
 		}
 		// Rows in id (time) order: what each is, and whether it is similar to
@@ -78,10 +75,7 @@ func TestReviewQueue(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		a, b, ua, _ := twoTenants(t, db)
-		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mv := productionModel(t, a)
 		// In id (arrival) order. The review threshold is 0.5 for all but the
 		// one whose model reviewed from 0.55.
 		rows := []struct {
@@ -329,10 +323,7 @@ func TestCountBacklog(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		a, b, ua, _ := twoTenants(t, db)
-		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mv := productionModel(t, a)
 		bands := []string{"low", "medium", "high", "critical", "critical", "high"}
 		txs, ps := scoredRows(mv, "q", len(bands))
 		for i, band := range bands {

@@ -53,10 +53,7 @@ func BenchmarkRollupWriteCost(b *testing.B) {
 					b.Fatal(err)
 				}
 				tn := store.ForTenant(db, row.ID)
-				mv, err := store.RegisterModel(ctx, tn, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-				if err != nil {
-					b.Fatal(err)
-				}
+				mv := productionModel(b, tn)
 				defer store.SetHourlyRollupsForBench(true)
 				// Batches alternate without and with the dashboard's
 				// rollups, so that the neighbours' load, which drifts,

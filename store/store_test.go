@@ -31,6 +31,16 @@ func twoTenants(t *testing.T, db *store.DB) (a, b store.Tenant, ua, ub *store.Us
 	return a, b, ua, ub
 }
 
+// productionModel registers a model version named m in production for tn.
+func productionModel(t testing.TB, tn store.Tenant) *store.ModelVersion {
+	t.Helper()
+	mv, err := store.RegisterModel(context.Background(), tn, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mv
+}
+
 func TestTenantIsolation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

@@ -41,10 +41,7 @@ func TestSaveScoredBatch(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		a, b, _, _ := twoTenants(t, db)
-		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mv := productionModel(t, a)
 		txs, ps := scoredRows(mv, "ext", 3)
 		if err := store.SaveScoredBatch(ctx, a, txs, ps); err != nil {
 			t.Fatalf("SaveScoredBatch() = %v", err)
@@ -88,10 +85,7 @@ func TestSaveScoredBatch(t *testing.T) {
 				t.Fatalf("ScoredByExternalIDs(b) = %v, %v; want none", got, err)
 			}
 			// The same external ids are free in another tenant.
-			mb, err := store.RegisterModel(ctx, b, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-			if err != nil {
-				t.Fatal(err)
-			}
+			mb := productionModel(t, b)
 			txs, ps := scoredRows(mb, "ext", 3)
 			if err := store.SaveScoredBatch(ctx, b, txs, ps); err != nil {
 				t.Fatalf("SaveScoredBatch(b, same external ids) = %v", err)
@@ -114,9 +108,6 @@ func TestSaveScoredBatch(t *testing.T) {
 	})
 }
 
-// On PostgreSQL the prediction -> transaction key includes the tenant
-// (migration 0005): a prediction cannot point at another tenant's
-// transaction even through SQL that bypasses the store.
 // Every column a batch stores reads back as given, set or NULL: on
 // PostgreSQL the batch is written in COPY's binary format by hand, field by
 // field and 64 KiB at a time (store/copy.go); 300 rows of 1 KB take several.
@@ -124,10 +115,7 @@ func TestSaveScoredBatchKeepsEveryField(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		a, _, _, _ := twoTenants(t, db)
-		mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mv := productionModel(t, a)
 		txs, ps := scoredRows(mv, "full", 300)
 		for i := range ps {
 			ps[i].Explanation = fmt.Appendf(nil, `{"row":%d,"pad":"%s"}`, i, strings.Repeat("x", 1000))
@@ -179,10 +167,7 @@ func TestSaveScoredBatchRefusesAStepOutOfRange(t *testing.T) {
 	db := storetest.Postgres(t) // skips without PostgreSQL
 	ctx := context.Background()
 	a, _, _, _ := twoTenants(t, db)
-	mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mv := productionModel(t, a)
 	txs, ps := scoredRows(mv, "range", 3)
 	txs[2].Step = 1 << 31
 	if err := store.SaveScoredBatch(ctx, a, txs, ps); err == nil || !strings.Contains(err.Error(), "does not fit") {
@@ -193,6 +178,9 @@ func TestSaveScoredBatchRefusesAStepOutOfRange(t *testing.T) {
 	}
 }
 
+// On PostgreSQL the prediction -> transaction key includes the tenant
+// (migration 0005): a prediction cannot point at another tenant's
+// transaction even through SQL that bypasses the store.
 func TestPredictionKeyHoldsTheTenant(t *testing.T) {
 	db, u := storetest.PostgresUnmigrated(t)
 	ctx := context.Background()
@@ -200,10 +188,7 @@ func TestPredictionKeyHoldsTheTenant(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b, _, _ := twoTenants(t, db)
-	mv, err := store.RegisterModel(ctx, a, store.NewModelVersion{Name: "m", Bundle: []byte("{}"), Stage: store.StageProduction})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mv := productionModel(t, a)
 	txs, ps := scoredRows(mv, "k", 1)
 	if err := store.SaveScoredBatch(ctx, a, txs, ps); err != nil {
 		t.Fatal(err)
