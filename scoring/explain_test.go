@@ -40,18 +40,30 @@ func TestFormatScore(t *testing.T) {
 }
 
 // The top list is the k largest by size, zeros left out, and ties in the
-// model's feature order.
+// model's feature order, also past the 12 elements that Go's sort orders
+// stably whatever the algorithm.
 func TestTopContributionsOrder(t *testing.T) {
-	all := []scoring.Contribution{{Feature: "a", Contribution: 0.5}, {Feature: "b", Contribution: -2}, {Feature: "c"},
-		{Feature: "d", Contribution: -0.5}, {Feature: "e", Contribution: 2}, {Feature: "f", Contribution: 0.25}}
+	var all []scoring.Contribution
+	for i := range 20 {
+		c := scoring.Contribution{Feature: string(rune('a' + i))}
+		switch i % 4 {
+		case 0:
+			c.Contribution = 0.5
+		case 1:
+			c.Contribution = -0.5
+		case 2:
+			c.Contribution = 2
+		}
+		all = append(all, c)
+	}
 	var got []string
-	for _, c := range scoring.TopContributions(all, 4) {
+	for _, c := range scoring.TopContributions(all, 12) {
 		got = append(got, c.Feature)
 	}
-	if want := []string{"b", "e", "a", "d"}; !slices.Equal(got, want) {
-		t.Fatalf("scoring.TopContributions() = %v, want %v", got, want)
+	if want := []string{"c", "g", "k", "o", "s", "a", "b", "e", "f", "i", "j", "m"}; !slices.Equal(got, want) {
+		t.Fatalf("TopContributions() = %v, want %v", got, want)
 	}
-	if n := len(scoring.TopContributions(all, 10)); n != 5 {
-		t.Fatalf("scoring.TopContributions(k 10) has %d, want the 5 non-zero", n)
+	if n := len(scoring.TopContributions(all, 20)); n != 15 {
+		t.Fatalf("TopContributions(k 20) has %d, want the 15 non-zero", n)
 	}
 }

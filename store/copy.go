@@ -12,9 +12,11 @@ import (
 // than by pgx: pgx looks up the table's column types with a query before
 // each COPY and plans the encoding of every value of every row, about a
 // tenth of an upload's own CPU. The statements in copyScored name the
-// columns, whose types the writers below must match: a mismatch fails the
-// COPY ("incorrect binary data format"), which the PostgreSQL tests of a
-// batch would show.
+// columns, whose types the writers below must match. PostgreSQL refuses a
+// value of the wrong width ("incorrect binary data format"), but not two
+// columns of the same width written in each other's place:
+// TestSaveScoredBatchKeepsEveryField, which reads back every column, is
+// what guards the order.
 type copyRows struct {
 	b   []byte
 	err error // the first value that does not fit its column
@@ -31,7 +33,8 @@ type copyReader struct {
 	finished bool
 }
 
-// copyPiece is about how much a read encodes (pgconn reads 64 KiB at a time).
+// copyPiece is about how much one refill encodes (pgconn reads a little
+// under 64 KiB at a time).
 const copyPiece = 64 << 10
 
 // pgEpoch is where PostgreSQL's timestamps count from, in Unix microseconds.
@@ -44,27 +47,45 @@ func newCopyReader(fields, n int, row func(c *copyRows, i int)) *copyReader {
 	return r
 }
 
+// Read fills p whole unless the data ends, so that each of pgconn's reads
+// is one full message to PostgreSQL.
 func (r *copyReader) Read(p []byte) (int, error) {
-	for r.off == len(r.c.b) {
-		if r.finished {
-			return 0, io.EOF
+	n := 0
+	for n < len(p) {
+		if r.off == len(r.c.b) {
+			if r.finished {
+				break
+			}
+			if err := r.refill(); err != nil {
+				return 0, err // pgconn ends the COPY with it, storing nothing
+			}
 		}
-		r.c.b, r.off = r.c.b[:0], 0
-		for ; r.next < r.n && len(r.c.b) < copyPiece; r.next++ {
-			r.c.row(r.fields)
-			r.row(&r.c, r.next)
-		}
-		if r.c.err != nil {
-			return 0, r.c.err // pgconn ends the COPY with it, storing nothing
-		}
-		if r.next == r.n {
-			r.c.b = binary.BigEndian.AppendUint16(r.c.b, 0xffff) // end of data
-			r.finished = true
-		}
+		k := copy(p[n:], r.c.b[r.off:])
+		r.off += k
+		n += k
 	}
-	n := copy(p, r.c.b[r.off:])
-	r.off += n
+	if n == 0 && r.finished {
+		return 0, io.EOF
+	}
 	return n, nil
+}
+
+// refill encodes the next rows, about copyPiece bytes of them, and the end
+// of the data after the last.
+func (r *copyReader) refill() error {
+	r.c.b, r.off = r.c.b[:0], 0
+	for ; r.next < r.n && len(r.c.b) < copyPiece; r.next++ {
+		r.c.row(r.fields)
+		r.row(&r.c, r.next)
+	}
+	if r.c.err != nil {
+		return r.c.err
+	}
+	if r.next == r.n {
+		r.c.b = binary.BigEndian.AppendUint16(r.c.b, 0xffff) // end of data
+		r.finished = true
+	}
+	return nil
 }
 
 func (c *copyRows) row(fields int) { c.b = binary.BigEndian.AppendUint16(c.b, uint16(fields)) }

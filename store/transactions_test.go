@@ -131,12 +131,18 @@ func TestSaveScoredBatchKeepsEveryField(t *testing.T) {
 		full.ReceivedAt = time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC) // before PostgreSQL's epoch
 		fp.Explanation, fp.LatencyUS, fp.CreatedAt = []byte(`{"a":"\u00e9 é"}`), 1<<40, time.Date(2038, 1, 19, 3, 14, 8, 1000, time.UTC)
 		fp.ShadowModelVersionID, fp.ShadowScore, fp.ShadowBand, fp.ShadowLatencyUS = &mv.ID, &shadowScore, &shadowBand, &shadowLatency
+		// Row 1 stores NULL where row 0 does not: no explanation, and no
+		// review priority (low band, under the threshold).
+		ps[1].Explanation, ps[1].Band, ps[1].Score = nil, "low", 0.1
 		var want []store.Scored
 		for i := range txs {
 			want = append(want, store.Scored{Transaction: txs[i], Prediction: ps[i]})
 		}
 		if err := store.SaveScoredBatch(ctx, a, txs, ps); err != nil {
 			t.Fatalf("SaveScoredBatch() = %v", err)
+		}
+		if txs[1].ReviewPriority != nil {
+			t.Fatalf("row 1's review priority = %v, want none", *txs[1].ReviewPriority)
 		}
 		for i, w := range want {
 			w.Transaction.TenantID, w.Prediction.TenantID, w.Prediction.TransactionID = a.ID(), a.ID(), w.Transaction.ID
@@ -168,8 +174,12 @@ func TestSaveScoredBatchRefusesAStepOutOfRange(t *testing.T) {
 	ctx := context.Background()
 	a, _, _, _ := twoTenants(t, db)
 	mv := productionModel(t, a)
-	txs, ps := scoredRows(mv, "range", 3)
-	txs[2].Step = 1 << 31
+	txs, ps := scoredRows(mv, "range", 300)
+	for i := range ps {
+		ps[i].Explanation = fmt.Appendf(nil, `{"pad":"%s"}`, strings.Repeat("x", 1000))
+	}
+	step := int64(1) << 31
+	txs[299].Step = int(step) // the last row: the COPY has sent several pieces before it
 	if err := store.SaveScoredBatch(ctx, a, txs, ps); err == nil || !strings.Contains(err.Error(), "does not fit") {
 		t.Fatalf("SaveScoredBatch() = %v, want the step refused", err)
 	}

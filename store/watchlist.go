@@ -223,10 +223,12 @@ func WatchKinds(ctx context.Context, t Tenant, accounts []string) (map[string][]
 		return out, nil
 	}
 	var rows []WatchlistEntry
-	q := t.scoped(ctx).Where("account IN ?", accounts)
+	var q *gorm.DB
 	if t.db.Dialector.Name() == "postgres" {
 		// One array parameter, not one per account: a batch asks for 2,000.
 		q = t.scoped(ctx).Where("account = ANY(CAST(? AS text[]))", textArray(accounts))
+	} else {
+		q = t.scoped(ctx).Where("account IN ?", accounts)
 	}
 	err := q.Where("expires_at IS NULL OR expires_at > ?", time.Now().UTC()).Find(&rows).Error
 	if err != nil {
