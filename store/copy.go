@@ -11,12 +11,11 @@ import (
 // copyRows writes rows in PostgreSQL's binary COPY format, here rather
 // than by pgx: pgx looks up the table's column types with a query before
 // each COPY and plans the encoding of every value of every row, about a
-// tenth of an upload's own CPU. The statements in copyScored name the
-// columns, whose types the writers below must match. PostgreSQL refuses a
-// value of the wrong width ("incorrect binary data format"), but not two
-// columns of the same width written in each other's place:
-// TestSaveScoredBatchKeepsEveryField, which reads back every column, is
-// what guards the order.
+// tenth of an upload's own CPU. copyScored names the columns, whose types
+// the writers below must match. PostgreSQL refuses a value of the wrong
+// width ("incorrect binary data format"), but not two columns of the same
+// width written in each other's place: TestSaveScoredBatchKeepsEveryField,
+// which reads back every column, is what guards the order.
 type copyRows struct {
 	b   []byte
 	err error // the first value that does not fit its column

@@ -220,14 +220,13 @@ var (
 	predictionColumns = []string{"id", "tenant_id", "transaction_id", "model_version_id", "score", "raw_margin",
 		"band", "threshold", "explanation", "latency_us", "created_at",
 		"shadow_model_version_id", "shadow_score", "shadow_band", "shadow_latency_us"}
-	copyTransactions = "COPY transactions (" + strings.Join(transactionColumns, ", ") + ") FROM STDIN BINARY"
-	copyPredictions  = "COPY predictions (" + strings.Join(predictionColumns, ", ") + ") FROM STDIN BINARY"
 )
 
-// copyIn sends n rows, each written by row in the order of the statement's
-// fields, to a COPY in binary format on tx's connection.
-func copyIn(ctx context.Context, tx pgx.Tx, statement string, fields, n int, row func(c *copyRows, i int)) error {
-	_, err := tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(fields, n, row), statement)
+// copyIn sends n rows of table, each written by row in the order of
+// columns, to a COPY in binary format on tx's connection.
+func copyIn(ctx context.Context, tx pgx.Tx, table string, columns []string, n int, row func(c *copyRows, i int)) error {
+	statement := "COPY " + table + " (" + strings.Join(columns, ", ") + ") FROM STDIN BINARY"
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(len(columns), n, row), statement)
 	return err
 }
 
@@ -252,7 +251,7 @@ func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Predictio
 			return fmt.Errorf("store: batch copy needs the pgx driver, not %T", dc)
 		}
 		return pgx.BeginFunc(ctx, sc.Conn(), func(tx pgx.Tx) error {
-			if err := copyIn(ctx, tx, copyTransactions, len(transactionColumns), len(txs), func(c *copyRows, i int) {
+			if err := copyIn(ctx, tx, "transactions", transactionColumns, len(txs), func(c *copyRows, i int) {
 				r := &txs[i]
 				c.text(r.ID)
 				c.text(r.TenantID)
@@ -282,7 +281,7 @@ func copyScored(ctx context.Context, t Tenant, txs []Transaction, ps []Predictio
 			}); err != nil {
 				return err
 			}
-			if err := copyIn(ctx, tx, copyPredictions, len(predictionColumns), len(ps), func(c *copyRows, i int) {
+			if err := copyIn(ctx, tx, "predictions", predictionColumns, len(ps), func(c *copyRows, i int) {
 				r := &ps[i]
 				c.text(r.ID)
 				c.text(r.TenantID)
